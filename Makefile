@@ -1,0 +1,93 @@
+# The README's two commands: `make demo` (the main job) and `make test`.
+# Every target installs what it needs, idempotently, from pinned versions.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath .)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := $(ROOT)/.venv
+CACHE := $(ROOT)/.cache
+NPM_PACK := $(CACHE)/npm-pack
+PACKED := $(shell node -p 'Object.entries(require("./package.json").packedBuilds).map(([n, v]) => n + "@" + v).join(" ")' 2>/dev/null)
+
+# Ape keeps its data (compiled dependencies, accounts) inside the project and
+# finds the pip-installed vyper; anvil and cast come from npm.
+export APE_DATA_FOLDER := $(CACHE)/ape
+export VVM_BINARY_PATH := $(CACHE)/vvm
+export PATH := $(VENV)/bin:$(CACHE)/bin:$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+PACK_STAMP := $(NPM_PACK)/.installed
+TOOLS_STAMP := $(CACHE)/bin/.installed
+BOA_TESTS := tests/python tests/unit tests/fuzz tests/stateful
+
+.PHONY: help setup demo test test-unit test-integration lint format clean
+
+help:
+	@echo "make demo   deploy an index vault on a local chain, mint, redeem (the main job)"
+	@echo "make test   run every test (installs what it needs)"
+	@echo "make lint   ruff check and format check"
+	@echo "make setup  install only (.venv, node_modules, packed builds, anvil/cast on PATH)"
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(PACK_STAMP) $(TOOLS_STAMP)
+
+$(PY_STAMP): pyproject.toml constraints.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[chain,test,dev]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+# Packages whose full `npm install` fails offline (git URLs in their trees):
+# only their tarballs are fetched and unpacked, never committed.
+$(PACK_STAMP): package.json
+	@mkdir -p $(NPM_PACK)
+	@for spec in $(PACKED); do \
+	  dir="$(NPM_PACK)/$$spec"; \
+	  if [ ! -d "$$dir/package" ]; then \
+	    echo "npm pack $$spec"; mkdir -p "$$dir"; \
+	    (cd "$$dir" && npm pack "$$spec" --silent >/dev/null && tar xzf *.tgz && rm -f *.tgz) || exit 1; \
+	  fi; \
+	done
+	@touch $@
+
+# anvil and cast: the native binaries of the npm packages, for this machine;
+# and the pip vyper where vvm looks, so Ape never asks GitHub for a compiler.
+$(TOOLS_STAMP): $(NODE_STAMP) $(PY_STAMP)
+	@mkdir -p $(CACHE)/bin $(VVM_BINARY_PATH)
+	@for tool in anvil cast; do \
+	  bin=$$(ls -d $(ROOT)/node_modules/@foundry-rs/$$tool-*/bin/$$tool 2>/dev/null | head -n1); \
+	  test -n "$$bin" || { echo "no native $$tool binary in node_modules"; exit 1; }; \
+	  ln -sf "$$bin" $(CACHE)/bin/$$tool; \
+	done
+	@ln -sf $(VENV)/bin/vyper $(VVM_BINARY_PATH)/vyper-0.4.3
+	@touch $@
+
+demo: setup
+	ape run demo
+
+test: setup
+	pytest -n 2 -p no:ape_test $(BOA_TESTS)
+	ape test tests/integration
+
+test-unit: setup
+	pytest -n 2 -p no:ape_test $(BOA_TESTS)
+
+test-integration: setup
+	ape test tests/integration
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+format: setup
+	ruff check --fix .
+	ruff format .
+
+clean:
+	rm -rf $(VENV) node_modules $(CACHE) .build

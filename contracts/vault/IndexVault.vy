@@ -1,0 +1,410 @@
+# pragma version ~=0.4.3
+# pragma optimize gas
+"""
+@title Index Vault
+@custom:contract-name IndexVault
+@license MIT
+@notice An ERC-20 index token (18 decimals, EIP-2612 `permit`) minted and
+        redeemed in kind against a basket of up to `MAX_ASSETS` ERC-20
+        constituents.
+
+        - The first mint pays the starting units fixed at creation; every
+          later mint pays each constituent pro rata to the vault's holdings,
+          rounded up, and every redemption receives pro rata, rounded down.
+          Rounding therefore always favours the holders who stay.
+        - The first mint locks `LOCKED_SHARES` at `DEAD_ADDRESS` (as Uniswap
+          V2 locks its minimum liquidity). The supply never returns to zero,
+          so nothing a last redeemer leaves behind (a skipped constituent, a
+          later donation) can be taken unpriced by the next minter, and no
+          constituent's holding can be rounded down to zero while shares
+          exist: each unit must give the locked shares at least one wei.
+        - In-kind redemption needs no oracle and nothing can block it. A
+          constituent whose transfer fails (a paused or blocklisting token)
+          can be skipped by name with `redeem_in_kind_skipping`; its share
+          stays with the remaining holders.
+        - Fee-on-transfer tokens are refused: every pulled amount is checked
+          against the vault's balance delta. Tokens that return no bool and
+          any decimals work. Rebasing tokens cannot be detected on chain and
+          must not be listed.
+        - Every state-changing entry point holds the reentrancy lock, and the
+          vault's own views refuse to answer while it is held, so a token
+          callback can neither move value nor read a half-updated state.
+          The ERC-20 getters `totalSupply` and `balanceOf` are not guarded:
+          integrators must price shares through `preview_redeem_in_kind` or
+          the vault's value views, never from `totalSupply` mid-call.
+"""
+
+
+from ethereum.ercs import IERC20
+from ethereum.ercs import IERC20Detailed
+
+implements: IERC20
+implements: IERC20Detailed
+
+
+from snekmate.auth import ownable
+from snekmate.tokens import erc20
+from snekmate.utils import math
+
+from ..lib import safe_erc20
+from . import basket
+
+initializes: ownable
+initializes: erc20[ownable := ownable]
+initializes: basket
+
+
+# @dev The ERC-20 surface of the index token, with EIP-2612 `permit`. The
+# snekmate minter role and ownership are not exported: shares are created
+# only by minting in kind.
+exports: (
+    erc20.name,
+    erc20.symbol,
+    erc20.decimals,
+    erc20.totalSupply,
+    erc20.balanceOf,
+    erc20.allowance,
+    erc20.transfer,
+    erc20.transferFrom,
+    erc20.approve,
+    erc20.permit,
+    erc20.nonces,
+    erc20.DOMAIN_SEPARATOR,
+    basket.initial_units,
+)
+
+
+# ---------------------------------------------------------------------------
+#                                  CONSTANTS
+# ---------------------------------------------------------------------------
+
+
+# @dev The most constituents a basket may hold.
+MAX_ASSETS: public(constant(uint256)) = basket.MAX_ASSETS
+
+
+# @dev Shares minted to `DEAD_ADDRESS` by the first mint (0.01 share): the
+# supply can never return to zero.
+LOCKED_SHARES: public(constant(uint256)) = 10**16
+
+
+# @dev Where the locked shares live; nobody holds its key.
+DEAD_ADDRESS: public(constant(address)) = 0x000000000000000000000000000000000000dEaD
+
+
+# @dev The smallest starting unit: the locked shares hold at least one wei of
+# every constituent (`unit * LOCKED_SHARES / 10**18 >= 1`).
+MIN_UNIT: public(constant(uint256)) = basket.WAD // LOCKED_SHARES
+
+
+# @dev The EIP-712 domain version of `permit` signatures.
+_EIP712_VERSION: constant(String[20]) = "1"
+
+
+# ---------------------------------------------------------------------------
+#                                    EVENTS
+# ---------------------------------------------------------------------------
+
+
+event BasketCreated:
+    assets: DynArray[address, MAX_ASSETS]
+    units: DynArray[uint256, MAX_ASSETS]
+
+
+event MintedInKind:
+    sender: indexed(address)
+    receiver: indexed(address)
+    shares: uint256
+    amounts: DynArray[uint256, MAX_ASSETS]
+
+
+event RedeemedInKind:
+    owner: indexed(address)
+    receiver: indexed(address)
+    shares: uint256
+    amounts: DynArray[uint256, MAX_ASSETS]
+
+
+event ConstituentSkipped:
+    owner: indexed(address)
+    asset: indexed(address)
+    shares: uint256
+
+
+# ---------------------------------------------------------------------------
+#                                 CONSTRUCTOR
+# ---------------------------------------------------------------------------
+
+
+@deploy
+def __init__(
+    name_: String[25],
+    symbol_: String[5],
+    assets_: DynArray[address, basket.MAX_INPUT],
+    units_: DynArray[uint256, basket.MAX_INPUT],
+):
+    """
+    @dev Creates the index token and its basket. No shares exist until the
+         first `mint_in_kind`.
+    @param name_ The token name, also the EIP-712 domain name.
+    @param symbol_ The token symbol.
+    @param assets_ The constituents, in basket order: distinct contracts,
+           1 to `MAX_ASSETS` of them.
+    @param units_ Amount of each constituent (in its own decimals) per 10**18
+           shares for the first mint, each at least `MIN_UNIT`.
+    """
+    ownable.__init__()
+    erc20.__init__(name_, symbol_, 18, name_, _EIP712_VERSION)
+    basket.__init__(assets_, units_, MIN_UNIT)
+    log BasketCreated(assets=basket.assets, units=basket.initial_units)
+
+
+# ---------------------------------------------------------------------------
+#                              EXTERNAL FUNCTIONS
+# ---------------------------------------------------------------------------
+
+
+@external
+@nonreentrant
+def mint_in_kind(
+    shares: uint256, receiver: address, max_amounts_in: DynArray[uint256, MAX_ASSETS]
+) -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev Mints `shares` to `receiver` against each constituent pulled from the
+         caller (who must have approved the vault), pro rata to holdings and
+         rounded up; the first mint pays the starting units and locks
+         `LOCKED_SHARES` of its shares.
+    @param shares The shares to mint, more than `LOCKED_SHARES` for the first.
+    @param receiver The account credited with the shares.
+    @param max_amounts_in The most the caller pays of each constituent, in
+           basket order.
+    @return DynArray The amounts pulled, in basket order.
+    """
+    assert shares != 0, "vault: zero shares"
+    assert receiver != empty(address), "vault: zero receiver"
+    assets_: DynArray[address, MAX_ASSETS] = basket.assets
+    assert len(max_amounts_in) == len(assets_), "vault: wrong array length"
+
+    supply: uint256 = erc20.totalSupply
+    holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(assets_)
+    amounts: DynArray[uint256, MAX_ASSETS] = self._mint_amounts(shares, supply, holdings)
+
+    # All amounts are fixed before any token moves, so no transfer can change
+    # the price of another constituent, and each balance delta is checked
+    # against the balance read before the first transfer: a fee-on-transfer
+    # token, or two constituents sharing one ledger, revert here.
+    for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
+        amount: uint256 = amounts[i]
+        assert amount <= max_amounts_in[i], "vault: amount in exceeds maximum"
+        if amount != 0:
+            safe_erc20._transfer_from(assets_[i], msg.sender, self, amount)
+    for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
+        if amounts[i] != 0:
+            received: uint256 = staticcall IERC20(assets_[i]).balanceOf(self) - holdings[i]
+            assert received == amounts[i], "vault: fee-on-transfer token"
+
+    minted: uint256 = shares
+    if supply == 0:
+        assert shares > LOCKED_SHARES, "vault: first mint too small"
+        erc20._mint(DEAD_ADDRESS, LOCKED_SHARES)
+        minted = unsafe_sub(shares, LOCKED_SHARES)  # checked just above
+    erc20._mint(receiver, minted)
+
+    log MintedInKind(sender=msg.sender, receiver=receiver, shares=minted, amounts=amounts)
+    return amounts
+
+
+@external
+@nonreentrant
+def redeem_in_kind(
+    shares: uint256, receiver: address, min_amounts_out: DynArray[uint256, MAX_ASSETS]
+) -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev Burns `shares` of the caller and pays `receiver` each constituent
+         pro rata to holdings, rounded down. Needs no oracle and no role;
+         nothing can pause it.
+    @param shares The shares to burn.
+    @param receiver The account paid.
+    @param min_amounts_out The least the caller accepts of each constituent,
+           in basket order.
+    @return DynArray The amounts paid, in basket order.
+    """
+    return self._redeem_in_kind(shares, receiver, min_amounts_out, [])
+
+
+@external
+@nonreentrant
+def redeem_in_kind_skipping(
+    shares: uint256,
+    receiver: address,
+    min_amounts_out: DynArray[uint256, MAX_ASSETS],
+    skipped: DynArray[address, MAX_ASSETS],
+) -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev As `redeem_in_kind`, but pays nothing of the constituents named in
+         `skipped` (and never calls them): the caller gives up their share of
+         those, which stays with the remaining holders. For a constituent
+         whose transfers fail (paused, blocklisting or broken token).
+    @param shares The shares to burn.
+    @param receiver The account paid.
+    @param min_amounts_out The least the caller accepts of each constituent,
+           in basket order (0 at skipped positions).
+    @param skipped Constituents to leave behind, each named once.
+    @return DynArray The amounts paid, in basket order, 0 where skipped.
+    """
+    return self._redeem_in_kind(shares, receiver, min_amounts_out, skipped)
+
+
+# ---------------------------------------------------------------------------
+#                                    VIEWS
+# ---------------------------------------------------------------------------
+
+
+@external
+@view
+def assets() -> DynArray[address, MAX_ASSETS]:
+    """
+    @dev The constituents, in basket order.
+    @return DynArray The constituent token addresses.
+    """
+    return basket.assets
+
+
+@external
+@view
+@nonreentrant
+def holdings() -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev The vault's balance of each constituent, in basket order.
+    @return DynArray The balances in each token's own units.
+    """
+    return basket._holdings(basket.assets)
+
+
+@external
+@view
+@nonreentrant
+def units_per_share() -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev What one share (10**18) holds of each constituent, rounded down;
+         the starting units while no share exists.
+    @return DynArray Amounts per 10**18 shares, in basket order.
+    """
+    supply: uint256 = erc20.totalSupply
+    if supply == 0:
+        return basket.initial_units
+    holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(basket.assets)
+    units: DynArray[uint256, MAX_ASSETS] = []
+    for holding: uint256 in holdings:
+        units.append(math._mul_div(holding, basket.WAD, supply, False))
+    return units
+
+
+@external
+@view
+@nonreentrant
+def preview_mint_in_kind(shares: uint256) -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev The exact amounts `mint_in_kind(shares, ...)` would pull now.
+    @param shares The shares to mint.
+    @return DynArray The amounts, in basket order.
+    """
+    return self._mint_amounts(shares, erc20.totalSupply, basket._holdings(basket.assets))
+
+
+@external
+@view
+@nonreentrant
+def preview_redeem_in_kind(shares: uint256) -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev The exact amounts `redeem_in_kind(shares, ...)` would pay now.
+    @param shares The shares to redeem, at most the supply.
+    @return DynArray The amounts, in basket order.
+    """
+    supply: uint256 = erc20.totalSupply
+    assert shares <= supply, "vault: shares exceed supply"
+    holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(basket.assets)
+    amounts: DynArray[uint256, MAX_ASSETS] = []
+    for holding: uint256 in holdings:
+        amounts.append(math._mul_div(shares, holding, supply, False))
+    return amounts
+
+
+# ---------------------------------------------------------------------------
+#                              INTERNAL FUNCTIONS
+# ---------------------------------------------------------------------------
+
+
+@internal
+@view
+def _mint_amounts(
+    shares: uint256, supply: uint256, holdings: DynArray[uint256, MAX_ASSETS]
+) -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev The amounts a mint of `shares` pays: the starting units while no
+         share exists, pro rata to holdings afterwards; rounded up.
+    @param shares The shares to mint.
+    @param supply The share supply before the mint.
+    @param holdings The vault's balances, in basket order.
+    @return DynArray The amounts, in basket order.
+    """
+    amounts: DynArray[uint256, MAX_ASSETS] = []
+    if supply == 0:
+        for unit: uint256 in basket.initial_units:
+            amounts.append(math._mul_div(shares, unit, basket.WAD, True))
+    else:
+        for holding: uint256 in holdings:
+            amounts.append(math._mul_div(shares, holding, supply, True))
+    return amounts
+
+
+@internal
+def _redeem_in_kind(
+    shares: uint256,
+    receiver: address,
+    min_amounts_out: DynArray[uint256, MAX_ASSETS],
+    skipped: DynArray[address, MAX_ASSETS],
+) -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev Burns first, then pays each constituent not skipped, reading each
+         balance just before paying it out.
+    @param shares The shares to burn.
+    @param receiver The account paid.
+    @param min_amounts_out The least accepted of each constituent.
+    @param skipped Constituents to leave behind.
+    @return DynArray The amounts paid, in basket order.
+    """
+    assert shares != 0, "vault: zero shares"
+    assert receiver != empty(address), "vault: zero receiver"
+    assets_: DynArray[address, MAX_ASSETS] = basket.assets
+    n: uint256 = len(assets_)
+    assert len(min_amounts_out) == n, "vault: wrong array length"
+
+    skip: DynArray[bool, MAX_ASSETS] = []
+    if len(skipped) != 0:
+        for i: uint256 in range(n, bound=MAX_ASSETS):
+            skip.append(False)
+        for asset: address in skipped:
+            i: uint256 = basket._index_of(assets_, asset)
+            assert not skip[i], "vault: constituent skipped twice"
+            skip[i] = True
+            log ConstituentSkipped(owner=msg.sender, asset=asset, shares=shares)
+
+    # The locked shares keep the supply above `shares`, so what a skipped
+    # constituent leaves behind always has holders.
+    supply: uint256 = erc20.totalSupply
+    erc20._burn(msg.sender, shares)
+
+    amounts: DynArray[uint256, MAX_ASSETS] = []
+    for i: uint256 in range(n, bound=MAX_ASSETS):
+        amount: uint256 = 0
+        if len(skip) == 0 or not skip[i]:
+            holding: uint256 = staticcall IERC20(assets_[i]).balanceOf(self)
+            amount = math._mul_div(shares, holding, supply, False)
+        assert amount >= min_amounts_out[i], "vault: amount out below minimum"
+        if amount != 0:
+            safe_erc20._transfer(assets_[i], receiver, amount)
+        amounts.append(amount)
+
+    log RedeemedInKind(owner=msg.sender, receiver=receiver, shares=shares, amounts=amounts)
+    return amounts

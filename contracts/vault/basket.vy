@@ -1,0 +1,110 @@
+# pragma version ~=0.4.3
+"""
+@title Basket
+@custom:contract-name basket
+@license MIT
+@notice The constituents of an index vault: their list, their starting
+        units, and how the vault reads its holdings. Holdings are the token
+        balances the vault actually holds (`balanceOf(self)`), never a
+        book-kept copy, so a donation raises every share's claim alike.
+"""
+
+
+from ethereum.ercs import IERC20
+
+
+# ---------------------------------------------------------------------------
+#                                  CONSTANTS
+# ---------------------------------------------------------------------------
+
+
+# @dev The most constituents a basket may hold. Every in-kind mint and
+# redemption touches each of them, so the bound is also a gas bound:
+# 50 constituents mint and redeem in well under 5M gas.
+MAX_ASSETS: constant(uint256) = 50
+
+
+# @dev The longest constituent list the constructor decodes, so that a list
+# longer than `MAX_ASSETS` gets a reason instead of a bare ABI revert.
+MAX_INPUT: constant(uint256) = 2 * MAX_ASSETS
+
+
+# @dev Fixed-point one: units are amounts of a constituent per 10**18 shares.
+WAD: constant(uint256) = 10**18
+
+
+# ---------------------------------------------------------------------------
+#                                   STORAGE
+# ---------------------------------------------------------------------------
+
+
+# @dev The constituents, in basket order.
+assets: public(DynArray[address, MAX_ASSETS])
+
+
+# @dev Amount of each constituent (in its own decimals) per 10**18 shares
+# that the first mint takes; afterwards minting is pro rata to holdings.
+initial_units: public(DynArray[uint256, MAX_ASSETS])
+
+
+# ---------------------------------------------------------------------------
+#                                 CONSTRUCTOR
+# ---------------------------------------------------------------------------
+
+
+@deploy
+def __init__(assets_: DynArray[address, MAX_INPUT], units_: DynArray[uint256, MAX_INPUT], min_unit: uint256):
+    """
+    @dev Lists the constituents and their starting units.
+    @param assets_ The constituents, in basket order: contracts, distinct,
+           at least one.
+    @param units_ Amount of each constituent per 10**18 shares, each at
+           least `min_unit`.
+    @param min_unit The smallest unit the vault accepts.
+    """
+    assert len(assets_) != 0, "basket: no constituents"
+    assert len(assets_) <= MAX_ASSETS, "basket: too many constituents"
+    assert len(units_) == len(assets_), "basket: wrong array length"
+    for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
+        asset: address = assets_[i]
+        assert asset != empty(address), "basket: zero address constituent"
+        assert asset.is_contract, "basket: constituent is not a contract"
+        assert units_[i] >= min_unit, "basket: unit below minimum"
+        for j: uint256 in range(i, bound=MAX_ASSETS):
+            assert assets_[j] != asset, "basket: duplicate constituent"
+        self.assets.append(asset)
+        self.initial_units.append(units_[i])
+
+
+# ---------------------------------------------------------------------------
+#                              INTERNAL FUNCTIONS
+# ---------------------------------------------------------------------------
+
+
+@internal
+@view
+def _holdings(assets_: DynArray[address, MAX_ASSETS]) -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev Reads this contract's balance of each constituent.
+    @param assets_ The constituents, as loaded from storage by the caller.
+    @return DynArray The balances, in basket order.
+    """
+    balances: DynArray[uint256, MAX_ASSETS] = []
+    for asset: address in assets_:
+        balances.append(staticcall IERC20(asset).balanceOf(self))
+    return balances
+
+
+@internal
+@view
+def _index_of(assets_: DynArray[address, MAX_ASSETS], asset: address) -> uint256:
+    """
+    @dev The position of `asset` in the basket; reverts if it is not listed.
+    @param assets_ The constituents, as loaded from storage by the caller.
+    @param asset The constituent to find.
+    @return uint256 Its index in basket order.
+    """
+    for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
+        if assets_[i] == asset:
+            return i
+    raise "basket: not a constituent"

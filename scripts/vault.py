@@ -1,0 +1,79 @@
+"""`ape run vault status|mint|redeem`: use an index vault from an Ape account.
+
+The vault is `--vault ADDRESS`, or a symbol from this network's manifest, or the manifest's only
+vault. Amounts of shares are human numbers (`1.5`); slippage limits come from the previews.
+"""
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option
+
+from index_vault.chain.cli import confirm_live, pick_account, resolve_vault_address
+from index_vault.chain.contracts import vault_at
+from index_vault.chain.vault import VaultClient, VaultError
+from index_vault.report import format_status
+from index_vault.units import parse_units
+
+vault_option = click.option("--vault", "vault_ref", help="Vault address, or its symbol in the manifest.")
+slippage_option = click.option(
+    "--slippage-bps", default=50, show_default=True, type=click.IntRange(0, 10_000), help="Tolerance on the previews."
+)
+
+
+def _shares(value: str) -> int:
+    try:
+        return parse_units(value, 18)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="SHARES") from exc
+
+
+def _client(vault_ref: str | None) -> VaultClient:
+    return VaultClient(vault_at(resolve_vault_address(vault_ref)))
+
+
+@click.group()
+def cli():
+    """Status, in-kind mint and in-kind redeem of an index vault."""
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@vault_option
+@account_option(prompt=False)
+def status(vault_ref, account):
+    """Constituents, holdings, units per share, supply and your balance."""
+    client = _client(vault_ref)
+    click.echo(format_status(client.status(pick_account(account))))
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@click.argument("shares")
+@vault_option
+@account_option(prompt=False)
+@slippage_option
+@click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
+def mint(shares, vault_ref, account, slippage_bps, yes):
+    """Mint SHARES index shares, paying each constituent in kind."""
+    client, sender = _client(vault_ref), pick_account(account)
+    confirm_live(f"Mint {shares} {client.vault.symbol()} from {sender.address}", yes)
+    try:
+        paid = client.mint(sender, _shares(shares), slippage_bps, echo=click.echo)
+    except VaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"minted {shares} {client.vault.symbol()}, paid {client.describe(paid)}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@click.argument("shares")
+@vault_option
+@account_option(prompt=False)
+@slippage_option
+@click.option("--skip", multiple=True, help="A constituent (symbol or address) to leave behind, e.g. a paused token.")
+@click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
+def redeem(shares, vault_ref, account, slippage_bps, skip, yes):
+    """Redeem SHARES index shares for each constituent in kind."""
+    client, sender = _client(vault_ref), pick_account(account)
+    confirm_live(f"Redeem {shares} {client.vault.symbol()} from {sender.address}", yes)
+    try:
+        got = client.redeem(sender, _shares(shares), slippage_bps, skip=skip, echo=click.echo)
+    except VaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"redeemed {shares} {client.vault.symbol()}, received {client.describe(got)}")

@@ -1,0 +1,125 @@
+"""Using a deployed vault from an account: status, mint and redeem in kind."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ape.api import AccountAPI
+from ape.contracts import ContractInstance
+
+from index_vault.basket import with_slippage
+from index_vault.chain.contracts import erc20_at
+from index_vault.report import ConstituentStatus, VaultStatus, format_amounts
+
+
+class VaultError(RuntimeError):
+    """A request the vault would refuse, caught before sending."""
+
+
+@dataclass
+class VaultClient:
+    """One vault and its constituents' tokens."""
+
+    vault: ContractInstance
+
+    def __post_init__(self) -> None:
+        self.last_receipt = None  # the receipt of the last mint or redeem sent
+        self.tokens = [erc20_at(a) for a in self.vault.assets()]
+        self.symbols = [t.symbol() for t in self.tokens]
+        self.decimals = [t.decimals() for t in self.tokens]
+
+    def describe(self, amounts: Sequence[int]) -> str:
+        """Amounts in basket order as readable text."""
+        return format_amounts(self.symbols, self.decimals, list(amounts))
+
+    def status(self, account: AccountAPI | str | None = None) -> VaultStatus:
+        """Supply, holdings, units per share and, for `account`, its balance and claim."""
+        owner = str(account.address if hasattr(account, "address") else account) if account else None
+        supply = self.vault.totalSupply()
+        balance = self.vault.balanceOf(owner) if owner else 0
+        claim = self.vault.preview_redeem_in_kind(balance) if balance else [0] * len(self.tokens)
+        constituents = tuple(
+            ConstituentStatus(symbol=s, address=t.address, decimals=d, holding=h, units_per_share=u, claim=c)
+            for s, t, d, h, u, c in zip(
+                self.symbols,
+                self.tokens,
+                self.decimals,
+                self.vault.holdings(),
+                self.vault.units_per_share(),
+                claim,
+                strict=True,
+            )
+        )
+        return VaultStatus(
+            address=self.vault.address,
+            name=self.vault.name(),
+            symbol=self.vault.symbol(),
+            supply=supply,
+            account=owner,
+            balance=balance,
+            constituents=constituents,
+        )
+
+    def mint(
+        self, account: AccountAPI, shares: int, slippage_bps: int = 50, echo: Callable[[str], None] = print
+    ) -> list[int]:
+        """Approves what is needed and mints `shares`; returns the amounts paid."""
+        if shares <= 0:
+            raise VaultError("shares must be positive")
+        if self.vault.totalSupply() == 0 and shares <= self.vault.LOCKED_SHARES():
+            raise VaultError(f"the first mint must exceed {self.vault.LOCKED_SHARES()} wei of shares")
+        preview = self.vault.preview_mint_in_kind(shares)
+        max_in = with_slippage(preview, slippage_bps, up=True)
+        for token, symbol, amount in zip(self.tokens, self.symbols, max_in, strict=True):
+            have = token.balanceOf(account)
+            if have < amount:
+                raise VaultError(f"{account.address} holds {have} base units of {symbol}, needs up to {amount}")
+        echo(f"mint {shares / 10**18:g} shares for at most: {self.describe(max_in)}")
+        self._approve(account, max_in)
+        receipt = self.last_receipt = self.vault.mint_in_kind(shares, account, max_in, sender=account)
+        (event,) = self.vault.MintedInKind.from_receipt(receipt)
+        return list(event.amounts)
+
+    def redeem(
+        self,
+        account: AccountAPI,
+        shares: int,
+        slippage_bps: int = 50,
+        skip: Sequence[str] = (),
+        echo: Callable[[str], None] = print,
+    ) -> list[int]:
+        """Redeems `shares` in kind, leaving the constituents in `skip` (symbols or addresses)."""
+        if shares <= 0:
+            raise VaultError("shares must be positive")
+        balance = self.vault.balanceOf(account)
+        if shares > balance:
+            raise VaultError(f"{account.address} holds {balance} shares (wei), cannot redeem {shares}")
+        skipped = [self._resolve(s) for s in skip]
+        preview = self.vault.preview_redeem_in_kind(shares)
+        min_out = with_slippage(preview, slippage_bps, up=False)
+        for i in skipped:
+            min_out[i] = 0
+        echo(f"redeem {shares / 10**18:g} shares for at least: {self.describe(min_out)}")
+        if skipped:
+            receipt = self.vault.redeem_in_kind_skipping(
+                shares, account, min_out, [self.tokens[i].address for i in skipped], sender=account
+            )
+        else:
+            receipt = self.vault.redeem_in_kind(shares, account, min_out, sender=account)
+        self.last_receipt = receipt
+        (event,) = self.vault.RedeemedInKind.from_receipt(receipt)
+        return list(event.amounts)
+
+    def _approve(self, account: AccountAPI, amounts: Sequence[int]) -> None:
+        for token, amount in zip(self.tokens, amounts, strict=True):
+            current = token.allowance(account, self.vault)
+            if current >= amount:
+                continue
+            if current != 0:  # USDT-style tokens refuse to change a non-zero allowance
+                token.approve(self.vault, 0, sender=account)
+            token.approve(self.vault, amount, sender=account)
+
+    def _resolve(self, name: str) -> int:
+        for i, (token, symbol) in enumerate(zip(self.tokens, self.symbols, strict=True)):
+            if name.lower() in (symbol.lower(), token.address.lower()):
+                return i
+        raise VaultError(f"{name} is not a constituent (constituents: {', '.join(self.symbols)})")

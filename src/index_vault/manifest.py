@@ -1,0 +1,56 @@
+"""Deployment manifests: where a network's vaults and tokens live.
+
+Live networks write `deployments/<ecosystem>-<network>.json` (commit it); local chains, which
+vanish with their process, write under `.cache/deployments/` keyed by chain id, and remember
+their genesis block so that a manifest of a chain that is gone is never trusted.
+`INDEX_VAULT_DEPLOYMENTS` moves both folders (the tests use it).
+"""
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from index_vault.artifacts import project_root
+
+LOCAL_NETWORKS = {"local"}
+
+
+@dataclass
+class Deployment:
+    """What `ape run deploy` left on one network."""
+
+    network: str
+    chain_id: int
+    vaults: dict[str, str] = field(default_factory=dict)  # symbol -> address
+    tokens: dict[str, str] = field(default_factory=dict)  # symbol -> address (test tokens on local chains)
+    genesis: str | None = None  # hash of block 0, to tell one local chain from the next
+
+
+def manifest_path(ecosystem: str, network: str, chain_id: int, root: Path | None = None) -> Path:
+    """Where the manifest of a network lives."""
+    if env := os.environ.get("INDEX_VAULT_DEPLOYMENTS"):
+        base = Path(env)
+        local_base = base / "local"
+    else:
+        root = root or project_root()
+        base, local_base = root / "deployments", root / ".cache" / "deployments"
+    if network in LOCAL_NETWORKS or network.endswith("-fork"):
+        return local_base / f"{ecosystem}-{network}-{chain_id}.json"
+    return base / f"{ecosystem}-{network}.json"
+
+
+def read_manifest(path: Path) -> Deployment | None:
+    """The manifest at `path`, or None when there is none."""
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    return Deployment(**data)
+
+
+def write_manifest(path: Path, deployment: Deployment) -> None:
+    """Writes the manifest atomically (a crash never leaves half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(deployment), indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)

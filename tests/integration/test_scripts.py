@@ -1,0 +1,83 @@
+"""The Ape scripts end to end on anvil: deploy, status, mint and redeem from accounts."""
+
+from ape import Contract, accounts
+from ethpm_types import ContractType
+
+from index_vault.basket import LOCKED_SHARES
+from index_vault.chain.contracts import ERC20_ABI, npm_container
+from index_vault.spec import load_spec
+from tests.integration.conftest import DEMO_SPEC
+
+SHARE = 10**18
+SPEC = load_spec(DEMO_SPEC)
+
+
+def _erc20(address):
+    return Contract(address, contract_type=ContractType.model_validate({"contractName": "ERC20", "abi": ERC20_ABI}))
+
+
+def test_deploy__demo_spec__deploys_vault_and_funds_test_accounts(deployed, project):
+    vault = project.IndexVault.at(deployed["vaults"]["TOP5"])
+
+    assert vault.symbol() == "TOP5"
+    assert vault.assets() == [deployed["tokens"][c.symbol] for c in SPEC.constituents]
+    for c in SPEC.constituents:
+        token = _erc20(deployed["tokens"][c.symbol])
+        assert (token.symbol(), token.decimals()) == (c.symbol, c.decimals)
+        assert token.balanceOf(accounts.test_accounts[1]) == c.units * 1000
+
+
+def test_vault_mint_and_redeem__test_account__moves_shares_and_tokens(deployed, run_script, project):
+    vault = project.IndexVault.at(deployed["vaults"]["TOP5"])
+    holder = accounts.test_accounts[1]
+    weth = _erc20(deployed["tokens"]["WETH"])
+    weth_before = weth.balanceOf(holder)
+
+    out = run_script("vault", "mint", "2", "--account", "TEST::1").stdout
+    assert "minted 2 TOP5" in out
+    assert vault.balanceOf(holder) == 2 * SHARE - LOCKED_SHARES
+    assert weth.balanceOf(holder) == weth_before - 2 * SPEC.constituents[0].units
+
+    out = run_script("vault", "redeem", "0.5", "--account", "TEST::1").stdout
+    assert "redeemed 0.5 TOP5" in out
+    assert vault.balanceOf(holder) == 15 * SHARE // 10 - LOCKED_SHARES
+    assert weth.balanceOf(holder) == weth_before - 2 * SPEC.constituents[0].units + SPEC.constituents[0].units // 2
+
+    status = run_script("vault", "status", "--account", "TEST::1").stdout
+    assert "supply         1.5 shares" in status
+    assert "your balance   1.49 shares" in status
+    for c in SPEC.constituents:
+        assert c.symbol in status
+
+
+def test_vault_mint__keyfile_account__signs_with_passphrase_and_mints(deployed, run_script, keyfile_account, project):
+    vault = project.IndexVault.at(deployed["vaults"]["TOP5"])
+    user = keyfile_account("index-vault-it", "correct horse")
+    minter = accounts.test_accounts[0]
+    for c in SPEC.constituents:
+        test_token = npm_container("StandardTokenMock").at(deployed["tokens"][c.symbol])  # open mint
+        test_token.mint(user.address, c.units * 10, sender=minter)
+    env = {"APE_ACCOUNTS_index-vault-it_PASSPHRASE": "correct horse"}
+
+    run_script("vault", "mint", "3", "--account", "index-vault-it", input="y\n" * 20, env=env)
+    assert vault.balanceOf(user.address) == 3 * SHARE - LOCKED_SHARES
+
+    run_script("vault", "redeem", "1", "--account", "index-vault-it", input="y\n" * 20, env=env)
+    assert vault.balanceOf(user.address) == 2 * SHARE - LOCKED_SHARES
+
+
+def test_vault_redeem__more_than_balance__fails_with_clear_error(deployed, run_script):
+    proc = run_script("vault", "redeem", "5", "--account", "TEST::2", check=False)
+
+    assert proc.returncode != 0
+    assert "holds 0 shares" in proc.stdout + proc.stderr
+
+
+def test_deploy__bad_spec__fails_with_reason(run_script, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: X\nsymbol: TOOLONG\nconstituents: []\n")
+
+    proc = run_script("deploy", str(bad), check=False)
+
+    assert proc.returncode != 0
+    assert "symbol: at most 5" in proc.stdout + proc.stderr
