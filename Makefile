@@ -24,11 +24,12 @@ PACK_STAMP := $(NPM_PACK)/.installed
 TOOLS_STAMP := $(CACHE)/bin/.installed
 BOA_TESTS := tests/python tests/unit tests/fuzz tests/stateful
 
-.PHONY: help setup demo test test-unit test-integration lint format clean
+.PHONY: help setup demo bench test test-unit test-integration lint format clean
 
 help:
 	@echo "make demo   deploy an index vault on a local chain, mint, redeem (the main job)"
 	@echo "make test   run every test (installs what it needs)"
+	@echo "make bench  gas of in-kind mint and redeem at 2..50 constituents (bench/results/)"
 	@echo "make lint   ruff check and format check"
 	@echo "make setup  install only (.venv, node_modules, packed builds, anvil/cast on PATH)"
 
@@ -36,11 +37,14 @@ setup: $(PY_STAMP) $(NODE_STAMP) $(PACK_STAMP) $(TOOLS_STAMP)
 
 $(PY_STAMP): pyproject.toml constraints.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[chain,test,dev]'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[chain,test,dev]' \
+	  2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test $${PIPESTATUS[0]} -eq 0
 	@touch $@
 
+# `npm install --no-save` rather than `npm ci`: npm records only this platform's optional
+# anvil/cast binary packages in the lock, which `npm ci` then refuses on any platform.
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
 # Packages whose full `npm install` fails offline (git URLs in their trees):
@@ -70,6 +74,9 @@ $(TOOLS_STAMP): $(NODE_STAMP) $(PY_STAMP)
 
 demo: setup
 	ape run demo
+
+bench: setup
+	ape run bench
 
 test: setup
 	pytest -n 2 -p no:ape_test $(BOA_TESTS)

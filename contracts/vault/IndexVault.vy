@@ -71,6 +71,7 @@ exports: (
     erc20.nonces,
     erc20.DOMAIN_SEPARATOR,
     basket.initial_units,
+    basket.assets_pointer,
 )
 
 
@@ -156,7 +157,7 @@ def __init__(
     ownable.__init__()
     erc20.__init__(name_, symbol_, 18, name_, _EIP712_VERSION)
     basket.__init__(assets_, units_, MIN_UNIT)
-    log BasketCreated(assets=basket.assets, units=basket.initial_units)
+    log BasketCreated(assets=basket._assets(), units=basket.initial_units)
 
 
 # ---------------------------------------------------------------------------
@@ -182,7 +183,7 @@ def mint_in_kind(
     """
     assert shares != 0, "vault: zero shares"
     assert receiver != empty(address), "vault: zero receiver"
-    assets_: DynArray[address, MAX_ASSETS] = basket.assets
+    assets_: DynArray[address, MAX_ASSETS] = basket._assets()
     assert len(max_amounts_in) == len(assets_), "vault: wrong array length"
 
     supply: uint256 = erc20.totalSupply
@@ -267,7 +268,7 @@ def assets() -> DynArray[address, MAX_ASSETS]:
     @dev The constituents, in basket order.
     @return DynArray The constituent token addresses.
     """
-    return basket.assets
+    return basket._assets()
 
 
 @external
@@ -278,7 +279,7 @@ def holdings() -> DynArray[uint256, MAX_ASSETS]:
     @dev The vault's balance of each constituent, in basket order.
     @return DynArray The balances in each token's own units.
     """
-    return basket._holdings(basket.assets)
+    return basket._holdings(basket._assets())
 
 
 @external
@@ -293,7 +294,7 @@ def units_per_share() -> DynArray[uint256, MAX_ASSETS]:
     supply: uint256 = erc20.totalSupply
     if supply == 0:
         return basket.initial_units
-    holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(basket.assets)
+    holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(basket._assets())
     units: DynArray[uint256, MAX_ASSETS] = []
     for holding: uint256 in holdings:
         units.append(math._mul_div(holding, basket.WAD, supply, False))
@@ -309,7 +310,7 @@ def preview_mint_in_kind(shares: uint256) -> DynArray[uint256, MAX_ASSETS]:
     @param shares The shares to mint.
     @return DynArray The amounts, in basket order.
     """
-    return self._mint_amounts(shares, erc20.totalSupply, basket._holdings(basket.assets))
+    return self._mint_amounts(shares, erc20.totalSupply, basket._holdings(basket._assets()))
 
 
 @external
@@ -323,7 +324,7 @@ def preview_redeem_in_kind(shares: uint256) -> DynArray[uint256, MAX_ASSETS]:
     """
     supply: uint256 = erc20.totalSupply
     assert shares <= supply, "vault: shares exceed supply"
-    holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(basket.assets)
+    holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(basket._assets())
     amounts: DynArray[uint256, MAX_ASSETS] = []
     for holding: uint256 in holdings:
         amounts.append(math._mul_div(shares, holding, supply, False))
@@ -376,7 +377,7 @@ def _redeem_in_kind(
     """
     assert shares != 0, "vault: zero shares"
     assert receiver != empty(address), "vault: zero receiver"
-    assets_: DynArray[address, MAX_ASSETS] = basket.assets
+    assets_: DynArray[address, MAX_ASSETS] = basket._assets()
     n: uint256 = len(assets_)
     assert len(min_amounts_out) == n, "vault: wrong array length"
 

@@ -29,6 +29,18 @@ MAX_ASSETS: constant(uint256) = 50
 MAX_INPUT: constant(uint256) = 2 * MAX_ASSETS
 
 
+# @dev Bytes of constituent data read from the pointer's code: a count word
+# and `MAX_ASSETS` address words.
+_DATA_SIZE: constant(uint256) = 32 * (MAX_ASSETS + 1)
+
+
+# @dev A 10-byte code prefix that returns the <size> bytes following it:
+# PUSH2 <size> DUP1 PUSH1 0x0a RETURNDATASIZE CODECOPY RETURNDATASIZE RETURN.
+# As creation code it deploys them; as runtime code it serves them.
+_PUSH2: constant(Bytes[1]) = b"\x61"
+_RETURN_TAIL: constant(Bytes[7]) = b"\x80\x60\x0a\x3d\x39\x3d\xf3"
+
+
 # @dev Fixed-point one: units are amounts of a constituent per 10**18 shares.
 WAD: constant(uint256) = 10**18
 
@@ -38,8 +50,10 @@ WAD: constant(uint256) = 10**18
 # ---------------------------------------------------------------------------
 
 
-# @dev The constituents, in basket order.
-assets: public(DynArray[address, MAX_ASSETS])
+# @dev The data contract whose code holds the constituents (see
+# `_store_assets`): reading N addresses from it costs one cold call, where
+# N storage slots would cost N cold reads (2,100 gas each).
+assets_pointer: public(address)
 
 
 # @dev Amount of each constituent (in its own decimals) per 10**18 shares
@@ -65,20 +79,64 @@ def __init__(assets_: DynArray[address, MAX_INPUT], units_: DynArray[uint256, MA
     assert len(assets_) != 0, "basket: no constituents"
     assert len(assets_) <= MAX_ASSETS, "basket: too many constituents"
     assert len(units_) == len(assets_), "basket: wrong array length"
+    listed: DynArray[address, MAX_ASSETS] = []
     for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
         asset: address = assets_[i]
         assert asset != empty(address), "basket: zero address constituent"
         assert asset.is_contract, "basket: constituent is not a contract"
         assert units_[i] >= min_unit, "basket: unit below minimum"
-        for j: uint256 in range(i, bound=MAX_ASSETS):
-            assert assets_[j] != asset, "basket: duplicate constituent"
-        self.assets.append(asset)
+        assert asset not in listed, "basket: duplicate constituent"
+        listed.append(asset)
         self.initial_units.append(units_[i])
+    self._store_assets(listed)
 
 
 # ---------------------------------------------------------------------------
 #                              INTERNAL FUNCTIONS
 # ---------------------------------------------------------------------------
+
+
+@internal
+def _store_assets(assets_: DynArray[address, MAX_ASSETS]):
+    """
+    @dev Writes the constituent list into the code of a new data contract
+         (the SSTORE2 pattern): its code returns the count and the addresses
+         as 32-byte words to any caller, and holds nothing else. Code cannot
+         change; a new list gets a new data contract.
+    @param assets_ The constituents, in basket order.
+    """
+    # `abi_encode` of a lone dynamic array starts with its 32-byte offset;
+    # drop it so that the data starts with the count word.
+    encoded: Bytes[_DATA_SIZE + 32] = abi_encode(assets_)
+    data: Bytes[_DATA_SIZE + 32] = slice(encoded, 32, len(encoded) - 32)
+    runtime: Bytes[_DATA_SIZE + 42] = concat(_PUSH2, self._uint16(len(data)), _RETURN_TAIL, data)
+    self.assets_pointer = raw_create(concat(_PUSH2, self._uint16(len(runtime)), _RETURN_TAIL, runtime))
+
+
+@internal
+@pure
+def _uint16(x: uint256) -> bytes2:
+    """
+    @dev `x` as two big-endian bytes; reverts above 65535.
+    @param x The value.
+    @return bytes2 Its encoding.
+    """
+    return convert(convert(x, uint16), bytes2)
+
+
+@internal
+@view
+def _assets() -> DynArray[address, MAX_ASSETS]:
+    """
+    @dev Reads the constituent list from the data contract.
+    @return DynArray The constituents, in basket order.
+    """
+    data: Bytes[_DATA_SIZE] = raw_call(self.assets_pointer, b"", max_outsize=_DATA_SIZE, is_static_call=True)
+    count: uint256 = extract32(data, 0, output_type=uint256)
+    assets_: DynArray[address, MAX_ASSETS] = []
+    for i: uint256 in range(count, bound=MAX_ASSETS):
+        assets_.append(extract32(data, 32 * (i + 1), output_type=address))
+    return assets_
 
 
 @internal

@@ -1,0 +1,82 @@
+"""`ape run bench` (what `make bench` runs): gas of in-kind mint and redeem at N constituents.
+
+Steady state on anvil: the measured holder has minted before, the vault holds every
+constituent, the tokens are OpenZeppelin ERC-20s (Set Protocol V2's StandardTokenMock build).
+Beside each figure stands the floor: one transaction that only moves the same N tokens by
+`transferFrom` (contracts/bench/TransferFloor.vy). Writes bench/results/gas.json and gas.md.
+"""
+
+import json
+from pathlib import Path
+
+import click
+from ape import accounts, project
+from ape.cli import ConnectedProviderCommand
+from ape.logging import logger
+
+from index_vault.chain.cli import is_local
+from index_vault.chain.contracts import npm_container
+from index_vault.report import table
+
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
+SHARE = 10**18
+MAX_UINT = 2**256 - 1
+
+
+def _measure(n: int, deployer, holder) -> list[dict]:
+    token_type = npm_container("StandardTokenMock")
+    decimals = [(18, 8, 6)[i % 3] for i in range(n)]
+    tokens = [token_type.deploy(deployer, 0, f"Token {i}", f"T{i}", d, sender=deployer) for i, d in enumerate(decimals)]
+    units = [10 ** max(d - 2, 2) for d in decimals]
+    vault = project.IndexVault.deploy("Bench Index", "BENCH", tokens, units, sender=deployer)
+    floor = project.TransferFloor.deploy(sender=deployer)
+    sink = accounts.test_accounts[5]
+    for token in tokens:
+        for who in (deployer, holder):
+            token.mint(who, 10**40, sender=deployer)
+            token.approve(vault, MAX_UINT, sender=who)
+            token.approve(floor, MAX_UINT, sender=who)
+        token.mint(sink, 10**18, sender=deployer)  # the floor's receiver already holds each token
+
+    vault.mint_in_kind(100 * SHARE, deployer, [MAX_UINT] * n, sender=deployer)  # first mint
+    vault.mint_in_kind(SHARE, holder, [MAX_UINT] * n, sender=holder)  # the holder's own first mint
+    amounts = vault.preview_mint_in_kind(SHARE)
+    mint = vault.mint_in_kind(SHARE, holder, [MAX_UINT] * n, sender=holder)
+    floor_tx = floor.pull(tokens, amounts, sink, sender=holder)
+    redeem = vault.redeem_in_kind(SHARE, holder, [0] * n, sender=holder)
+    return [
+        {"op": "mint_in_kind", "n_assets": n, "gas": mint.gas_used, "floor_gas": floor_tx.gas_used},
+        {"op": "redeem_in_kind", "n_assets": n, "gas": redeem.gas_used},
+    ]
+
+
+@click.command(cls=ConnectedProviderCommand)
+@click.option("--sizes", default="2,5,10,20,50", show_default=True, help="Basket sizes to measure.")
+def cli(sizes):
+    """Measure in-kind mint and redeem gas at each basket size; write bench/results/."""
+    if not is_local():
+        raise click.UsageError("the benchmark deploys test tokens: run it on a local chain")
+    logger.set_level("WARNING")
+    deployer, holder = accounts.test_accounts[0], accounts.test_accounts[1]
+    rows: list[dict] = []
+    for n in (int(s) for s in sizes.split(",")):
+        click.echo(f"measuring N = {n} ...")
+        rows.extend(_measure(n, deployer, holder))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "gas.json").write_text(json.dumps(rows, indent=2) + "\n")
+    lines = [
+        [
+            r["op"],
+            str(r["n_assets"]),
+            f"{r['gas']:,}",
+            f"{r['floor_gas']:,}" if "floor_gas" in r else "",
+            f"{r['gas'] / r['floor_gas']:.3f}" if "floor_gas" in r else "",
+        ]
+        for r in rows
+    ]
+    text = table(["op", "N", "gas", "floor gas", "gas / floor"], lines, right={1, 2, 3, 4})
+    (RESULTS / "gas.md").write_text(
+        "Gas on anvil 1.7.1, steady state (not first mints); floor = one tx moving the same N tokens by "
+        "transferFrom.\n\n```\n" + text + "\n```\n"
+    )
+    click.echo(text)
