@@ -56,3 +56,12 @@ def test_init__more_than_max_assets__reverts_with_reason(vault_deployer, make_to
 
     with boa.reverts("basket: too many constituents"):
         vault_deployer.deploy("Test Index", "TIDX", [t.address for t in tokens], [10**18] * 51)
+
+
+def test_init__any_basket__assets_pointer_serves_the_list(make_vault):
+    vault, tokens = make_vault()
+
+    data = boa.env.raw_call(vault.assets_pointer(), data=b"").output
+    count = int.from_bytes(data[:32], "big")
+    listed = ["0x" + data[32 * (i + 1) + 12 : 32 * (i + 2)].hex() for i in range(count)]
+    assert [a.lower() for a in listed] == [t.address.lower() for t in tokens]
