@@ -12,6 +12,8 @@
 
 from ethereum.ercs import IERC20
 
+from ..lib import code_store
+
 
 # ---------------------------------------------------------------------------
 #                                  CONSTANTS
@@ -29,18 +31,6 @@ MAX_ASSETS: constant(uint256) = 50
 MAX_INPUT: constant(uint256) = 2 * MAX_ASSETS
 
 
-# @dev Bytes of constituent data read from the pointer's code: a count word
-# and `MAX_ASSETS` address words.
-_DATA_SIZE: constant(uint256) = 32 * (MAX_ASSETS + 1)
-
-
-# @dev A 10-byte code prefix that returns the <size> bytes following it:
-# PUSH2 <size> DUP1 PUSH1 0x0a RETURNDATASIZE CODECOPY RETURNDATASIZE RETURN.
-# As creation code it deploys them; as runtime code it serves them.
-_PUSH2: constant(Bytes[1]) = b"\x61"
-_RETURN_TAIL: constant(Bytes[7]) = b"\x80\x60\x0a\x3d\x39\x3d\xf3"
-
-
 # @dev Fixed-point one: units are amounts of a constituent per 10**18 shares.
 WAD: constant(uint256) = 10**18
 
@@ -50,9 +40,9 @@ WAD: constant(uint256) = 10**18
 # ---------------------------------------------------------------------------
 
 
-# @dev The data contract whose code holds the constituents (see
-# `_store_assets`): reading N addresses from it costs one cold call, where
-# N storage slots would cost N cold reads (2,100 gas each).
+# @dev The data contract holding the constituent list (see `code_store`):
+# one cold call reads all N addresses, where N storage slots would cost N
+# cold reads (2,100 gas each).
 assets_pointer: public(address)
 
 
@@ -99,39 +89,23 @@ def __init__(assets_: DynArray[address, MAX_INPUT], units_: DynArray[uint256, MA
 @internal
 def _store_assets(assets_: DynArray[address, MAX_ASSETS]):
     """
-    @dev Writes the constituent list into the code of a new data contract
-         (the SSTORE2 pattern): its code returns the count and the addresses
-         as 32-byte words to any caller, and holds nothing else. Code cannot
-         change; a new list gets a new data contract.
+    @dev Writes the constituent list into a new data contract (see
+         `code_store`): the ABI encoding of the list without its head word,
+         that is the count and then each address as a 32-byte word.
     @param assets_ The constituents, in basket order.
     """
-    # `abi_encode` of a lone dynamic array starts with its 32-byte offset;
-    # drop it so that the data starts with the count word.
-    encoded: Bytes[_DATA_SIZE + 32] = abi_encode(assets_)
-    data: Bytes[_DATA_SIZE + 32] = slice(encoded, 32, len(encoded) - 32)
-    runtime: Bytes[_DATA_SIZE + 42] = concat(_PUSH2, self._uint16(len(data)), _RETURN_TAIL, data)
-    self.assets_pointer = raw_create(concat(_PUSH2, self._uint16(len(runtime)), _RETURN_TAIL, runtime))
-
-
-@internal
-@pure
-def _uint16(x: uint256) -> bytes2:
-    """
-    @dev `x` as two big-endian bytes; reverts above 65535.
-    @param x The value.
-    @return bytes2 Its encoding.
-    """
-    return convert(convert(x, uint16), bytes2)
+    encoded: Bytes[32 * (MAX_ASSETS + 2)] = abi_encode(assets_)
+    self.assets_pointer = code_store._write(slice(encoded, 32, len(encoded) - 32))
 
 
 @internal
 @view
 def _assets() -> DynArray[address, MAX_ASSETS]:
     """
-    @dev Reads the constituent list from the data contract.
+    @dev Reads the constituent list from its data contract.
     @return DynArray The constituents, in basket order.
     """
-    data: Bytes[_DATA_SIZE] = raw_call(self.assets_pointer, b"", max_outsize=_DATA_SIZE, is_static_call=True)
+    data: Bytes[code_store.MAX_SIZE] = code_store._read(self.assets_pointer)
     count: uint256 = extract32(data, 0, output_type=uint256)
     assets_: DynArray[address, MAX_ASSETS] = []
     for i: uint256 in range(count, bound=MAX_ASSETS):
