@@ -28,7 +28,11 @@ def _measure(n: int, deployer, holder) -> list[dict]:
     decimals = [(18, 8, 6)[i % 3] for i in range(n)]
     tokens = [token_type.deploy(deployer, 0, f"Token {i}", f"T{i}", d, sender=deployer) for i, d in enumerate(decimals)]
     units = [10 ** max(d - 2, 2) for d in decimals]
-    vault = project.IndexVault.deploy("Bench Index", "BENCH", tokens, units, sender=deployer)
+    # the in-kind flows never read the oracle: a mock router stands in
+    oracle = project.MockOracleRouter.deploy(sender=deployer)
+    vault = project.IndexVault.deploy(
+        "Bench Index", "BENCH", tokens, units, tokens[0], oracle, deployer, sender=deployer
+    )
     floor = project.TransferFloor.deploy(sender=deployer)
     sink = accounts.test_accounts[5]
     for token in tokens:

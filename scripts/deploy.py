@@ -20,8 +20,10 @@ from index_vault.units import parse_units
 @click.option(
     "--fund-shares", default="1000", show_default=True, help="Local chains: fund test accounts for this many shares."
 )
+@click.option("--oracle", help="A configured OracleRouter (required on live networks; local chains build one).")
+@click.option("--admin", help="The vault's admin and guardian (default: the deployer).")
 @click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
-def cli(spec_file, account, fund_shares, yes):
+def cli(spec_file, account, fund_shares, oracle, admin, yes):
     """Deploy the index vault described by SPEC (YAML or JSON)."""
     try:
         spec = load_spec(spec_file)
@@ -34,12 +36,13 @@ def cli(spec_file, account, fund_shares, yes):
         click.echo(f"  {c.symbol:<6} {c.units_text:>16} per share  {c.address or '(test token)'}")
     confirm_live("Deploy", yes)
     try:
-        deployed = deploy_vault(spec, deployer, local=local, echo=click.echo)
+        deployed = deploy_vault(spec, deployer, local=local, oracle=oracle, admin=admin, echo=click.echo)
     except DeployError as exc:
         raise click.ClickException(str(exc)) from exc
 
     deployment = load_deployment()
     deployment.vaults[spec.symbol] = deployed.vault.address
+    deployment.oracles[spec.symbol] = deployed.oracle.address
     if local:
         deployment.tokens.update({c.symbol: t.address for c, t in zip(spec.constituents, deployed.tokens, strict=True)})
         shares = parse_units(fund_shares, 18)

@@ -19,6 +19,11 @@ def vault_deployer():
 
 
 @pytest.fixture(scope="session")
+def mock_oracle_deployer():
+    return boa.load_partial(str(CONTRACTS / "mocks" / "MockOracleRouter.vy"))
+
+
+@pytest.fixture(scope="session")
 def reentrant_deployer():
     return boa.load_partial(str(CONTRACTS / "mocks" / "MockReentrant.vy"))
 
@@ -49,15 +54,36 @@ def make_token(token_deployer) -> Callable:
 
 
 @pytest.fixture
-def make_vault(vault_deployer, make_token) -> Callable:
+def make_oracle(mock_oracle_deployer) -> Callable:
+    """A mock oracle router pricing `tokens` at `prices` (USD per whole token) with a +-`band_bps` band."""
+
+    def make(tokens, prices=None, band_bps: int = 0):
+        oracle = mock_oracle_deployer.deploy()
+        for i, token in enumerate(tokens):
+            price = (prices[i] if prices else 100) * 10**18
+            low, high = price * (10_000 - band_bps) // 10_000, -(-price * (10_000 + band_bps) // 10_000)
+            oracle.set_price(token.address, price, low, high, token.decimals())
+        return oracle
+
+    return make
+
+
+@pytest.fixture
+def make_vault(vault_deployer, make_token, make_oracle, deployer) -> Callable:
     """Deploys a vault over new mock tokens: `make_vault([("WETH", 18, units), ...])`.
 
-    Returns the vault and its tokens, in basket order.
+    The base asset is the first token; a mock oracle prices the tokens at `prices` (USD, default
+    $100 each) with a +-`band_bps` band. Returns the vault and its tokens, in basket order (the
+    oracle is `vault.oracle()`).
     """
 
-    def make(assets=THREE_ASSETS, name: str = "Test Index", symbol: str = "TIDX"):
+    def make(assets=THREE_ASSETS, name: str = "Test Index", symbol: str = "TIDX", prices=None, band_bps: int = 0):
         tokens = [make_token(sym, dec) for sym, dec, _ in assets]
-        vault = vault_deployer.deploy(name, symbol, [t.address for t in tokens], [u for _, _, u in assets])
+        oracle = make_oracle(tokens, prices, band_bps)
+        addresses = [t.address for t in tokens]
+        vault = vault_deployer.deploy(
+            name, symbol, addresses, [u for _, _, u in assets], addresses[0], oracle, deployer
+        )
         return vault, tokens
 
     return make

@@ -3,7 +3,7 @@
 """
 @title Transfer Floor
 @custom:contract-name TransferFloor
-@license MIT
+@license GNU Affero General Public License v3.0 only
 @notice Benchmark only: the least any in-kind mint can cost, one transaction
         that pulls N tokens by `transferFrom` and does nothing else.
 """

@@ -2,7 +2,7 @@
 """
 @title Code Store
 @custom:contract-name code_store
-@license MIT
+@license GNU Affero General Public License v3.0 only
 @notice Stateless helpers that keep a blob of data in the code of a tiny
         contract (the SSTORE2 pattern) and read it back. Reading costs one
         cold call (2,600 gas) plus a copy, where the same data in storage

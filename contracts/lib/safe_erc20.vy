@@ -2,7 +2,7 @@
 """
 @title Safe ERC-20 Transfers
 @custom:contract-name safe_erc20
-@license MIT
+@license GNU Affero General Public License v3.0 only
 @notice Stateless helpers that move ERC-20 tokens and accept the three
         behaviours found on mainnet: return `True`, return nothing (USDT,
         BNB), or revert. A token that returns `False` or garbage is treated

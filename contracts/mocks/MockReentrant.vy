@@ -2,7 +2,7 @@
 """
 @title Mock Reentrant Attacker
 @custom:contract-name MockReentrant
-@license MIT
+@license GNU Affero General Public License v3.0 only
 @notice A test-only token hook: on every transfer of the token that calls it,
         it replays a stored call (e.g. into the vault) and records whether the
         reentrant call succeeded. Never deploy it on a live network.

@@ -2,7 +2,7 @@
 """
 @title Mock Token
 @custom:contract-name MockToken
-@license MIT
+@license GNU Affero General Public License v3.0 only
 @notice A test-only ERC-20 whose misbehaviours can be switched on one by one,
         to show the vault handles the tokens found on mainnet: a fee on
         transfer, no return value (USDT), `False` instead of a revert, a pause

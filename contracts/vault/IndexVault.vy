@@ -3,7 +3,7 @@
 """
 @title Index Vault
 @custom:contract-name IndexVault
-@license MIT
+@license GNU Affero General Public License v3.0 only
 @notice An ERC-20 index token (18 decimals, EIP-2612 `permit`) minted and
         redeemed in kind against a basket of up to `MAX_ASSETS` ERC-20
         constituents.
@@ -42,16 +42,27 @@ implements: IERC20
 implements: IERC20Detailed
 
 
+from snekmate.auth import access_control
 from snekmate.auth import ownable
 from snekmate.tokens import erc20
 from snekmate.utils import math
+from snekmate.utils import pausable
 
 from ..lib import safe_erc20
 from . import basket
+from . import nav
 
 initializes: ownable
 initializes: erc20[ownable := ownable]
+initializes: access_control
+initializes: pausable
 initializes: basket
+initializes: nav[
+    access_control := access_control,
+    erc20 := erc20,
+    basket := basket,
+    pausable := pausable,
+]
 
 
 # @dev The ERC-20 surface of the index token, with EIP-2612 `permit`. The
@@ -72,6 +83,15 @@ exports: (
     erc20.DOMAIN_SEPARATOR,
     basket.initial_units,
     basket.assets_pointer,
+    access_control.DEFAULT_ADMIN_ROLE,
+    access_control.hasRole,
+    access_control.getRoleAdmin,
+    access_control.grantRole,
+    access_control.revokeRole,
+    access_control.renounceRole,
+    access_control.supportsInterface,
+    pausable.paused,
+    nav.__interface__,
 )
 
 
@@ -96,6 +116,15 @@ DEAD_ADDRESS: public(constant(address)) = 0x000000000000000000000000000000000000
 # @dev The smallest starting unit: the locked shares hold at least one wei of
 # every constituent (`unit * LOCKED_SHARES / 10**18 >= 1`).
 MIN_UNIT: public(constant(uint256)) = basket.WAD // LOCKED_SHARES
+
+
+# @dev Roles (snekmate access_control). `DEFAULT_ADMIN_ROLE` configures the
+# oracle, fees and flow caps and lifts a pause; `GUARDIAN_ROLE` pauses. The
+# other roles are reserved for governance, rebalancing and fees.
+MANAGER_ROLE: public(constant(bytes32)) = keccak256("MANAGER_ROLE")
+KEEPER_ROLE: public(constant(bytes32)) = keccak256("KEEPER_ROLE")
+GUARDIAN_ROLE: public(constant(bytes32)) = keccak256("GUARDIAN_ROLE")
+FEE_MANAGER_ROLE: public(constant(bytes32)) = keccak256("FEE_MANAGER_ROLE")
 
 
 # @dev The EIP-712 domain version of `permit` signatures.
@@ -143,6 +172,9 @@ def __init__(
     symbol_: String[5],
     assets_: DynArray[address, basket.MAX_INPUT],
     units_: DynArray[uint256, basket.MAX_INPUT],
+    base_asset_: address,
+    oracle_: address,
+    admin: address,
 ):
     """
     @dev Creates the index token and its basket. No shares exist until the
@@ -153,11 +185,24 @@ def __init__(
            1 to `MAX_ASSETS` of them.
     @param units_ Amount of each constituent (in its own decimals) per 10**18
            shares for the first mint, each at least `MIN_UNIT`.
+    @param base_asset_ The ERC-4626 asset, one of the constituents.
+    @param oracle_ The OracleRouter pricing every constituent.
+    @param admin The holder of `DEFAULT_ADMIN_ROLE` and `GUARDIAN_ROLE`.
     """
+    assert admin != empty(address), "vault: zero admin"
     ownable.__init__()
     erc20.__init__(name_, symbol_, 18, name_, _EIP712_VERSION)
+    access_control.__init__()
+    pausable.__init__()
     basket.__init__(assets_, units_, MIN_UNIT)
-    log BasketCreated(assets=basket._assets(), units=basket.initial_units)
+    listed: DynArray[address, MAX_ASSETS] = basket._assets()
+    assert base_asset_ in listed, "vault: base asset not a constituent"
+    nav.__init__(oracle_, base_asset_, staticcall IERC20Detailed(base_asset_).decimals())
+    access_control._grant_role(GUARDIAN_ROLE, admin)
+    if admin != msg.sender:
+        access_control._grant_role(access_control.DEFAULT_ADMIN_ROLE, admin)
+        access_control._revoke_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    log BasketCreated(assets=listed, units=basket.initial_units)
 
 
 # ---------------------------------------------------------------------------
@@ -181,6 +226,7 @@ def mint_in_kind(
            basket order.
     @return DynArray The amounts pulled, in basket order.
     """
+    pausable._require_not_paused()
     assert shares != 0, "vault: zero shares"
     assert receiver != empty(address), "vault: zero receiver"
     assets_: DynArray[address, MAX_ASSETS] = basket._assets()
@@ -254,6 +300,25 @@ def redeem_in_kind_skipping(
     @return DynArray The amounts paid, in basket order, 0 where skipped.
     """
     return self._redeem_in_kind(shares, receiver, min_amounts_out, skipped)
+
+
+@external
+def pause():
+    """
+    @dev Stops in-kind minting and the NAV-priced flows. In-kind redemption
+         is never paused.
+    """
+    access_control._check_role(GUARDIAN_ROLE, msg.sender)
+    pausable._pause()
+
+
+@external
+def unpause():
+    """
+    @dev Lifts a pause; the admin's alone.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    pausable._unpause()
 
 
 # ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 """
 @title Basket
 @custom:contract-name basket
-@license MIT
+@license GNU Affero General Public License v3.0 only
 @notice The constituents of an index vault: their list, their starting
         units, and how the vault reads its holdings. Holdings are the token
         balances the vault actually holds (`balanceOf(self)`), never a

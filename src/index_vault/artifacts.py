@@ -19,6 +19,18 @@ KNOWN_BUILDS: dict[str, str] = {
     "StandardTokenWithFeeMock": f"{SET_V2}/mocks/StandardTokenWithFeeMock.sol/StandardTokenWithFeeMock.json",
     "ERC20PresetMinterPauser": "node_modules/@openzeppelin/contracts/build/contracts/ERC20PresetMinterPauser.json",
     "WETH9": "node_modules/canonical-weth/build/contracts/WETH9.json",
+    # Uniswap V3: v3-core 1.0.1 and v3-periphery 1.4.4 (whose POOL_INIT_CODE_HASH matches this pool build).
+    "UniswapV3Factory": "node_modules/@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json",
+    "UniswapV3Pool": "node_modules/@uniswap/v3-core/artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json",
+    "NonfungiblePositionManager": (
+        "node_modules/@uniswap/v3-periphery/artifacts/contracts/"
+        "NonfungiblePositionManager.sol/NonfungiblePositionManager.json"
+    ),
+    "SwapRouter": "node_modules/@uniswap/v3-periphery/artifacts/contracts/SwapRouter.sol/SwapRouter.json",
+    "QuoterV2": "node_modules/@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json",
+    # Chainlink 0.1.9 (old layout): the mock aggregator and the proxy that real feeds sit behind.
+    "MockV3Aggregator": ".cache/npm-pack/@chainlink/contracts@0.1.9/package/abi/v0.6/MockV3Aggregator.json",
+    "EACAggregatorProxy": ".cache/npm-pack/@chainlink/contracts@0.1.9/package/abi/v0.6/EACAggregatorProxy.json",
 }
 
 

@@ -15,6 +15,9 @@ class ConstituentStatus:
     holding: int
     units_per_share: int
     claim: int  # what the viewing account would receive by redeeming everything
+    price: int = 0  # the oracle's USD price (18 decimals), 0 when unusable
+    price_age: int | None = None  # seconds since the feed's round
+    price_status: str = ""  # "ok" or why the price is unusable
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,10 @@ class VaultStatus:
     account: str | None
     balance: int
     constituents: tuple[ConstituentStatus, ...]
+    nav: int | None = None  # total value (USD, 18 decimals); None while a price is unusable
+    value_per_share: int | None = None
+    nav_error: str = ""  # the oracle's reason when the NAV is unusable
+    base_asset: str = ""
 
 
 def table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
@@ -48,6 +55,13 @@ def format_status(status: VaultStatus) -> str:
         f"{status.name} ({status.symbol}) at {status.address}",
         f"supply         {format_units(status.supply, 18)} shares",
     ]
+    if status.nav is not None:
+        per_share = format_units(status.value_per_share or 0, 18, 4)
+        head.append(f"NAV            ${format_units(status.nav, 18, 2)} (${per_share} per share)")
+    else:
+        head.append(f"NAV            unusable: {status.nav_error}")
+    if status.base_asset:
+        head.append(f"ERC-4626 asset {status.base_asset}")
     if status.account:
         head.append(f"your balance   {format_units(status.balance, 18)} shares ({status.account})")
     rows = [
@@ -56,12 +70,26 @@ def format_status(status: VaultStatus) -> str:
             format_units(c.holding, c.decimals),
             format_units(c.units_per_share, c.decimals),
             format_units(c.claim, c.decimals),
+            f"${format_units(c.price, 18, 4)}" if c.price else "-",
+            _age(c.price_age),
+            c.price_status,
             c.address,
         ]
         for c in status.constituents
     ]
-    body = table(["asset", "holdings", "per share", "your claim", "address"], rows, right={1, 2, 3})
+    headers = ["asset", "holdings", "per share", "your claim", "price", "age", "status", "address"]
+    body = table(headers, rows, right={1, 2, 3, 4, 5})
     return "\n".join(head) + "\n\n" + body
+
+
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h"
 
 
 def format_amounts(symbols: list[str], decimals: list[int], amounts: list[int]) -> str:

@@ -2,18 +2,21 @@
 
     name: Crypto Top 5 Index          # at most 25 characters (the token name)
     symbol: TOP5                      # at most 5 characters
+    base_asset: WETH                  # the ERC-4626 asset (a constituent); the first one by default
     constituents:
       - symbol: WETH
         name: Wrapped Ether           # optional, for test tokens
         decimals: 18
         units: "0.01"                 # amount of the token per index share
         address: "0x..."              # required on live networks; local chains deploy test tokens
+        price_usd: "1298.94"          # local chains: the price of its test feed and pools
 
-Units are exact decimal amounts; they become integers in the token's base units.
+Units and prices are exact decimal amounts; units become integers in the token's base units.
 """
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
@@ -39,6 +42,7 @@ class Constituent:
     decimals: int
     units: int
     address: str | None = None
+    price_usd: Decimal | None = None
 
     @property
     def units_text(self) -> str:
@@ -53,6 +57,16 @@ class BasketSpec:
     name: str
     symbol: str
     constituents: tuple[Constituent, ...]
+    base_asset: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.base_asset:
+            object.__setattr__(self, "base_asset", self.constituents[0].symbol)
+
+    @property
+    def base(self) -> Constituent:
+        """The ERC-4626 asset's constituent."""
+        return next(c for c in self.constituents if c.symbol == self.base_asset)
 
     @property
     def units(self) -> list[int]:
@@ -69,6 +83,7 @@ class BasketSpec:
         return {
             "name": self.name,
             "symbol": self.symbol,
+            "base_asset": self.base_asset,
             "constituents": [
                 {
                     "symbol": c.symbol,
@@ -76,6 +91,7 @@ class BasketSpec:
                     "decimals": c.decimals,
                     "units": c.units_text.replace(",", ""),
                     **({"address": c.address} if c.address else {}),
+                    **({"price_usd": str(c.price_usd)} if c.price_usd is not None else {}),
                 }
                 for c in self.constituents
             ],
@@ -102,7 +118,7 @@ def parse_spec(data: object) -> BasketSpec:
     """Validates spec data already parsed from YAML or JSON."""
     if not isinstance(data, dict):
         raise SpecError("the spec must be a mapping with name, symbol and constituents")
-    unknown = set(data) - {"name", "symbol", "constituents"}
+    unknown = set(data) - {"name", "symbol", "base_asset", "constituents"}
     if unknown:
         raise SpecError(f"unknown keys: {', '.join(sorted(unknown))}")
     name = _text(data, "name", MAX_NAME)
@@ -122,7 +138,10 @@ def parse_spec(data: object) -> BasketSpec:
             if value.lower() in seen:
                 raise SpecError(f"constituents: duplicate {key} {value}")
             seen.add(value.lower())
-    return BasketSpec(name=name, symbol=symbol, constituents=constituents)
+    base = data.get("base_asset") or constituents[0].symbol
+    if base not in {c.symbol for c in constituents}:
+        raise SpecError(f"base_asset: {base!r} is not one of the constituents")
+    return BasketSpec(name=name, symbol=symbol, constituents=constituents, base_asset=base)
 
 
 def _text(data: dict, key: str, limit: int) -> str:
@@ -138,7 +157,7 @@ def _constituent(item: object, index: int) -> Constituent:
     where = f"constituents[{index}]"
     if not isinstance(item, dict):
         raise SpecError(f"{where}: a mapping is required")
-    unknown = set(item) - {"symbol", "name", "decimals", "units", "address"}
+    unknown = set(item) - {"symbol", "name", "decimals", "units", "address", "price_usd"}
     if unknown:
         raise SpecError(f"{where}: unknown keys: {', '.join(sorted(unknown))}")
     symbol = item.get("symbol")
@@ -166,4 +185,12 @@ def _constituent(item: object, index: int) -> Constituent:
     name = item.get("name") or symbol
     if not isinstance(name, str):
         raise SpecError(f"{where}: name must be a string")
-    return Constituent(symbol=symbol, name=name, decimals=decimals, units=units, address=address)
+    price = None
+    if item.get("price_usd") is not None:
+        try:
+            price = Decimal(str(item["price_usd"]))
+        except InvalidOperation as exc:
+            raise SpecError(f"{where}: price_usd {item['price_usd']!r} is not a number") from exc
+        if not price.is_finite() or price <= 0:
+            raise SpecError(f"{where}: price_usd must be positive")
+    return Constituent(symbol=symbol, name=name, decimals=decimals, units=units, address=address, price_usd=price)

@@ -17,10 +17,13 @@ units_st = st.lists(st.integers(min_value=100, max_value=10**30), min_size=3, ma
 
 
 @pytest.fixture
-def setup(vault_deployer, make_token, fund, alice, bob):
+def setup(vault_deployer, make_token, make_oracle, fund, alice, bob, deployer):
     def make(units):
         tokens = [make_token(f"T{i}", d) for i, d in enumerate((18, 8, 6))]
-        vault = vault_deployer.deploy("Fuzz Index", "FUZZ", [t.address for t in tokens], units)
+        addresses = [t.address for t in tokens]
+        vault = vault_deployer.deploy(
+            "Fuzz Index", "FUZZ", addresses, units, addresses[0], make_oracle(tokens), deployer
+        )
         fund(vault, tokens, alice, 10**60)
         fund(vault, tokens, bob, 10**60)
         return vault, tokens

@@ -13,6 +13,7 @@ ASSETS = [("WETH", 18, 10**16), ("WBTC", 8, 50_000), ("USDC", 6, 30 * 10**6), ("
 ACTORS = 3
 TOKEN = boa.load_partial(str(CONTRACTS / "mocks" / "MockToken.vy"))
 VAULT = boa.load_partial(str(CONTRACTS / "vault" / "IndexVault.vy"))
+ORACLE = boa.load_partial(str(CONTRACTS / "mocks" / "MockOracleRouter.vy"))
 
 actor_st = st.integers(min_value=0, max_value=ACTORS - 1)
 shares_st = st.integers(min_value=1, max_value=10**22)
@@ -25,7 +26,10 @@ class VaultMachine(RuleBasedStateMachine):
     def deploy(self, first):
         self.tokens = [TOKEN.deploy(f"Mock {s}", s, d) for s, d, _ in ASSETS]
         self.tokens[3].set_no_return(True)  # a USDT-like token that returns no bool
-        self.vault = VAULT.deploy("State Index", "STATE", [t.address for t in self.tokens], [u for *_, u in ASSETS])
+        addresses = [t.address for t in self.tokens]
+        self.vault = VAULT.deploy(
+            "State Index", "STATE", addresses, [u for *_, u in ASSETS], addresses[0], ORACLE.deploy(), boa.env.eoa
+        )
         self.actors = [boa.env.generate_address(f"actor{i}") for i in range(ACTORS)]
         for who in self.actors:
             for t in self.tokens:

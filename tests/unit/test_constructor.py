@@ -43,19 +43,43 @@ def test_init__fifty_assets__deploys(make_vault):
     ],
     ids=["empty", "length", "zero-address", "duplicate", "not-a-contract", "unit-too-small"],
 )
-def test_init__bad_basket__reverts_with_reason(vault_deployer, make_token, mutate, reason):
+def test_init__bad_basket__reverts_with_reason(vault_deployer, make_token, make_oracle, deployer, mutate, reason):
     tokens = [make_token(sym, dec) for sym, dec, _ in THREE_ASSETS]
     assets, units = mutate([t.address for t in tokens], [u for _, _, u in THREE_ASSETS])
 
     with boa.reverts(reason):
-        vault_deployer.deploy("Test Index", "TIDX", assets, units)
+        vault_deployer.deploy("Test Index", "TIDX", assets, units, tokens[0], make_oracle(tokens), deployer)
 
 
-def test_init__more_than_max_assets__reverts_with_reason(vault_deployer, make_token):
+def test_init__more_than_max_assets__reverts_with_reason(vault_deployer, make_token, make_oracle, deployer):
     tokens = [make_token(f"T{i}") for i in range(51)]
 
     with boa.reverts("basket: too many constituents"):
-        vault_deployer.deploy("Test Index", "TIDX", [t.address for t in tokens], [10**18] * 51)
+        vault_deployer.deploy(
+            "Test Index",
+            "TIDX",
+            [t.address for t in tokens],
+            [10**18] * 51,
+            tokens[0],
+            make_oracle(tokens[:1]),
+            deployer,
+        )
+
+
+def test_init__base_asset_not_a_constituent__reverts_with_reason(vault_deployer, make_token, make_oracle, deployer):
+    tokens = [make_token(sym, dec) for sym, dec, _ in THREE_ASSETS]
+    outsider = make_token("OUT")
+
+    with boa.reverts("vault: base asset not a constituent"):
+        vault_deployer.deploy(
+            "Test Index",
+            "TIDX",
+            [t.address for t in tokens],
+            [u for *_, u in THREE_ASSETS],
+            outsider,
+            make_oracle(tokens),
+            deployer,
+        )
 
 
 def test_init__any_basket__assets_pointer_serves_the_list(make_vault):

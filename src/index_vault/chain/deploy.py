@@ -9,6 +9,7 @@ from ape.contracts import ContractInstance
 
 from index_vault.basket import WAD
 from index_vault.chain.contracts import erc20_at, npm_container
+from index_vault.chain.oracle import LocalMarket, build_local_market
 from index_vault.spec import BasketSpec
 
 TEST_TOKEN = "StandardTokenMock"
@@ -20,10 +21,12 @@ class DeployError(RuntimeError):
 
 @dataclass
 class Deployed:
-    """A vault and its constituents, in basket order."""
+    """A vault, its constituents in basket order, and (local chains) the market built for its oracle."""
 
     vault: ContractInstance
     tokens: list[ContractInstance]
+    oracle: ContractInstance
+    market: LocalMarket | None = None
 
 
 def resolve_tokens(
@@ -47,13 +50,41 @@ def resolve_tokens(
 
 
 def deploy_vault(
-    spec: BasketSpec, deployer: AccountAPI, *, local: bool, echo: Callable[[str], None] = print
+    spec: BasketSpec,
+    deployer: AccountAPI,
+    *,
+    local: bool,
+    oracle: str | None = None,
+    admin: str | None = None,
+    echo: Callable[[str], None] = print,
 ) -> Deployed:
-    """Deploys the vault of `spec` (and test tokens where a local spec names none)."""
+    """Deploys the vault of `spec` priced by the OracleRouter at `oracle`.
+
+    On a local chain without `oracle`, test tokens (where the spec names none), Chainlink feeds,
+    Uniswap V3 pools and a configured router are deployed first (see `build_local_market`).
+    """
     tokens = resolve_tokens(spec, deployer, local=local, echo=echo)
-    vault = project.IndexVault.deploy(spec.name, spec.symbol, [t.address for t in tokens], spec.units, sender=deployer)
-    echo(f"  vault {spec.symbol} at {vault.address}")
-    return Deployed(vault=vault, tokens=tokens)
+    market = None
+    if oracle is None:
+        if not local:
+            raise DeployError("pass --oracle ADDRESS: a configured OracleRouter for every constituent")
+        market = build_local_market(spec, tokens, deployer, echo=echo)
+        router = market.router
+    else:
+        router = project.OracleRouter.at(oracle)
+    base = tokens[[c.symbol for c in spec.constituents].index(spec.base_asset)]
+    vault = project.IndexVault.deploy(
+        spec.name,
+        spec.symbol,
+        [t.address for t in tokens],
+        spec.units,
+        base,
+        router,
+        admin or deployer.address,
+        sender=deployer,
+    )
+    echo(f"  vault {spec.symbol} at {vault.address} (ERC-4626 over {spec.base_asset})")
+    return Deployed(vault=vault, tokens=tokens, oracle=router, market=market)
 
 
 def fund_test_accounts(

@@ -3,8 +3,10 @@
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ape import chain, project
 from ape.api import AccountAPI
 from ape.contracts import ContractInstance
+from ape.exceptions import ContractLogicError
 
 from index_vault.basket import with_slippage
 from index_vault.chain.contracts import erc20_at
@@ -32,23 +34,44 @@ class VaultClient:
         return format_amounts(self.symbols, self.decimals, list(amounts))
 
     def status(self, account: AccountAPI | str | None = None) -> VaultStatus:
-        """Supply, holdings, units per share and, for `account`, its balance and claim."""
+        """Supply, holdings, units per share, prices and NAV; for `account`, its balance and claim."""
         owner = str(account.address if hasattr(account, "address") else account) if account else None
         supply = self.vault.totalSupply()
         balance = self.vault.balanceOf(owner) if owner else 0
         claim = self.vault.preview_redeem_in_kind(balance) if balance else [0] * len(self.tokens)
+        router = project.OracleRouter.at(self.vault.oracle())
+        now = chain.blocks.head.timestamp
+        prices = [router.price_data(t.address) for t in self.tokens]
         constituents = tuple(
-            ConstituentStatus(symbol=s, address=t.address, decimals=d, holding=h, units_per_share=u, claim=c)
-            for s, t, d, h, u, c in zip(
+            ConstituentStatus(
+                symbol=s,
+                address=t.address,
+                decimals=d,
+                holding=h,
+                units_per_share=u,
+                claim=c,
+                price=p.price if p.status == 0 else 0,
+                price_age=now - p.updated_at if p.updated_at else None,
+                price_status="ok" if p.status == 0 else router.status_reason(p.status).removeprefix("oracle: "),
+            )
+            for s, t, d, h, u, c, p in zip(
                 self.symbols,
                 self.tokens,
                 self.decimals,
                 self.vault.holdings(),
                 self.vault.units_per_share(),
                 claim,
+                prices,
                 strict=True,
             )
         )
+        nav = per_share = None
+        nav_error = ""
+        try:
+            nav, per_share = self.vault.total_value(), self.vault.value_per_share()
+        except ContractLogicError as exc:
+            nav_error = str(exc.message)
+        base = self.vault.asset()
         return VaultStatus(
             address=self.vault.address,
             name=self.vault.name(),
@@ -57,6 +80,10 @@ class VaultClient:
             account=owner,
             balance=balance,
             constituents=constituents,
+            nav=nav,
+            value_per_share=per_share,
+            nav_error=nav_error,
+            base_asset=self.symbols[[t.address for t in self.tokens].index(base)],
         )
 
     def mint(

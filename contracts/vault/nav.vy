@@ -1,0 +1,761 @@
+# pragma version ~=0.4.3
+"""
+@title NAV and ERC-4626
+@custom:contract-name nav
+@license GNU Affero General Public License v3.0 only
+@notice The vault's value from its oracle router, and the ERC-4626 face over
+        one constituent, the base asset (e.g. WETH or USDC).
+
+        NAV-priced flows value conservatively from both ends of each price's
+        band (see `OracleRouter.price_bounds`): what the vault receives is
+        valued at the low end, what it gives at the high end, and the NAV a
+        share is bought at is the high one, the NAV it is sold at the low one.
+        On top, an entry or exit fee in basis points (hard cap `MAX_NAV_FEE_BPS`)
+        stays in the vault for the holders. Hence an attacker who knows the
+        next oracle update (within the band), or moves a pool within the
+        deviation bound, cannot profit by entering at NAV and leaving in kind
+        or the reverse.
+
+        The NAV path needs shares to exist (the first mint is in kind), is
+        capped per period at a share of NAV for entries and for exits, stops
+        while the vault is paused, and halts (max* return 0, the rest revert
+        with the oracle's reason) while any price is unusable. In-kind
+        redemption does not depend on any of this.
+
+        The locked shares of the first mint (0.01 share at a dead address)
+        play the part of ERC-4626 virtual shares: inflating the share price
+        by a donation costs the attacker 10**16 times the gain per wei of
+        share, so a depositor's rounding loss stays below one wei of share.
+"""
+
+
+from ethereum.ercs import IERC20
+from ethereum.ercs import IERC4626
+from snekmate.auth import access_control
+from snekmate.tokens import erc20
+from snekmate.utils import math
+from snekmate.utils import pausable
+
+from ..lib import safe_erc20
+from . import basket
+
+uses: access_control
+uses: erc20
+uses: basket
+uses: pausable
+
+
+# ---------------------------------------------------------------------------
+#                                  INTERFACES
+# ---------------------------------------------------------------------------
+
+
+struct PriceData:
+    status: uint8
+    price: uint256
+    twap_price: uint256
+    low: uint256
+    high: uint256
+    updated_at: uint256
+
+
+struct Valuation:
+    mid: uint256
+    low: uint256
+    high: uint256
+    oldest_update: uint256
+
+
+# @dev Everything a NAV-priced flow is priced from, read once per call.
+struct Quote:
+    supply: uint256  # shares in existence
+    nav_mid: uint256  # NAV at the feeds' prices
+    nav_low: uint256  # NAV at the low ends
+    nav_high: uint256  # NAV at the high ends
+    base_low: uint256  # the base asset's low-end price
+    base_high: uint256  # the base asset's high-end price
+
+
+interface IOracleRouter:
+    def valuation(
+        assets: DynArray[address, basket.MAX_ASSETS], amounts: DynArray[uint256, basket.MAX_ASSETS]
+    ) -> Valuation: view
+    def price_data(asset: address) -> PriceData: view
+
+
+# ---------------------------------------------------------------------------
+#                                  CONSTANTS
+# ---------------------------------------------------------------------------
+
+
+# @dev The highest entry or exit fee of the NAV path (5%).
+MAX_NAV_FEE_BPS: constant(uint256) = 500
+
+
+# @dev The largest share of NAV that may enter, or leave, per period.
+MAX_FLOW_CAP_BPS: constant(uint256) = 10_000
+
+
+# @dev Flow-cap periods allowed: an hour to a week.
+MIN_FLOW_PERIOD: constant(uint256) = 3600
+MAX_FLOW_PERIOD: constant(uint256) = 7 * 86400
+
+
+_BPS: constant(uint256) = 10_000
+_WAD: constant(uint256) = 10**18
+
+
+# ---------------------------------------------------------------------------
+#                                   STORAGE
+# ---------------------------------------------------------------------------
+
+
+# @dev The price source of every constituent.
+oracle: public(address)
+
+# @dev The ERC-4626 asset, one of the constituents.
+base_asset: address
+
+# @dev 10 ** decimals of the base asset.
+_base_unit: uint256
+
+# @dev Fee on NAV-priced entries (deposit, mint), in basis points.
+entry_fee_bps: public(uint256)
+
+# @dev Fee on NAV-priced exits (withdraw, redeem), in basis points.
+exit_fee_bps: public(uint256)
+
+# @dev Share of NAV that may enter, and separately leave, per period.
+flow_cap_bps: public(uint256)
+
+# @dev Length of a flow-cap period, in seconds.
+flow_period: public(uint256)
+
+# @dev Start of the current entry period and USD value entered in it.
+entry_period_start: public(uint256)
+entry_used: public(uint256)
+
+# @dev Start of the current exit period and USD value paid out in it.
+exit_period_start: public(uint256)
+exit_used: public(uint256)
+
+
+# ---------------------------------------------------------------------------
+#                                    EVENTS
+# ---------------------------------------------------------------------------
+
+
+event OracleChanged:
+    oracle: indexed(address)
+
+
+event NavFeesChanged:
+    entry_fee_bps: uint256
+    exit_fee_bps: uint256
+
+
+event FlowCapChanged:
+    flow_cap_bps: uint256
+    flow_period: uint256
+
+
+# ---------------------------------------------------------------------------
+#                                 CONSTRUCTOR
+# ---------------------------------------------------------------------------
+
+
+@deploy
+def __init__(oracle_: address, base_asset_: address, base_decimals: uint8):
+    """
+    @dev Sets the oracle and the base asset; fees start at zero and the flow
+         cap at 10% of NAV per day.
+    @param oracle_ The OracleRouter.
+    @param base_asset_ The ERC-4626 asset, a constituent.
+    @param base_decimals Its decimals.
+    """
+    assert oracle_.is_contract, "vault: oracle is not a contract"
+    self.oracle = oracle_
+    self.base_asset = base_asset_
+    self._base_unit = 10 ** convert(base_decimals, uint256)
+    self.flow_cap_bps = 1_000
+    self.flow_period = 86400
+    log OracleChanged(oracle=oracle_)
+    log FlowCapChanged(flow_cap_bps=1_000, flow_period=86400)
+
+
+# ---------------------------------------------------------------------------
+#                                   ERC-4626
+# ---------------------------------------------------------------------------
+
+
+@external
+@view
+def asset() -> address:
+    """
+    @dev The base asset the ERC-4626 functions take and pay.
+    @return address The base asset.
+    """
+    return self.base_asset
+
+
+@external
+@view
+@nonreentrant
+def totalAssets() -> uint256:
+    """
+    @dev The vault's NAV in base-asset units, at the feeds' prices; reverts
+         with the oracle's reason while a price is unusable.
+    @return uint256 NAV over the base asset's price.
+    """
+    value: Valuation = self._valuation()
+    return math._mul_div(value.mid, self._base_unit, self._base_price().price, False)
+
+
+@external
+@view
+@nonreentrant
+def convertToShares(assets: uint256) -> uint256:
+    """
+    @dev Shares worth `assets` of the base asset at the feeds' prices, with
+         no fee and no band; rounded down.
+    @param assets An amount of the base asset.
+    @return uint256 The shares.
+    """
+    value: uint256 = math._mul_div(assets, self._base_price().price, self._base_unit, False)
+    supply: uint256 = 0
+    nav: uint256 = 0
+    supply, nav = self._supply_and_mid()
+    return math._mul_div(value, supply, nav, False)
+
+
+@external
+@view
+@nonreentrant
+def convertToAssets(shares: uint256) -> uint256:
+    """
+    @dev Base asset worth `shares` at the feeds' prices, with no fee and no
+         band; rounded down.
+    @param shares An amount of shares.
+    @return uint256 The base asset.
+    """
+    supply: uint256 = 0
+    nav: uint256 = 0
+    supply, nav = self._supply_and_mid()
+    return math._mul_div(math._mul_div(shares, nav, supply, False), self._base_unit, self._base_price().price, False)
+
+
+@external
+@view
+@nonreentrant
+def maxDeposit(receiver: address) -> uint256:
+    """
+    @dev The most a deposit may take now: the rest of this period's entry cap;
+         0 while paused, halted or before the first in-kind mint.
+    @param receiver Unused: limits are the same for everyone.
+    @return uint256 Base asset.
+    """
+    ok: bool = False
+    q: Quote = empty(Quote)
+    ok, q = self._try_quote()
+    if not ok or pausable.paused:
+        return 0
+    return math._mul_div(self._remaining(True, q.nav_mid), self._base_unit, q.base_low, False)
+
+
+@external
+@view
+@nonreentrant
+def maxMint(receiver: address) -> uint256:
+    """
+    @dev The most shares a mint may create now (see `maxDeposit`).
+    @param receiver Unused: limits are the same for everyone.
+    @return uint256 Shares.
+    """
+    ok: bool = False
+    q: Quote = empty(Quote)
+    ok, q = self._try_quote()
+    if not ok or pausable.paused:
+        return 0
+    assets: uint256 = math._mul_div(self._remaining(True, q.nav_mid), self._base_unit, q.base_low, False)
+    return self._deposit_shares(assets, q)
+
+
+@external
+@view
+@nonreentrant
+def maxWithdraw(owner: address) -> uint256:
+    """
+    @dev The most base asset `owner` may withdraw now: their shares' worth,
+         the base asset the vault holds, the rest of this period's exit cap;
+         0 while paused or halted.
+    @param owner The share holder.
+    @return uint256 Base asset.
+    """
+    ok: bool = False
+    q: Quote = empty(Quote)
+    ok, q = self._try_quote()
+    if not ok or pausable.paused:
+        return 0
+    return min(self._redeem_assets(erc20.balanceOf[owner], q), self._exit_limit(q))
+
+
+@external
+@view
+@nonreentrant
+def maxRedeem(owner: address) -> uint256:
+    """
+    @dev The most shares `owner` may redeem for the base asset now (see
+         `maxWithdraw`).
+    @param owner The share holder.
+    @return uint256 Shares.
+    """
+    ok: bool = False
+    q: Quote = empty(Quote)
+    ok, q = self._try_quote()
+    if not ok or pausable.paused:
+        return 0
+    # the largest share amount whose redemption pays at most the limit:
+    # every step of `_redeem_assets` rounds down, so this inverse, rounded
+    # down at every step, never overshoots
+    limit: uint256 = self._exit_limit(q)
+    value: uint256 = math._mul_div(limit, q.base_high, self._base_unit, False)
+    gross: uint256 = math._mul_div(value, _BPS, _BPS - self.exit_fee_bps, False)
+    return min(erc20.balanceOf[owner], math._mul_div(gross, q.supply, q.nav_low, False))
+
+
+@external
+@view
+@nonreentrant
+def previewDeposit(assets: uint256) -> uint256:
+    """
+    @dev The exact shares `deposit(assets, ...)` would mint now.
+    @param assets Base asset in.
+    @return uint256 Shares out, rounded down.
+    """
+    return self._deposit_shares(assets, self._quote())
+
+
+@external
+@view
+@nonreentrant
+def previewMint(shares: uint256) -> uint256:
+    """
+    @dev The exact base asset `mint(shares, ...)` would take now.
+    @param shares Shares out.
+    @return uint256 Base asset in, rounded up.
+    """
+    return self._mint_assets(shares, self._quote())
+
+
+@external
+@view
+@nonreentrant
+def previewWithdraw(assets: uint256) -> uint256:
+    """
+    @dev The exact shares `withdraw(assets, ...)` would burn now.
+    @param assets Base asset out.
+    @return uint256 Shares in, rounded up.
+    """
+    return self._withdraw_shares(assets, self._quote())
+
+
+@external
+@view
+@nonreentrant
+def previewRedeem(shares: uint256) -> uint256:
+    """
+    @dev The exact base asset `redeem(shares, ...)` would pay now.
+    @param shares Shares in.
+    @return uint256 Base asset out, rounded down.
+    """
+    return self._redeem_assets(shares, self._quote())
+
+
+@external
+@nonreentrant
+def deposit(assets: uint256, receiver: address) -> uint256:
+    """
+    @dev Takes `assets` of the base asset from the caller and mints shares
+         to `receiver` at the conservative NAV, less the entry fee.
+    @param assets Base asset in.
+    @param receiver The account credited.
+    @return uint256 Shares minted.
+    """
+    q: Quote = self._quote()
+    shares: uint256 = self._deposit_shares(assets, q)
+    self._enter(assets, shares, receiver, q)
+    return shares
+
+
+@external
+@nonreentrant
+def mint(shares: uint256, receiver: address) -> uint256:
+    """
+    @dev Mints exactly `shares` to `receiver` for the base asset taken from
+         the caller at the conservative NAV, plus the entry fee.
+    @param shares Shares out.
+    @param receiver The account credited.
+    @return uint256 Base asset taken.
+    """
+    q: Quote = self._quote()
+    assets: uint256 = self._mint_assets(shares, q)
+    self._enter(assets, shares, receiver, q)
+    return assets
+
+
+@external
+@nonreentrant
+def withdraw(assets: uint256, receiver: address, owner: address) -> uint256:
+    """
+    @dev Pays exactly `assets` of the base asset to `receiver`, burning
+         `owner`'s shares at the conservative NAV plus the exit fee.
+    @param assets Base asset out.
+    @param receiver The account paid.
+    @param owner The share holder (the caller, or one who approved it).
+    @return uint256 Shares burnt.
+    """
+    q: Quote = self._quote()
+    shares: uint256 = self._withdraw_shares(assets, q)
+    self._exit(assets, shares, receiver, owner, q)
+    return shares
+
+
+@external
+@nonreentrant
+def redeem(shares: uint256, receiver: address, owner: address) -> uint256:
+    """
+    @dev Burns `shares` of `owner` and pays `receiver` the base asset at the
+         conservative NAV, less the exit fee.
+    @param shares Shares in.
+    @param receiver The account paid.
+    @param owner The share holder (the caller, or one who approved it).
+    @return uint256 Base asset paid.
+    """
+    q: Quote = self._quote()
+    assets: uint256 = self._redeem_assets(shares, q)
+    self._exit(assets, shares, receiver, owner, q)
+    return assets
+
+
+# ---------------------------------------------------------------------------
+#                                  NAV VIEWS
+# ---------------------------------------------------------------------------
+
+
+@external
+@view
+@nonreentrant
+def total_value() -> uint256:
+    """
+    @dev The vault's holdings at the feeds' prices (USD, 18 decimals);
+         reverts with the oracle's reason while a price is unusable.
+    @return uint256 NAV.
+    """
+    return self._valuation().mid
+
+
+@external
+@view
+@nonreentrant
+def value_per_share() -> uint256:
+    """
+    @dev NAV per 10**18 shares (USD, 18 decimals); before the first mint, the
+         value of the starting units.
+    @return uint256 Value of one share.
+    """
+    supply: uint256 = 0
+    nav: uint256 = 0
+    supply, nav = self._supply_and_mid()
+    return math._mul_div(nav, _WAD, supply, False)
+
+
+@external
+@view
+@nonreentrant
+def oldest_price_update() -> uint256:
+    """
+    @dev The oldest feed round behind the NAV (for the NAV feed's
+         `updatedAt`); reverts while a price is unusable.
+    @return uint256 A timestamp.
+    """
+    return self._valuation().oldest_update
+
+
+# ---------------------------------------------------------------------------
+#                                ADMINISTRATION
+# ---------------------------------------------------------------------------
+
+
+@external
+def set_oracle(oracle_: address):
+    """
+    @dev Points the vault at another OracleRouter.
+    @param oracle_ The router.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert oracle_.is_contract, "vault: oracle is not a contract"
+    self.oracle = oracle_
+    log OracleChanged(oracle=oracle_)
+
+
+@external
+def set_nav_fees(entry_fee_bps_: uint256, exit_fee_bps_: uint256):
+    """
+    @dev Sets the NAV-path fees, each at most `MAX_NAV_FEE_BPS`.
+    @param entry_fee_bps_ Fee on deposits and mints.
+    @param exit_fee_bps_ Fee on withdrawals and redemptions.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert entry_fee_bps_ <= MAX_NAV_FEE_BPS and exit_fee_bps_ <= MAX_NAV_FEE_BPS, "vault: fee above cap"
+    self.entry_fee_bps = entry_fee_bps_
+    self.exit_fee_bps = exit_fee_bps_
+    log NavFeesChanged(entry_fee_bps=entry_fee_bps_, exit_fee_bps=exit_fee_bps_)
+
+
+@external
+def set_flow_cap(flow_cap_bps_: uint256, flow_period_: uint256):
+    """
+    @dev Sets the share of NAV that may enter, and leave, per period
+         (0 closes the NAV path).
+    @param flow_cap_bps_ Basis points of NAV, at most 10,000.
+    @param flow_period_ Seconds, an hour to a week.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert flow_cap_bps_ <= MAX_FLOW_CAP_BPS, "vault: flow cap above 100%"
+    assert flow_period_ >= MIN_FLOW_PERIOD and flow_period_ <= MAX_FLOW_PERIOD, "vault: flow period out of range"
+    self.flow_cap_bps = flow_cap_bps_
+    self.flow_period = flow_period_
+    log FlowCapChanged(flow_cap_bps=flow_cap_bps_, flow_period=flow_period_)
+
+
+# ---------------------------------------------------------------------------
+#                              INTERNAL FUNCTIONS
+# ---------------------------------------------------------------------------
+
+
+@internal
+@view
+def _valuation() -> Valuation:
+    """
+    @dev The holdings valued by the oracle; reverts with its reason.
+    @return Valuation Mid, low, high and oldest round.
+    """
+    assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
+    return staticcall IOracleRouter(self.oracle).valuation(assets_, basket._holdings(assets_))
+
+
+@internal
+@view
+def _base_price() -> PriceData:
+    """
+    @dev The base asset's price data; reverts with the oracle's reason.
+    @return PriceData The price, with its band.
+    """
+    data: PriceData = staticcall IOracleRouter(self.oracle).price_data(self.base_asset)
+    assert data.status == 0, "vault: base asset price unusable"
+    return data
+
+
+@internal
+@view
+def _supply_and_mid() -> (uint256, uint256):
+    """
+    @dev Supply and mid NAV; before the first mint, one share at the value
+         of the starting units, so that conversions stay defined.
+    @return uint256 Supply (or 10**18).
+    @return uint256 NAV (or the starting units' value).
+    """
+    supply: uint256 = erc20.totalSupply
+    if supply == 0:
+        units: Valuation = staticcall IOracleRouter(self.oracle).valuation(basket._assets(), basket.initial_units)
+        return _WAD, units.mid
+    return supply, self._valuation().mid
+
+
+@internal
+@view
+def _quote() -> Quote:
+    """
+    @dev Everything a NAV-priced flow is priced from; reverts when the NAV
+         path is closed (no shares yet) or a price is unusable.
+    @return Quote Supply, NAV band and base-asset band.
+    """
+    supply: uint256 = erc20.totalSupply
+    assert supply != 0, "vault: no shares yet, mint in kind first"
+    value: Valuation = self._valuation()
+    base: PriceData = self._base_price()
+    return Quote(
+        supply=supply,
+        nav_mid=value.mid,
+        nav_low=value.low,
+        nav_high=value.high,
+        base_low=base.low,
+        base_high=base.high,
+    )
+
+
+@internal
+@view
+def _try_quote() -> (bool, Quote):
+    """
+    @dev `_quote` without reverting: False while the NAV path is halted.
+    @return bool Whether prices are usable and shares exist.
+    @return Quote The quote when they are.
+    """
+    if erc20.totalSupply == 0:
+        return False, empty(Quote)
+    assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
+    success: bool = False
+    response: Bytes[128] = b""
+    success, response = raw_call(
+        self.oracle,
+        abi_encode(assets_, basket._holdings(assets_), method_id=method_id("valuation(address[],uint256[])")),
+        max_outsize=128,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    if not success:
+        return False, empty(Quote)
+    value: Valuation = abi_decode(response, Valuation)
+    base: PriceData = staticcall IOracleRouter(self.oracle).price_data(self.base_asset)
+    if base.status != 0:
+        return False, empty(Quote)
+    return True, Quote(
+        supply=erc20.totalSupply,
+        nav_mid=value.mid,
+        nav_low=value.low,
+        nav_high=value.high,
+        base_low=base.low,
+        base_high=base.high,
+    )
+
+
+@internal
+@view
+def _deposit_shares(assets: uint256, q: Quote) -> uint256:
+    """
+    @dev Shares for `assets` in: base at its low price, less the fee, bought
+         at the high NAV; every step rounded down.
+    """
+    value: uint256 = math._mul_div(assets, q.base_low, self._base_unit, False)
+    net: uint256 = math._mul_div(value, _BPS - self.entry_fee_bps, _BPS, False)
+    return math._mul_div(net, q.supply, q.nav_high, False)
+
+
+@internal
+@view
+def _mint_assets(shares: uint256, q: Quote) -> uint256:
+    """
+    @dev Base asset for `shares` out: the inverse of `_deposit_shares`, every
+         step rounded up.
+    """
+    net: uint256 = math._mul_div(shares, q.nav_high, q.supply, True)
+    value: uint256 = math._mul_div(net, _BPS, _BPS - self.entry_fee_bps, True)
+    return math._mul_div(value, self._base_unit, q.base_low, True)
+
+
+@internal
+@view
+def _withdraw_shares(assets: uint256, q: Quote) -> uint256:
+    """
+    @dev Shares for `assets` out: base at its high price, plus the fee, sold
+         at the low NAV; every step rounded up.
+    """
+    value: uint256 = math._mul_div(assets, q.base_high, self._base_unit, True)
+    gross: uint256 = math._mul_div(value, _BPS, _BPS - self.exit_fee_bps, True)
+    return math._mul_div(gross, q.supply, q.nav_low, True)
+
+
+@internal
+@view
+def _redeem_assets(shares: uint256, q: Quote) -> uint256:
+    """
+    @dev Base asset for `shares` in: the inverse of `_withdraw_shares`, every
+         step rounded down.
+    """
+    gross: uint256 = math._mul_div(shares, q.nav_low, q.supply, False)
+    value: uint256 = math._mul_div(gross, _BPS - self.exit_fee_bps, _BPS, False)
+    return math._mul_div(value, self._base_unit, q.base_high, False)
+
+
+@internal
+@view
+def _remaining(entry: bool, nav: uint256) -> uint256:
+    """
+    @dev USD value that may still enter (or leave) in the current period.
+    @param entry Entries (True) or exits (False).
+    @param nav The NAV the cap is a share of.
+    @return uint256 USD, 18 decimals.
+    """
+    start: uint256 = self.entry_period_start if entry else self.exit_period_start
+    used: uint256 = self.entry_used if entry else self.exit_used
+    if block.timestamp >= start + self.flow_period:
+        used = 0
+    cap: uint256 = math._mul_div(nav, self.flow_cap_bps, _BPS, False)
+    return cap - min(cap, used)
+
+
+@internal
+@view
+def _exit_limit(q: Quote) -> uint256:
+    """
+    @dev The base asset an exit may pay now: what the vault holds, and the
+         rest of the period's exit cap.
+    """
+    held: uint256 = staticcall IERC20(self.base_asset).balanceOf(self)
+    capped: uint256 = math._mul_div(self._remaining(False, q.nav_mid), self._base_unit, q.base_high, False)
+    return min(held, capped)
+
+
+@internal
+def _use_flow(entry: bool, amount_usd: uint256, nav: uint256):
+    """
+    @dev Books `amount_usd` against the period's cap, starting a new period when
+         the last one is over.
+    """
+    assert amount_usd <= self._remaining(entry, nav), "vault: flow cap reached"
+    if entry:
+        if block.timestamp >= self.entry_period_start + self.flow_period:
+            self.entry_period_start = block.timestamp
+            self.entry_used = 0
+        self.entry_used += amount_usd
+    else:
+        if block.timestamp >= self.exit_period_start + self.flow_period:
+            self.exit_period_start = block.timestamp
+            self.exit_used = 0
+        self.exit_used += amount_usd
+
+
+@internal
+def _enter(assets: uint256, shares: uint256, receiver: address, q: Quote):
+    """
+    @dev Pulls `assets` of the base asset (checking the balance delta) and
+         mints `shares`.
+    """
+    pausable._require_not_paused()
+    assert assets != 0 and shares != 0, "vault: zero amount"
+    assert receiver != empty(address), "vault: zero receiver"
+    self._use_flow(True, math._mul_div(assets, q.base_low, self._base_unit, False), q.nav_mid)
+    before: uint256 = staticcall IERC20(self.base_asset).balanceOf(self)
+    safe_erc20._transfer_from(self.base_asset, msg.sender, self, assets)
+    received: uint256 = staticcall IERC20(self.base_asset).balanceOf(self) - before
+    assert received == assets, "vault: fee-on-transfer token"
+    erc20._mint(receiver, shares)
+    log IERC4626.Deposit(sender=msg.sender, owner=receiver, assets=assets, shares=shares)
+
+
+@internal
+def _exit(assets: uint256, shares: uint256, receiver: address, owner: address, q: Quote):
+    """
+    @dev Burns `shares` of `owner` (spending the caller's allowance when it is
+         not the owner) and pays `assets` of the base asset.
+    """
+    pausable._require_not_paused()
+    assert assets != 0 and shares != 0, "vault: zero amount"
+    assert receiver != empty(address), "vault: zero receiver"
+    self._use_flow(False, math._mul_div(assets, q.base_high, self._base_unit, True), q.nav_mid)
+    if msg.sender != owner:
+        erc20._spend_allowance(owner, msg.sender, shares)
+    erc20._burn(owner, shares)
+    safe_erc20._transfer(self.base_asset, receiver, assets)
+    log IERC4626.Withdraw(sender=msg.sender, receiver=receiver, owner=owner, assets=assets, shares=shares)

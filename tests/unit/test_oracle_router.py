@@ -1,0 +1,267 @@
+"""OracleRouter: Chainlink feeds cross-checked against Uniswap V3 TWAPs, and every way a price fails."""
+
+import math
+
+import boa
+import pytest
+
+from tests.baskets import CONTRACTS
+
+WAD = 10**18
+WINDOW = 1800
+DEEP = 10**24  # pool liquidity: millions of dollars of virtual depth
+ZERO = "0x" + "00" * 20
+STATUS = {
+    "OK": 0,
+    "NOT_CONFIGURED": 1,
+    "NO_ANSWER": 2,
+    "NON_POSITIVE": 3,
+    "INCOMPLETE": 4,
+    "STALE": 5,
+    "CLAMPED": 6,
+    "OUT_OF_BOUNDS": 7,
+    "QUOTE_UNUSABLE": 8,
+    "TWAP_UNAVAILABLE": 9,
+    "TWAP_THIN": 10,
+    "DISPUTED": 11,
+}
+
+
+@pytest.fixture(scope="session")
+def aggregator_deployer():
+    return boa.load_partial(str(CONTRACTS / "mocks" / "MockAggregator.vy"))
+
+
+@pytest.fixture(scope="session")
+def pool_deployer():
+    return boa.load_partial(str(CONTRACTS / "mocks" / "MockUniswapV3Pool.vy"))
+
+
+@pytest.fixture(scope="session")
+def router_deployer():
+    return boa.load_partial(str(CONTRACTS / "oracle" / "OracleRouter.vy"))
+
+
+def set_twap(pool, asset, quote, usd_asset: float, usd_quote: float, liquidity: int = DEEP) -> None:
+    """Makes the mock pool's TWAP over WINDOW say `usd_asset` per asset, given the quote's USD price."""
+    raw_quote_per_asset = usd_asset / usd_quote * 10 ** quote.decimals() / 10 ** asset.decimals()
+    raw = raw_quote_per_asset if pool.token0() == asset.address else 1 / raw_quote_per_asset  # token1 per token0
+    tick = math.floor(math.log(raw) / math.log(1.0001))
+    pool.set_observations(0, tick * WINDOW, 0, WINDOW * 2**128 // liquidity)
+
+
+def params(feed, pool, price_usd: float, **overrides) -> tuple:
+    p = {
+        "feed": feed.address,
+        "heartbeat": 3600,
+        "grace": 600,
+        "quote": ZERO,
+        "min_price": int(price_usd * WAD) // 100,
+        "max_price": int(price_usd * WAD) * 100,
+        "pool": pool.address,
+        "twap_window": WINDOW,
+        "min_depth": 25_000 * WAD,
+        "max_deviation_bps": 200,
+        "error_bps": 100,
+    }
+    p.update(overrides)
+    return tuple(p.values())
+
+
+@pytest.fixture
+def market(make_token, aggregator_deployer, pool_deployer, router_deployer):
+    """WETH $2,000 (8-decimal feed), USDC $1, WBTC $30,000 (18-decimal feed); pools against USDC."""
+    weth, usdc, wbtc = make_token("WETH", 18), make_token("USDC", 6), make_token("WBTC", 8)
+    feeds = {
+        "WETH": aggregator_deployer.deploy(8, 2_000 * 10**8, 10**6, 10**14),
+        "USDC": aggregator_deployer.deploy(8, 10**8, 10**6, 10**10),
+        "WBTC": aggregator_deployer.deploy(18, 30_000 * WAD, 0, 0),  # no clamps published
+    }
+    pools = {
+        "WETH": pool_deployer.deploy(*sorted([weth.address, usdc.address], key=lambda a: int(a, 16))),
+        "WBTC": pool_deployer.deploy(*sorted([wbtc.address, usdc.address], key=lambda a: int(a, 16))),
+    }
+    pools["USDC"] = pools["WETH"]
+    set_twap(pools["WETH"], weth, usdc, 2_000, 1)
+    set_twap(pools["WBTC"], wbtc, usdc, 30_000, 1)
+    router = router_deployer.deploy(boa.env.eoa)
+    router.set_feed(usdc.address, params(feeds["USDC"], pools["USDC"], 1))
+    router.set_feed(weth.address, params(feeds["WETH"], pools["WETH"], 2_000))
+    router.set_feed(wbtc.address, params(feeds["WBTC"], pools["WBTC"], 30_000))
+    tokens = {"WETH": weth, "USDC": usdc, "WBTC": wbtc}
+    return router, tokens, feeds, pools
+
+
+def test_price__healthy_sources__scales_to_18_decimals(market):
+    router, tokens, _, _ = market
+
+    assert router.price(tokens["WETH"].address) == 2_000 * WAD  # 8-decimal feed
+    assert router.price(tokens["WBTC"].address) == 30_000 * WAD  # 18-decimal feed
+    assert router.price(tokens["USDC"].address) == WAD
+    data = router.price_data(tokens["WETH"].address)
+    assert data.status == 0
+    assert abs(data.twap_price - 2_000 * WAD) < 2_000 * WAD // 5_000  # within a tick or two
+
+
+def test_price_bounds__healthy_sources__widen_min_and_max_by_error_margin(market):
+    router, tokens, _, pools = market
+    set_twap(pools["WETH"], tokens["WETH"], tokens["USDC"], 2_020, 1)  # the pool 1% above the feed
+    data = router.price_data(tokens["WETH"].address)
+
+    low, high = router.price_bounds(tokens["WETH"].address)
+
+    assert low == 2_000 * WAD * 99 // 100
+    assert high == -(-data.twap_price * 101 // 100)
+    assert high > 2_020 * WAD
+
+
+def test_price__routed_through_eth__multiplies_both_legs(market, make_token, aggregator_deployer, pool_deployer):
+    router, tokens, _, _ = market
+    link = make_token("LINK", 18)
+    feed = aggregator_deployer.deploy(18, WAD // 250, 0, 0)  # LINK/ETH = 0.004 ETH = $8
+    pool = pool_deployer.deploy(*sorted([link.address, tokens["USDC"].address], key=lambda a: int(a, 16)))
+    set_twap(pool, link, tokens["USDC"], 8, 1)
+
+    router.set_feed(link.address, params(feed, pool, 8, quote=tokens["WETH"].address))
+
+    assert router.price(link.address) == 8 * WAD
+
+
+def test_price__routed_quote_stale__reports_quote_unusable(market, make_token, aggregator_deployer, pool_deployer):
+    router, tokens, feeds, _ = market
+    link = make_token("LINK", 18)
+    pool = pool_deployer.deploy(*sorted([link.address, tokens["USDC"].address], key=lambda a: int(a, 16)))
+    set_twap(pool, link, tokens["USDC"], 8, 1)
+    router.set_feed(
+        link.address, params(aggregator_deployer.deploy(18, WAD // 250, 0, 0), pool, 8, quote=tokens["WETH"].address)
+    )
+    feeds["WETH"].set_answer_at(2_000 * 10**8, boa.env.evm.patch.timestamp - 5_000)
+
+    assert router.price_status(link.address) == STATUS["QUOTE_UNUSABLE"]
+    with boa.reverts("oracle: quote price unusable"):
+        router.price(link.address)
+
+
+def _break(kind, router, tokens, feeds, pools):
+    weth, now = tokens["WETH"], boa.env.evm.patch.timestamp
+    feed, pool = feeds["WETH"], pools["WETH"]
+    if kind == "NON_POSITIVE":
+        feed.set_answer(0)
+    elif kind == "NEGATIVE":
+        feed.set_answer(-1)
+    elif kind == "STALE":
+        feed.set_answer_at(2_000 * 10**8, now - 3600 - 601)
+    elif kind == "INCOMPLETE":
+        feed.set_incomplete()
+    elif kind == "CLAMPED":
+        feed.set_answer(10**14)  # the aggregator's maxAnswer: a circuit-breaker value
+    elif kind == "OUT_OF_BOUNDS":
+        feed.set_answer(10 * 10**8)  # $10 per ETH: inside the clamps, outside the sanity bounds
+        set_twap(pool, weth, tokens["USDC"], 10, 1)
+    elif kind == "NO_ANSWER":
+        feed.set_broken(True)
+    elif kind == "TWAP_UNAVAILABLE":
+        pool.set_old(True)
+    elif kind == "TWAP_THIN":
+        set_twap(pool, weth, tokens["USDC"], 2_000, 1, liquidity=10**12)
+    elif kind == "DISPUTED":
+        set_twap(pool, weth, tokens["USDC"], 2_100, 1)  # 5% off, bound 2%
+    elif kind == "NOT_CONFIGURED":
+        router.remove_feed(weth.address)
+
+
+CASES = {
+    "NON_POSITIVE": "oracle: non-positive answer",
+    "NEGATIVE": "oracle: non-positive answer",
+    "STALE": "oracle: stale price",
+    "INCOMPLETE": "oracle: incomplete round",
+    "CLAMPED": "oracle: answer at circuit-breaker clamp",
+    "OUT_OF_BOUNDS": "oracle: price outside sanity bounds",
+    "NO_ANSWER": "oracle: feed gives no answer",
+    "TWAP_UNAVAILABLE": "oracle: twap unavailable",
+    "TWAP_THIN": "oracle: twap liquidity too thin",
+    "DISPUTED": "oracle: feed and twap disagree",
+    "NOT_CONFIGURED": "oracle: not configured",
+}
+
+
+@pytest.mark.parametrize(("kind", "reason"), CASES.items(), ids=list(CASES))
+def test_price__unusable_source__status_says_why_and_every_price_view_reverts(market, kind, reason):
+    router, tokens, feeds, pools = market
+    _break(kind, router, tokens, feeds, pools)
+    weth = tokens["WETH"].address
+
+    assert router.price_status(weth) == STATUS.get(kind, STATUS["NON_POSITIVE"])
+    assert router.price_data(weth).low == 0
+    with boa.reverts(reason):
+        router.price(weth)
+    with boa.reverts(reason):
+        router.price_bounds(weth)
+    with boa.reverts(reason):
+        router.valuation([tokens["WBTC"].address, weth], [10**8, 10**18])
+
+
+def test_price__stale_within_grace__still_usable(market):
+    router, tokens, feeds, _ = market
+    feeds["WETH"].set_answer_at(2_000 * 10**8, boa.env.evm.patch.timestamp - 3600 - 599)
+
+    assert router.price_status(tokens["WETH"].address) == 0
+
+
+def test_valuation__basket__sums_mid_low_high_and_oldest_round(market):
+    router, tokens, feeds, _ = market
+    old = boa.env.evm.patch.timestamp - 100
+    feeds["USDC"].set_answer_at(10**8, old)
+    assets = [tokens[s].address for s in ("WETH", "WBTC", "USDC")]
+
+    value = router.valuation(assets, [10**18, 10**8, 500 * 10**6])
+
+    assert value.mid == (2_000 + 30_000 + 500) * WAD
+    assert value.low < value.mid < value.high
+    assert value.oldest_update == old
+
+
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [
+        ({"twap_window": 1799}, "oracle: twap window too short"),
+        ({"twap_window": 86401}, "oracle: twap window too long"),
+        ({"min_depth": 25_000 * WAD - 1}, "oracle: depth floor too low"),
+        ({"max_deviation_bps": 9}, "oracle: deviation bound too tight"),
+        ({"max_deviation_bps": 1501}, "oracle: deviation bound too loose"),
+        ({"error_bps": 1001}, "oracle: error margin too wide"),
+        ({"heartbeat": 0}, "oracle: heartbeat out of range"),
+        ({"grace": 86401}, "oracle: grace too long"),
+        ({"min_price": 0}, "oracle: bad sanity bounds"),
+    ],
+)
+def test_set_feed__below_safe_floors__reverts_with_reason(market, override, reason):
+    router, tokens, feeds, pools = market
+
+    with boa.reverts(reason):
+        router.set_feed(tokens["WETH"].address, params(feeds["WETH"], pools["WETH"], 2_000, **override))
+
+
+def test_set_feed__pool_without_the_asset__reverts(market):
+    router, tokens, feeds, pools = market
+
+    with boa.reverts("oracle: pool does not trade the asset"):
+        router.set_feed(tokens["WETH"].address, params(feeds["WETH"], pools["WBTC"], 2_000))
+
+
+def test_set_feed__outsider__reverts(market, bob):
+    router, tokens, feeds, pools = market
+
+    with boa.env.prank(bob), boa.reverts("access_control: account is missing role"):
+        router.set_feed(tokens["WETH"].address, params(feeds["WETH"], pools["WETH"], 2_000))
+    with boa.env.prank(bob), boa.reverts("access_control: account is missing role"):
+        router.remove_feed(tokens["WETH"].address)
+
+
+def test_feed_config__aggregator_clamps__read_at_configuration(market):
+    router, tokens, _, _ = market
+
+    config = router.feed_config(tokens["WETH"].address)
+
+    assert (config.clamp_min, config.clamp_max) == (10**6, 10**14)
+    assert router.feed_config(tokens["WBTC"].address).clamp_max == 0  # none published: no clamp check
