@@ -58,7 +58,15 @@ def cli(spec_file):
     _step("Status, seen by alice")
     click.echo(format_status(client.status(alice)))
 
-    _step("Alice redeems 4 shares (pro rata, rounded down)")
+    _step("Bob deposits 0.05 WETH at NAV (ERC-4626; valued at the low end of the price band)")
+    paid, shares = client.deposit(bob, 5 * 10**16, echo=click.echo)
+    click.echo(f"  paid {client.describe_one(0, paid)} for {format_units(shares, 18)} shares {_gas(client)}")
+
+    _step("Bob redeems those shares for WETH at NAV (ERC-4626; band and exit both favour the vault)")
+    assets, _ = client.redeem_at_nav(bob, shares, echo=click.echo)
+    click.echo(f"  received {client.describe_one(0, assets)} {_gas(client)}")
+
+    _step("Alice redeems 4 shares in kind (pro rata, rounded down)")
     got = client.redeem(alice, 4 * SHARE, echo=click.echo)
     click.echo(f"  received {client.describe(got)} {_gas(client)}")
 

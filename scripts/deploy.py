@@ -43,6 +43,7 @@ def cli(spec_file, account, fund_shares, oracle, admin, yes):
     deployment = load_deployment()
     deployment.vaults[spec.symbol] = deployed.vault.address
     deployment.oracles[spec.symbol] = deployed.oracle.address
+    deployment.nav_feeds[spec.symbol] = deployed.nav_feed.address
     if local:
         deployment.tokens.update({c.symbol: t.address for c, t in zip(spec.constituents, deployed.tokens, strict=True)})
         shares = parse_units(fund_shares, 18)

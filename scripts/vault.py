@@ -32,7 +32,7 @@ def _client(vault_ref: str | None) -> VaultClient:
 
 @click.group()
 def cli():
-    """Status, in-kind mint and in-kind redeem of an index vault."""
+    """Status, in-kind mint and redeem, and NAV-priced deposit and redeem of an index vault."""
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -77,3 +77,42 @@ def redeem(shares, vault_ref, account, slippage_bps, skip, yes):
     except VaultError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"redeemed {shares} {client.vault.symbol()}, received {client.describe(got)}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@click.argument("amount")
+@vault_option
+@account_option(prompt=False)
+@slippage_option
+@click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
+def deposit(amount, vault_ref, account, slippage_bps, yes):
+    """Buy shares with AMOUNT of the base asset at NAV (ERC-4626), paying at most AMOUNT."""
+    client, sender = _client(vault_ref), pick_account(account)
+    base = client._base_index()
+    try:
+        assets = parse_units(amount, client.decimals[base])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="AMOUNT") from exc
+    confirm_live(f"Deposit {amount} {client.symbols[base]} into {client.vault.symbol()} from {sender.address}", yes)
+    try:
+        paid, shares = client.deposit(sender, assets, slippage_bps, echo=click.echo)
+    except VaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"deposited {client.describe_one(base, paid)}, received {shares / 10**18:g} {client.vault.symbol()}")
+
+
+@cli.command("redeem-nav", cls=ConnectedProviderCommand)
+@click.argument("shares")
+@vault_option
+@account_option(prompt=False)
+@click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
+def redeem_nav(shares, vault_ref, account, yes):
+    """Sell SHARES for the base asset at NAV (ERC-4626 redeem)."""
+    client, sender = _client(vault_ref), pick_account(account)
+    confirm_live(f"Redeem {shares} {client.vault.symbol()} at NAV from {sender.address}", yes)
+    try:
+        assets, burnt = client.redeem_at_nav(sender, _shares(shares), echo=click.echo)
+    except VaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    base = client._base_index()
+    click.echo(f"redeemed {burnt / 10**18:g} {client.vault.symbol()} for {client.describe_one(base, assets)}")

@@ -24,6 +24,7 @@ class Deployment:
     chain_id: int
     vaults: dict[str, str] = field(default_factory=dict)  # symbol -> address
     oracles: dict[str, str] = field(default_factory=dict)  # vault symbol -> its OracleRouter
+    nav_feeds: dict[str, str] = field(default_factory=dict)  # vault symbol -> its NavFeed
     tokens: dict[str, str] = field(default_factory=dict)  # symbol -> address (test tokens on local chains)
     genesis: str | None = None  # hash of block 0, to tell one local chain from the next
 

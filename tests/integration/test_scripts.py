@@ -81,3 +81,38 @@ def test_deploy__bad_spec__fails_with_reason(run_script, tmp_path):
 
     assert proc.returncode != 0
     assert "symbol: at most 5" in proc.stdout + proc.stderr
+
+
+def test_vault_deposit_and_redeem_nav__test_account__moves_base_asset_at_nav(deployed, run_script, project):
+    vault = project.IndexVault.at(deployed["vaults"]["TOP5"])
+    holder = accounts.test_accounts[1]
+    weth = _erc20(deployed["tokens"]["WETH"])
+    run_script("vault", "mint", "20", "--account", "TEST::1")  # NAV: $2,000; flow cap 10% a day
+    weth_before = weth.balanceOf(holder)
+
+    out = run_script("vault", "deposit", "0.1", "--account", "TEST::1").stdout
+    assert "deposited" in out
+    bought = vault.balanceOf(holder) - (20 * SHARE - LOCKED_SHARES)
+    assert bought > 0
+    assert weth_before - weth.balanceOf(holder) <= 10**17  # never more than asked
+
+    out = run_script("vault", "redeem-nav", str(bought / SHARE), "--account", "TEST::1").stdout
+    assert "redeemed" in out
+    assert weth.balanceOf(holder) < weth_before  # the band and rounding favour the vault
+
+
+def test_vault_scripts__every_feed_stale__nav_halts_and_in_kind_redemption_works(deployed, run_script, project, chain):
+    vault = project.IndexVault.at(deployed["vaults"]["TOP5"])
+    run_script("vault", "mint", "5", "--account", "TEST::1")
+    chain.mine(timestamp=chain.blocks.head.timestamp + 2 * 86_400)  # past every heartbeat and grace
+
+    status = run_script("vault", "status", "--account", "TEST::1").stdout
+    assert "NAV            unusable: oracle: stale price" in status
+    assert status.count("stale price") >= len(SPEC.constituents)
+    proc = run_script("vault", "deposit", "0.01", "--account", "TEST::1", check=False)
+    assert proc.returncode != 0
+    assert "takes at most" in proc.stdout + proc.stderr
+    assert vault.maxDeposit(accounts.test_accounts[1]) == 0
+
+    out = run_script("vault", "redeem", "1", "--account", "TEST::1").stdout
+    assert "redeemed 1 TOP5" in out

@@ -26,6 +26,7 @@ class Deployed:
     vault: ContractInstance
     tokens: list[ContractInstance]
     oracle: ContractInstance
+    nav_feed: ContractInstance
     market: LocalMarket | None = None
 
 
@@ -84,7 +85,9 @@ def deploy_vault(
         sender=deployer,
     )
     echo(f"  vault {spec.symbol} at {vault.address} (ERC-4626 over {spec.base_asset})")
-    return Deployed(vault=vault, tokens=tokens, oracle=router, market=market)
+    nav_feed = project.NavFeed.deploy(vault, sender=deployer)
+    echo(f"  NAV feed {spec.symbol} / USD at {nav_feed.address}")
+    return Deployed(vault=vault, tokens=tokens, oracle=router, nav_feed=nav_feed, market=market)
 
 
 def fund_test_accounts(

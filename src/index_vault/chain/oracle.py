@@ -41,7 +41,7 @@ class FeedSettings:
     twap_window: int = 1_800
     min_depth_usd: int = 25_000
     max_deviation_bps: int = 200
-    error_bps: int = 100
+    error_bps: int = 50  # the feeds' deviation threshold (Chainlink ETH/USD: 0.5%)
     bounds_factor: int = 100  # sanity bounds: price / factor .. price * factor
 
 

@@ -71,7 +71,6 @@ class VaultClient:
             nav, per_share = self.vault.total_value(), self.vault.value_per_share()
         except ContractLogicError as exc:
             nav_error = str(exc.message)
-        base = self.vault.asset()
         return VaultStatus(
             address=self.vault.address,
             name=self.vault.name(),
@@ -83,7 +82,7 @@ class VaultClient:
             nav=nav,
             value_per_share=per_share,
             nav_error=nav_error,
-            base_asset=self.symbols[[t.address for t in self.tokens].index(base)],
+            base_asset=self.symbols[self._base_index()],
         )
 
     def mint(
@@ -136,10 +135,54 @@ class VaultClient:
         (event,) = self.vault.RedeemedInKind.from_receipt(receipt)
         return list(event.amounts)
 
+    def deposit(
+        self, account: AccountAPI, assets: int, slippage_bps: int = 50, echo: Callable[[str], None] = print
+    ) -> tuple[int, int]:
+        """Buys shares with at most `assets` of the base asset at NAV; returns (assets paid, shares).
+
+        ERC-4626 `deposit` has no minimum out, so this calls `mint` for the shares that
+        `assets` less the slippage buys now, with an approval of exactly `assets`: the vault can
+        never take more, and a price that moved further makes the transaction revert.
+        """
+        base = self._base_index()
+        if assets <= 0:
+            raise VaultError("assets must be positive")
+        limit = self.vault.maxDeposit(account)
+        if assets > limit:
+            raise VaultError(f"the vault takes at most {self.describe_one(base, limit)} now (flow cap, pause or halt)")
+        shares = self.vault.previewDeposit(assets * (10_000 - slippage_bps) // 10_000)
+        if shares == 0:
+            raise VaultError("that amount buys no shares")
+        echo(f"deposit at most {self.describe_one(base, assets)} for {shares / 10**18:g} shares at NAV")
+        self._approve(account, [assets if i == base else 0 for i in range(len(self.tokens))])
+        receipt = self.last_receipt = self.vault.mint(shares, account, sender=account)
+        (event,) = self.vault.Deposit.from_receipt(receipt)
+        return event.assets, event.shares
+
+    def redeem_at_nav(self, account: AccountAPI, shares: int, echo: Callable[[str], None] = print) -> tuple[int, int]:
+        """Sells `shares` for the base asset at NAV (ERC-4626 `redeem`); returns (assets, shares)."""
+        base = self._base_index()
+        if shares <= 0:
+            raise VaultError("shares must be positive")
+        limit = self.vault.maxRedeem(account)
+        if shares > limit:
+            raise VaultError(f"at most {limit / 10**18:g} shares can be redeemed at NAV now (base held, flow cap)")
+        echo(f"redeem {shares / 10**18:g} shares for {self.describe_one(base, self.vault.previewRedeem(shares))}")
+        receipt = self.last_receipt = self.vault.redeem(shares, account, account, sender=account)
+        (event,) = self.vault.Withdraw.from_receipt(receipt)
+        return event.assets, event.shares
+
+    def describe_one(self, index: int, amount: int) -> str:
+        """An amount of one constituent as readable text."""
+        return format_amounts([self.symbols[index]], [self.decimals[index]], [amount])
+
+    def _base_index(self) -> int:
+        return [t.address for t in self.tokens].index(self.vault.asset())
+
     def _approve(self, account: AccountAPI, amounts: Sequence[int]) -> None:
         for token, amount in zip(self.tokens, amounts, strict=True):
             current = token.allowance(account, self.vault)
-            if current >= amount:
+            if amount == 0 or current >= amount:
                 continue
             if current != 0:  # USDT-style tokens refuse to change a non-zero allowance
                 token.approve(self.vault, 0, sender=account)
