@@ -6,6 +6,7 @@ import boa
 import pytest
 
 from tests.baskets import CONTRACTS, MAX_UINT, THREE_ASSETS
+from tests.oracle_helpers import WAD, params, set_twap
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +27,21 @@ def mock_oracle_deployer():
 @pytest.fixture(scope="session")
 def reentrant_deployer():
     return boa.load_partial(str(CONTRACTS / "mocks" / "MockReentrant.vy"))
+
+
+@pytest.fixture(scope="session")
+def aggregator_deployer():
+    return boa.load_partial(str(CONTRACTS / "mocks" / "MockAggregator.vy"))
+
+
+@pytest.fixture(scope="session")
+def pool_deployer():
+    return boa.load_partial(str(CONTRACTS / "mocks" / "MockUniswapV3Pool.vy"))
+
+
+@pytest.fixture(scope="session")
+def router_deployer():
+    return boa.load_partial(str(CONTRACTS / "oracle" / "OracleRouter.vy"))
 
 
 @pytest.fixture
@@ -114,3 +130,27 @@ def minted(make_vault, fund, alice) -> Callable:
         return vault, tokens
 
     return make
+
+
+@pytest.fixture
+def router_market(make_token, aggregator_deployer, pool_deployer, router_deployer):
+    """WETH $2,000 (8-decimal feed), USDC $1, WBTC $30,000 (18-decimal feed); pools against USDC."""
+    weth, usdc, wbtc = make_token("WETH", 18), make_token("USDC", 6), make_token("WBTC", 8)
+    feeds = {
+        "WETH": aggregator_deployer.deploy(8, 2_000 * 10**8, 10**6, 10**14),
+        "USDC": aggregator_deployer.deploy(8, 10**8, 10**6, 10**10),
+        "WBTC": aggregator_deployer.deploy(18, 30_000 * WAD, 0, 0),  # no clamps published
+    }
+    pools = {
+        "WETH": pool_deployer.deploy(*sorted([weth.address, usdc.address], key=lambda a: int(a, 16))),
+        "WBTC": pool_deployer.deploy(*sorted([wbtc.address, usdc.address], key=lambda a: int(a, 16))),
+    }
+    pools["USDC"] = pools["WETH"]
+    set_twap(pools["WETH"], weth, usdc, 2_000, 1)
+    set_twap(pools["WBTC"], wbtc, usdc, 30_000, 1)
+    router = router_deployer.deploy(boa.env.eoa)
+    router.set_feed(usdc.address, params(feeds["USDC"], pools["USDC"], 1))
+    router.set_feed(weth.address, params(feeds["WETH"], pools["WETH"], 2_000))
+    router.set_feed(wbtc.address, params(feeds["WBTC"], pools["WBTC"], 30_000))
+    tokens = {"WETH": weth, "USDC": usdc, "WBTC": wbtc}
+    return router, tokens, feeds, pools

@@ -48,6 +48,12 @@ def price_data(asset: address) -> PriceData:
 
 
 @external
+@pure
+def status_reason(status: uint8) -> String[40]:
+    return "oracle: stale price"
+
+
+@external
 @view
 def valuation(assets: DynArray[address, 50], amounts: DynArray[uint256, 50]) -> Valuation:
     result: Valuation = Valuation(mid=0, low=0, high=0, oldest_update=max_value(uint256))

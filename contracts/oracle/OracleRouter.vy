@@ -369,9 +369,11 @@ def valuation(assets: DynArray[address, MAX_ASSETS], amounts: DynArray[uint256, 
     assert len(assets) == len(amounts), "oracle: wrong array length"
     result: Valuation = Valuation(mid=0, low=0, high=0, oldest_update=max_value(uint256))
     for i: uint256 in range(len(assets), bound=MAX_ASSETS):
-        data: PriceData = self._evaluate(assets[i])
+        data: PriceData = empty(PriceData)
+        token_decimals: uint8 = 0
+        data, token_decimals = self._evaluate_with_decimals(assets[i])
         self._require_ok(data.status)
-        unit: uint256 = 10 ** convert(self._load(self.config_pointer[assets[i]]).token_decimals, uint256)
+        unit: uint256 = 10 ** convert(token_decimals, uint256)
         result.mid += math._mul_div(amounts[i], data.price, unit, False)
         result.low += math._mul_div(amounts[i], data.low, unit, False)
         result.high += math._mul_div(amounts[i], data.high, unit, True)
@@ -429,11 +431,40 @@ def _evaluate(asset: address) -> PriceData:
     @return PriceData The result.
     """
     data: PriceData = empty(PriceData)
+    token_decimals: uint8 = 0
+    data, token_decimals = self._evaluate_with_decimals(asset)
+    return data
+
+
+@internal
+@view
+def _evaluate_with_decimals(asset: address) -> (PriceData, uint8):
+    """
+    @dev `_evaluate`, also returning the asset's decimals so that a valuation
+         reads each configuration once.
+    @param asset Any address.
+    @return PriceData The result.
+    @return uint8 The asset's decimals (0 when not configured).
+    """
+    data: PriceData = empty(PriceData)
     pointer: address = self.config_pointer[asset]
     if pointer == empty(address):
         data.status = NOT_CONFIGURED
-        return data
+        return data, 0
     config: FeedConfig = self._load(pointer)
+    data = self._price_from(config)
+    return data, config.token_decimals
+
+
+@internal
+@view
+def _price_from(config: FeedConfig) -> PriceData:
+    """
+    @dev The checks of `_evaluate` on a loaded configuration.
+    @param config The asset's configuration.
+    @return PriceData The result.
+    """
+    data: PriceData = empty(PriceData)
 
     # The feed, through its quote asset where it is routed.
     status: uint8 = OK

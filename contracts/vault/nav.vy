@@ -81,6 +81,7 @@ interface IOracleRouter:
         assets: DynArray[address, basket.MAX_ASSETS], amounts: DynArray[uint256, basket.MAX_ASSETS]
     ) -> Valuation: view
     def price_data(asset: address) -> PriceData: view
+    def status_reason(status: uint8) -> String[40]: pure
 
 
 # ---------------------------------------------------------------------------
@@ -552,7 +553,8 @@ def _base_price() -> PriceData:
     @return PriceData The price, with its band.
     """
     data: PriceData = staticcall IOracleRouter(self.oracle).price_data(self.base_asset)
-    assert data.status == 0, "vault: base asset price unusable"
+    if data.status != 0:
+        raise staticcall IOracleRouter(self.oracle).status_reason(data.status)
     return data
 
 

@@ -1,16 +1,10 @@
 """OracleRouter: Chainlink feeds cross-checked against Uniswap V3 TWAPs, and every way a price fails."""
 
-import math
-
 import boa
 import pytest
 
-from tests.baskets import CONTRACTS
+from tests.oracle_helpers import WAD, params, set_twap
 
-WAD = 10**18
-WINDOW = 1800
-DEEP = 10**24  # pool liquidity: millions of dollars of virtual depth
-ZERO = "0x" + "00" * 20
 STATUS = {
     "OK": 0,
     "NOT_CONFIGURED": 1,
@@ -27,69 +21,9 @@ STATUS = {
 }
 
 
-@pytest.fixture(scope="session")
-def aggregator_deployer():
-    return boa.load_partial(str(CONTRACTS / "mocks" / "MockAggregator.vy"))
-
-
-@pytest.fixture(scope="session")
-def pool_deployer():
-    return boa.load_partial(str(CONTRACTS / "mocks" / "MockUniswapV3Pool.vy"))
-
-
-@pytest.fixture(scope="session")
-def router_deployer():
-    return boa.load_partial(str(CONTRACTS / "oracle" / "OracleRouter.vy"))
-
-
-def set_twap(pool, asset, quote, usd_asset: float, usd_quote: float, liquidity: int = DEEP) -> None:
-    """Makes the mock pool's TWAP over WINDOW say `usd_asset` per asset, given the quote's USD price."""
-    raw_quote_per_asset = usd_asset / usd_quote * 10 ** quote.decimals() / 10 ** asset.decimals()
-    raw = raw_quote_per_asset if pool.token0() == asset.address else 1 / raw_quote_per_asset  # token1 per token0
-    tick = math.floor(math.log(raw) / math.log(1.0001))
-    pool.set_observations(0, tick * WINDOW, 0, WINDOW * 2**128 // liquidity)
-
-
-def params(feed, pool, price_usd: float, **overrides) -> tuple:
-    p = {
-        "feed": feed.address,
-        "heartbeat": 3600,
-        "grace": 600,
-        "quote": ZERO,
-        "min_price": int(price_usd * WAD) // 100,
-        "max_price": int(price_usd * WAD) * 100,
-        "pool": pool.address,
-        "twap_window": WINDOW,
-        "min_depth": 25_000 * WAD,
-        "max_deviation_bps": 200,
-        "error_bps": 100,
-    }
-    p.update(overrides)
-    return tuple(p.values())
-
-
 @pytest.fixture
-def market(make_token, aggregator_deployer, pool_deployer, router_deployer):
-    """WETH $2,000 (8-decimal feed), USDC $1, WBTC $30,000 (18-decimal feed); pools against USDC."""
-    weth, usdc, wbtc = make_token("WETH", 18), make_token("USDC", 6), make_token("WBTC", 8)
-    feeds = {
-        "WETH": aggregator_deployer.deploy(8, 2_000 * 10**8, 10**6, 10**14),
-        "USDC": aggregator_deployer.deploy(8, 10**8, 10**6, 10**10),
-        "WBTC": aggregator_deployer.deploy(18, 30_000 * WAD, 0, 0),  # no clamps published
-    }
-    pools = {
-        "WETH": pool_deployer.deploy(*sorted([weth.address, usdc.address], key=lambda a: int(a, 16))),
-        "WBTC": pool_deployer.deploy(*sorted([wbtc.address, usdc.address], key=lambda a: int(a, 16))),
-    }
-    pools["USDC"] = pools["WETH"]
-    set_twap(pools["WETH"], weth, usdc, 2_000, 1)
-    set_twap(pools["WBTC"], wbtc, usdc, 30_000, 1)
-    router = router_deployer.deploy(boa.env.eoa)
-    router.set_feed(usdc.address, params(feeds["USDC"], pools["USDC"], 1))
-    router.set_feed(weth.address, params(feeds["WETH"], pools["WETH"], 2_000))
-    router.set_feed(wbtc.address, params(feeds["WBTC"], pools["WBTC"], 30_000))
-    tokens = {"WETH": weth, "USDC": usdc, "WBTC": wbtc}
-    return router, tokens, feeds, pools
+def market(router_market):
+    return router_market
 
 
 def test_price__healthy_sources__scales_to_18_decimals(market):
