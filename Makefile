@@ -29,7 +29,7 @@ BOA_TESTS := tests/python tests/unit tests/fuzz tests/stateful
 help:
 	@echo "make demo   deploy an index vault on a local chain, mint, redeem (the main job)"
 	@echo "make test   run every test (installs what it needs)"
-	@echo "make bench  gas of in-kind mint and redeem at 2..50 constituents (bench/results/)"
+	@echo "make bench  gas of the vault's flows at 2..50 constituents (bench/results/)"
 	@echo "make lint   ruff check and format check"
 	@echo "make setup  install only (.venv, node_modules, packed builds, anvil/cast on PATH)"
 

@@ -123,6 +123,8 @@ def cli(sizes, nav_sizes):
     text = table(["op", "N", "gas", "floor gas", "gas / floor"], lines, right={1, 2, 3, 4})
     (RESULTS / "gas.md").write_text(
         "Gas on anvil 1.7.1, steady state (not first mints); floor = one tx moving the same N tokens by "
-        "transferFrom.\n\n```\n" + text + "\n```\n"
+        "transferFrom. NAV-priced rows (ERC-4626, total_value) run on a local market with the real oracle.\n\n```\n"
+        + text
+        + "\n```\n"
     )
     click.echo(text)

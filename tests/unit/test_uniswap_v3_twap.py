@@ -148,11 +148,6 @@ def harness_deployer():
     return boa.load_partial(str(CONTRACTS / "mocks" / "TwapHarness.vy"))
 
 
-@pytest.fixture(scope="module")
-def pool_deployer():
-    return boa.load_partial(str(CONTRACTS / "mocks" / "MockUniswapV3Pool.vy"))
-
-
 @pytest.fixture
 def twap(harness_deployer):
     return harness_deployer.deploy()
