@@ -55,7 +55,20 @@ def status_reason(status: uint8) -> String[40]:
 
 @external
 @view
+def nav_quote(assets: DynArray[address, 50], amounts: DynArray[uint256, 50], base: address) -> (Valuation, PriceData):
+    assert self.data[base].status == 0, "oracle: stale price"
+    return self._valuation(assets, amounts), self.data[base]
+
+
+@external
+@view
 def valuation(assets: DynArray[address, 50], amounts: DynArray[uint256, 50]) -> Valuation:
+    return self._valuation(assets, amounts)
+
+
+@internal
+@view
+def _valuation(assets: DynArray[address, 50], amounts: DynArray[uint256, 50]) -> Valuation:
     result: Valuation = Valuation(mid=0, low=0, high=0, oldest_update=max_value(uint256))
     for i: uint256 in range(len(assets), bound=50):
         d: PriceData = self.data[assets[i]]

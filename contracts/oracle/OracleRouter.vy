@@ -121,6 +121,11 @@ _WAD: constant(uint256) = 10**18
 _Q96: constant(uint256) = 2**96
 
 
+# @dev Distinct quote assets remembered within one call (most baskets quote
+# every pool in one stablecoin or WETH).
+_QUOTE_CACHE: constant(uint256) = 4
+
+
 # ---------------------------------------------------------------------------
 #                                   STRUCTS
 # ---------------------------------------------------------------------------
@@ -157,6 +162,15 @@ struct PriceData:
     low: uint256  # conservative band, 0 unless status is OK
     high: uint256
     updated_at: uint256  # the oldest round behind the price (both legs of a routed feed)
+
+
+struct QuoteLeg:
+    asset: address  # an asset whose feed prices others (a routed feed's quote, a pool's other token)
+    status: uint8  # its feed's status, without its own TWAP check
+    price: uint256  # its feed's USD price (18 decimals), 0 unless OK
+    updated_at: uint256  # its feed's round
+    unit: uint256  # 10 ** its decimals
+    routed: bool  # whether its own feed is routed (then it cannot quote a TWAP)
 
 
 struct Valuation:
@@ -366,19 +380,31 @@ def valuation(assets: DynArray[address, MAX_ASSETS], amounts: DynArray[uint256, 
     @param amounts Their amounts in each token's base units.
     @return Valuation Mid, low and high values and the oldest round used.
     """
-    assert len(assets) == len(amounts), "oracle: wrong array length"
-    result: Valuation = Valuation(mid=0, low=0, high=0, oldest_update=max_value(uint256))
-    for i: uint256 in range(len(assets), bound=MAX_ASSETS):
-        data: PriceData = empty(PriceData)
-        token_decimals: uint8 = 0
-        data, token_decimals = self._evaluate_with_decimals(assets[i])
-        self._require_ok(data.status)
-        unit: uint256 = 10 ** convert(token_decimals, uint256)
-        result.mid += math._mul_div(amounts[i], data.price, unit, False)
-        result.low += math._mul_div(amounts[i], data.low, unit, False)
-        result.high += math._mul_div(amounts[i], data.high, unit, True)
-        result.oldest_update = min(result.oldest_update, data.updated_at)
+    result: Valuation = empty(Valuation)
+    base_data: PriceData = empty(PriceData)
+    result, base_data = self._valuation(assets, amounts, empty(address))
     return result
+
+
+@external
+@view
+def nav_quote(
+    assets: DynArray[address, MAX_ASSETS], amounts: DynArray[uint256, MAX_ASSETS], base: address
+) -> (Valuation, PriceData):
+    """
+    @dev `valuation`, and the price data of `base` (one of `assets`) from the
+         same pass, for a vault pricing a NAV-priced flow in one call.
+    @param assets The tokens.
+    @param amounts Their amounts in each token's base units.
+    @param base The asset whose price data is returned.
+    @return Valuation Mid, low and high values and the oldest round used.
+    @return PriceData The price data of `base`.
+    """
+    result: Valuation = empty(Valuation)
+    base_data: PriceData = empty(PriceData)
+    result, base_data = self._valuation(assets, amounts, base)
+    assert base_data.status == OK and base_data.price != 0, "oracle: base not among the assets"
+    return result, base_data
 
 
 @external
@@ -408,6 +434,64 @@ def status_reason(status: uint8) -> String[40]:
 # ---------------------------------------------------------------------------
 #                              INTERNAL FUNCTIONS
 # ---------------------------------------------------------------------------
+
+
+@internal
+@view
+def _valuation(
+    assets: DynArray[address, MAX_ASSETS], amounts: DynArray[uint256, MAX_ASSETS], base: address
+) -> (Valuation, PriceData):
+    """
+    @dev Values `amounts` of `assets`, reverting on the first unusable price,
+         with one cache of quote legs for the whole pass.
+    @return Valuation The sums.
+    @return PriceData The price data of `base` (empty if it is not listed).
+    """
+    assert len(assets) == len(amounts), "oracle: wrong array length"
+    result: Valuation = Valuation(mid=0, low=0, high=0, oldest_update=max_value(uint256))
+    base_data: PriceData = empty(PriceData)
+    cache: DynArray[QuoteLeg, _QUOTE_CACHE] = []
+    for i: uint256 in range(len(assets), bound=MAX_ASSETS):
+        pointer: address = self.config_pointer[assets[i]]
+        assert pointer != empty(address), "oracle: not configured"
+        config: FeedConfig = self._load(pointer)
+        data: PriceData = empty(PriceData)
+        data, cache = self._price_from(config, cache)
+        self._require_ok(data.status)
+        unit: uint256 = 10 ** convert(config.token_decimals, uint256)
+        result.mid += math._mul_div(amounts[i], data.price, unit, False)
+        result.low += math._mul_div(amounts[i], data.low, unit, False)
+        result.high += math._mul_div(amounts[i], data.high, unit, True)
+        result.oldest_update = min(result.oldest_update, data.updated_at)
+        if assets[i] == base:
+            base_data = data
+    return result, base_data
+
+
+@internal
+@view
+def _quote_leg(asset: address, cache: DynArray[QuoteLeg, _QUOTE_CACHE]) -> (QuoteLeg, DynArray[QuoteLeg, _QUOTE_CACHE]):
+    """
+    @dev The feed price of a quote asset, from `cache` when this call has
+         read it before.
+    @param asset The quote asset.
+    @param cache The legs read so far in this call.
+    @return QuoteLeg The leg.
+    @return DynArray The cache, with the leg added when there was room.
+    """
+    for leg: QuoteLeg in cache:
+        if leg.asset == asset:
+            return leg, cache
+    leg: QuoteLeg = QuoteLeg(asset=asset, status=NOT_CONFIGURED, price=0, updated_at=0, unit=0, routed=False)
+    pointer: address = self.config_pointer[asset]
+    if pointer != empty(address):
+        config: FeedConfig = self._load(pointer)
+        leg.status, leg.price, leg.updated_at = self._chainlink(config)
+        leg.unit = 10 ** convert(config.token_decimals, uint256)
+        leg.routed = config.params.quote != empty(address)
+    if len(cache) < _QUOTE_CACHE:
+        cache.append(leg)
+    return leg, cache
 
 
 @internal
@@ -452,19 +536,25 @@ def _evaluate_with_decimals(asset: address) -> (PriceData, uint8):
         data.status = NOT_CONFIGURED
         return data, 0
     config: FeedConfig = self._load(pointer)
-    data = self._price_from(config)
+    cache: DynArray[QuoteLeg, _QUOTE_CACHE] = []
+    data, cache = self._price_from(config, cache)
     return data, config.token_decimals
 
 
 @internal
 @view
-def _price_from(config: FeedConfig) -> PriceData:
+def _price_from(
+    config: FeedConfig, cache: DynArray[QuoteLeg, _QUOTE_CACHE]
+) -> (PriceData, DynArray[QuoteLeg, _QUOTE_CACHE]):
     """
     @dev The checks of `_evaluate` on a loaded configuration.
     @param config The asset's configuration.
+    @param cache Quote legs already read in this call.
     @return PriceData The result.
+    @return DynArray The cache, updated.
     """
     data: PriceData = empty(PriceData)
+    legs: DynArray[QuoteLeg, _QUOTE_CACHE] = cache
 
     # The feed, through its quote asset where it is routed.
     status: uint8 = OK
@@ -473,39 +563,37 @@ def _price_from(config: FeedConfig) -> PriceData:
     status, answer, updated_at = self._chainlink(config)
     if status != OK:
         data.status = status
-        return data
+        return data, legs
     price: uint256 = answer
     if config.params.quote != empty(address):
-        quote_status: uint8 = OK
-        quote_price: uint256 = 0
-        quote_updated_at: uint256 = 0
-        quote_status, quote_price, quote_updated_at = self._chainlink(self._load(self.config_pointer[config.params.quote]))
-        if quote_status != OK:
+        leg: QuoteLeg = empty(QuoteLeg)
+        leg, legs = self._quote_leg(config.params.quote, legs)
+        if leg.status != OK:
             data.status = QUOTE_UNUSABLE
-            return data
-        price = math._mul_div(answer, quote_price, _WAD, False)
-        updated_at = min(updated_at, quote_updated_at)
+            return data, legs
+        price = math._mul_div(answer, leg.price, _WAD, False)
+        updated_at = min(updated_at, leg.updated_at)
     data.updated_at = updated_at
     if price < config.params.min_price or price > config.params.max_price:
         data.status = OUT_OF_BOUNDS
-        return data
+        return data, legs
     data.price = price
 
     # The pool, converted to USD through the quote token's feed.
     twap_status: uint8 = OK
     twap: uint256 = 0
-    twap_status, twap = self._twap(config)
+    twap_status, twap, legs = self._twap(config, legs)
     if twap_status != OK:
         data.status = twap_status
-        return data
+        return data, legs
     data.twap_price = twap
     if max(price, twap) - min(price, twap) > math._mul_div(price, config.params.max_deviation_bps, _BPS, False):
         data.status = DISPUTED
-        return data
+        return data, legs
 
     data.low = math._mul_div(min(price, twap), _BPS - config.params.error_bps, _BPS, False)
     data.high = math._mul_div(max(price, twap), _BPS + config.params.error_bps, _BPS, True)
-    return data
+    return data, legs
 
 
 @internal
@@ -551,31 +639,34 @@ def _chainlink(config: FeedConfig) -> (uint8, uint256, uint256):
 
 @internal
 @view
-def _twap(config: FeedConfig) -> (uint8, uint256):
+def _twap(
+    config: FeedConfig, cache: DynArray[QuoteLeg, _QUOTE_CACHE]
+) -> (uint8, uint256, DynArray[QuoteLeg, _QUOTE_CACHE]):
     """
     @dev The pool's time-weighted USD price of one whole asset, and whether
-         the pool was deep enough over the window to trust it.
+         the pool was deep enough over the window to trust it. The pool's
+         other token must have a USD feed of its own (not a routed one).
     @param config The asset's configuration.
+    @param cache Quote legs already read in this call.
     @return uint8 The status.
     @return uint256 The USD price (18 decimals), 0 unless OK.
+    @return DynArray The cache, updated.
     """
     ok: bool = False
     mean_tick: int24 = 0
     liquidity: uint128 = 0
     ok, mean_tick, liquidity = uniswap_v3_twap._try_consult(config.params.pool, config.params.twap_window)
     if not ok:
-        return TWAP_UNAVAILABLE, 0
-    quote_pointer: address = self.config_pointer[config.pool_quote]
-    if quote_pointer == empty(address):
-        return TWAP_UNAVAILABLE, 0
-    quote_config: FeedConfig = self._load(quote_pointer)
-    quote_status: uint8 = OK
-    quote_price: uint256 = 0
-    quote_updated_at: uint256 = 0
-    quote_status, quote_price, quote_updated_at = self._chainlink(quote_config)
-    if quote_status != OK or quote_config.params.quote != empty(address):
-        return QUOTE_UNUSABLE, 0
-    quote_unit: uint256 = 10 ** convert(quote_config.token_decimals, uint256)
+        return TWAP_UNAVAILABLE, 0, cache
+    leg: QuoteLeg = empty(QuoteLeg)
+    legs: DynArray[QuoteLeg, _QUOTE_CACHE] = cache
+    leg, legs = self._quote_leg(config.pool_quote, legs)
+    if leg.status == NOT_CONFIGURED:
+        return TWAP_UNAVAILABLE, 0, legs
+    if leg.status != OK or leg.routed:
+        return QUOTE_UNUSABLE, 0, legs
+    quote_price: uint256 = leg.price
+    quote_unit: uint256 = leg.unit
 
     # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
     # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
@@ -586,11 +677,11 @@ def _twap(config: FeedConfig) -> (uint8, uint256):
     else:
         quote_depth = math._mul_div(convert(liquidity, uint256), _Q96, sqrt_ratio, False)
     if math._mul_div(2 * quote_depth, quote_price, quote_unit, False) < config.params.min_depth:
-        return TWAP_THIN, 0
+        return TWAP_THIN, 0, legs
 
     one_token: uint256 = 10 ** convert(config.token_decimals, uint256)
     quote_amount: uint256 = uniswap_v3_twap._quote_at_tick(mean_tick, one_token, config.asset_is_token0)
-    return OK, math._mul_div(quote_amount, quote_price, quote_unit, False)
+    return OK, math._mul_div(quote_amount, quote_price, quote_unit, False), legs
 
 
 @internal

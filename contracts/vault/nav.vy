@@ -80,8 +80,9 @@ interface IOracleRouter:
     def valuation(
         assets: DynArray[address, basket.MAX_ASSETS], amounts: DynArray[uint256, basket.MAX_ASSETS]
     ) -> Valuation: view
-    def price_data(asset: address) -> PriceData: view
-    def status_reason(status: uint8) -> String[40]: pure
+    def nav_quote(
+        assets: DynArray[address, basket.MAX_ASSETS], amounts: DynArray[uint256, basket.MAX_ASSETS], base: address
+    ) -> (Valuation, PriceData): view
 
 
 # ---------------------------------------------------------------------------
@@ -208,8 +209,10 @@ def totalAssets() -> uint256:
          with the oracle's reason while a price is unusable.
     @return uint256 NAV over the base asset's price.
     """
-    value: Valuation = self._valuation()
-    return math._mul_div(value.mid, self._base_unit, self._base_price().price, False)
+    value: Valuation = empty(Valuation)
+    base: PriceData = empty(PriceData)
+    value, base = self._nav_quote()
+    return math._mul_div(value.mid, self._base_unit, base.price, False)
 
 
 @external
@@ -222,11 +225,11 @@ def convertToShares(assets: uint256) -> uint256:
     @param assets An amount of the base asset.
     @return uint256 The shares.
     """
-    value: uint256 = math._mul_div(assets, self._base_price().price, self._base_unit, False)
     supply: uint256 = 0
     nav: uint256 = 0
-    supply, nav = self._supply_and_mid()
-    return math._mul_div(value, supply, nav, False)
+    base_price: uint256 = 0
+    supply, nav, base_price = self._supply_mid_and_base()
+    return math._mul_div(math._mul_div(assets, base_price, self._base_unit, False), supply, nav, False)
 
 
 @external
@@ -241,8 +244,9 @@ def convertToAssets(shares: uint256) -> uint256:
     """
     supply: uint256 = 0
     nav: uint256 = 0
-    supply, nav = self._supply_and_mid()
-    return math._mul_div(math._mul_div(shares, nav, supply, False), self._base_unit, self._base_price().price, False)
+    base_price: uint256 = 0
+    supply, nav, base_price = self._supply_mid_and_base()
+    return math._mul_div(math._mul_div(shares, nav, supply, False), self._base_unit, base_price, False)
 
 
 @external
@@ -466,7 +470,8 @@ def value_per_share() -> uint256:
     """
     supply: uint256 = 0
     nav: uint256 = 0
-    supply, nav = self._supply_and_mid()
+    base_price: uint256 = 0
+    supply, nav, base_price = self._supply_mid_and_base()
     return math._mul_div(nav, _WAD, supply, False)
 
 
@@ -547,31 +552,39 @@ def _valuation() -> Valuation:
 
 @internal
 @view
-def _base_price() -> PriceData:
+def _nav_quote() -> (Valuation, PriceData):
     """
-    @dev The base asset's price data; reverts with the oracle's reason.
-    @return PriceData The price, with its band.
+    @dev The holdings valued and the base asset's price data, in one call to
+         the oracle; reverts with its reason.
+    @return Valuation Mid, low, high and oldest round.
+    @return PriceData The base asset's price, with its band.
     """
-    data: PriceData = staticcall IOracleRouter(self.oracle).price_data(self.base_asset)
-    if data.status != 0:
-        raise staticcall IOracleRouter(self.oracle).status_reason(data.status)
-    return data
+    assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
+    return staticcall IOracleRouter(self.oracle).nav_quote(assets_, basket._holdings(assets_), self.base_asset)
 
 
 @internal
 @view
-def _supply_and_mid() -> (uint256, uint256):
+def _supply_mid_and_base() -> (uint256, uint256, uint256):
     """
-    @dev Supply and mid NAV; before the first mint, one share at the value
-         of the starting units, so that conversions stay defined.
-    @return uint256 Supply (or 10**18).
+    @dev Supply, mid NAV and the base asset's feed price; before the first
+         mint, one share at the value of the starting units, so that
+         conversions stay defined.
+    @return uint256 Supply (or 10**18 before the first mint).
     @return uint256 NAV (or the starting units' value).
+    @return uint256 The base asset's price.
     """
+    assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
     supply: uint256 = erc20.totalSupply
+    amounts: DynArray[uint256, basket.MAX_ASSETS] = basket.initial_units
     if supply == 0:
-        units: Valuation = staticcall IOracleRouter(self.oracle).valuation(basket._assets(), basket.initial_units)
-        return _WAD, units.mid
-    return supply, self._valuation().mid
+        supply = _WAD
+    else:
+        amounts = basket._holdings(assets_)
+    value: Valuation = empty(Valuation)
+    base: PriceData = empty(PriceData)
+    value, base = staticcall IOracleRouter(self.oracle).nav_quote(assets_, amounts, self.base_asset)
+    return supply, value.mid, base.price
 
 
 @internal
@@ -584,8 +597,9 @@ def _quote() -> Quote:
     """
     supply: uint256 = erc20.totalSupply
     assert supply != 0, "vault: no shares yet, mint in kind first"
-    value: Valuation = self._valuation()
-    base: PriceData = self._base_price()
+    value: Valuation = empty(Valuation)
+    base: PriceData = empty(PriceData)
+    value, base = self._nav_quote()
     return Quote(
         supply=supply,
         nav_mid=value.mid,
@@ -608,20 +622,24 @@ def _try_quote() -> (bool, Quote):
         return False, empty(Quote)
     assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
     success: bool = False
-    response: Bytes[128] = b""
+    response: Bytes[320] = b""
     success, response = raw_call(
         self.oracle,
-        abi_encode(assets_, basket._holdings(assets_), method_id=method_id("valuation(address[],uint256[])")),
-        max_outsize=128,
+        abi_encode(
+            assets_,
+            basket._holdings(assets_),
+            self.base_asset,
+            method_id=method_id("nav_quote(address[],uint256[],address)"),
+        ),
+        max_outsize=320,
         is_static_call=True,
         revert_on_failure=False,
     )
     if not success:
         return False, empty(Quote)
-    value: Valuation = abi_decode(response, Valuation)
-    base: PriceData = staticcall IOracleRouter(self.oracle).price_data(self.base_asset)
-    if base.status != 0:
-        return False, empty(Quote)
+    value: Valuation = empty(Valuation)
+    base: PriceData = empty(PriceData)
+    value, base = abi_decode(response, (Valuation, PriceData))
     return True, Quote(
         supply=erc20.totalSupply,
         nav_mid=value.mid,

@@ -199,3 +199,16 @@ def test_feed_config__aggregator_clamps__read_at_configuration(market):
 
     assert (config.clamp_min, config.clamp_max) == (10**6, 10**14)
     assert router.feed_config(tokens["WBTC"].address).clamp_max == 0  # none published: no clamp check
+
+
+def test_nav_quote__basket_with_base__matches_separate_reads(market):
+    router, tokens, _, _ = market
+    assets = [tokens[s].address for s in ("WETH", "WBTC", "USDC")]
+    amounts = [3 * 10**18, 2 * 10**8, 700 * 10**6]
+
+    value, base = router.nav_quote(assets, amounts, tokens["WBTC"].address)
+
+    assert value == router.valuation(assets, amounts)
+    assert base == router.price_data(tokens["WBTC"].address)
+    with boa.reverts("oracle: base not among the assets"):
+        router.nav_quote(assets[:2], amounts[:2], tokens["USDC"].address)
