@@ -1,0 +1,150 @@
+"""`ape run market`: a local market from real bytecode, priced from the daily panel.
+
+    ape run market build --date 2022-06-01 --assets ETH,BTC,LINK --out DIR [--dump DIR/state.json]
+    ape run market advance --to 2022-06-15 --book DIR/address_book.json
+
+`build` deploys on the network given (default: a local anvil) and writes `DIR/address_book.json`. With
+`--dump FILE` it starts its own anvil (`--port 0 --dump-state FILE`), builds on it through a child
+`ape run market build`, stops it with SIGINT so anvil writes the state, and reports the time and file size;
+`anvil --load-state FILE` then serves the market again.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+from ape import accounts, networks
+from ape.cli import ConnectedProviderCommand
+from eth_utils import to_checksum_address
+
+from index_vault.artifacts import project_root
+from index_vault.chain.cli import is_local
+from index_vault.chain.market import advance_market, build_market
+from index_vault.market import MarketDataError, load_panel, plan_market, read_address_book
+
+LOCAL_FOUNDRY = "ethereum:local:foundry"
+BOOK_NAME = "address_book.json"
+ANVIL_START_SECONDS = 30
+ANVIL_STOP_SECONDS = 60
+
+
+def _assets(text: str) -> list[str]:
+    return [a.strip().upper() for a in text.split(",") if a.strip()]
+
+
+@click.group()
+def cli():
+    """Build a local market (tokens, Chainlink feeds, Uniswap V3 pools, whales) and move it through history."""
+
+
+@cli.command()
+@click.option("--date", "day", required=True, help="The panel day to price the market at (YYYY-MM-DD).")
+@click.option("--assets", required=True, help="Index assets, comma-separated (USDC is always added).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for address_book.json.")
+@click.option("--dump", type=click.Path(dir_okay=False), help="Build on a fresh anvil and dump its state here.")
+@click.option("--network", default=LOCAL_FOUNDRY, show_default=True, help="Ape network choice (local chains).")
+def build(day, assets, out, dump, network):
+    """Deploy the market of ASSETS at DATE's prices; write OUT/address_book.json."""
+    try:
+        plan = plan_market(day, _assets(assets), load_panel())
+    except (MarketDataError, ValueError) as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if dump:
+        _build_and_dump(plan.date, ",".join(plan.assets), Path(out), Path(dump))
+        return
+    with networks.parse_network_choice(network):
+        if not is_local():
+            raise click.UsageError("build deploys test tokens and sets balances: local chains only")
+        started = time.monotonic()
+        book = build_market(plan, accounts.test_accounts[0], echo=click.echo)
+        path = book.write_address_book(Path(out) / BOOK_NAME)
+        click.echo(f"built {len(book.pools)} pools on chain {book.chain_id} in {time.monotonic() - started:.1f} s")
+        click.echo(f"address book: {path}")
+
+
+def _start_anvil(dump: Path, log: Path) -> tuple[subprocess.Popen, int]:
+    """Starts `anvil --port 0 --dump-state DUMP` logging to LOG; returns the process and the port it bound."""
+    with log.open("w") as handle:
+        proc = subprocess.Popen(["anvil", "--port", "0", "--dump-state", str(dump)], stdout=handle, stderr=handle)
+    deadline = time.monotonic() + ANVIL_START_SECONDS
+    while time.monotonic() < deadline:
+        if match := re.search(r"Listening on [\d.]+:(\d+)", log.read_text()):
+            return proc, int(match.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    _stop(proc)
+    raise click.ClickException(f"anvil did not start:\n{log.read_text()}")
+
+
+def _stop(proc: subprocess.Popen) -> int | None:
+    """Stops anvil with SIGINT (it dumps its state on the way out), killing it if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=ANVIL_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def _ape() -> str:
+    """The `ape` executable of this environment (next to the interpreter, else on PATH)."""
+    beside = Path(sys.executable).parent / "ape"
+    return str(beside) if beside.is_file() else (shutil.which("ape") or "ape")
+
+
+def _build_and_dump(day: str, assets: str, out: Path, dump: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    dump.parent.mkdir(parents=True, exist_ok=True)
+    dump.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "anvil.log"
+        started = time.monotonic()
+        proc, port = _start_anvil(dump.resolve(), log)
+        try:
+            host = f"http://127.0.0.1:{port}"
+            click.echo(f"anvil (pid {proc.pid}) on {host}, state to {dump}")
+            command = ["run", "market", "build", "--date", day, "--assets", assets, "--out", str(out.resolve())]
+            child = subprocess.run(
+                [_ape(), *command, "--network", LOCAL_FOUNDRY],
+                cwd=project_root(),
+                env={**os.environ, "APE_FOUNDRY_HOST": host},
+                check=False,
+            )
+            built = time.monotonic() - started
+        finally:
+            code = _stop(proc)
+        if child.returncode != 0:
+            raise click.ClickException(f"the build on anvil failed (exit {child.returncode})")
+        if not dump.is_file() or dump.stat().st_size == 0:
+            raise click.ClickException(f"anvil (exit {code}) wrote no state to {dump}:\n{log.read_text()[-2000:]}")
+    click.echo(f"build took {built:.1f} s (anvil start, ape start-up and deployment)")
+    click.echo(f"state: {dump} ({dump.stat().st_size:,} bytes); serve it with `anvil --load-state {dump}`")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@click.option("--to", "day", required=True, help="The panel day to move the market to (YYYY-MM-DD).")
+@click.option("--book", required=True, type=click.Path(exists=True, dir_okay=False), help="The address book.")
+def advance(day, book):
+    """Move the market in BOOK to DATE: feeds and pools (arbitraged by real swaps) to that day's prices."""
+    if not is_local():
+        raise click.UsageError("advance mints tokens to arbitrage: local chains only")
+    try:
+        address_book = read_address_book(book)
+        weth = to_checksum_address(address_book.uniswap["weth"])
+        if not networks.provider.get_code(weth):
+            raise MarketDataError(f"no contract at WETH {weth}: is this the chain the book was built on?")
+        updated = advance_market(address_book, day, accounts.test_accounts[0], load_panel(), echo=click.echo)
+    except (MarketDataError, KeyError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    updated.write_address_book(book)
+    click.echo(f"market at {updated.date}; address book: {book}")

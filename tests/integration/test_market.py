@@ -1,0 +1,185 @@
+"""A market from real bytecode priced from the daily panel: build, advance, and a dumped state served again."""
+
+import json
+import re
+import signal
+import subprocess
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from index_vault.chain.contracts import erc20_at, npm_container
+from index_vault.chain.feeds import price_to_answer
+from index_vault.chain.market import advance_market, build_market
+from index_vault.chain.uniswap_v3 import pool_at, pool_price
+from index_vault.market import AddressBook, MarketPlan, feed_price, load_panel, plan_market, read_address_book
+
+BUILD_DAY, NEXT_DAY = "2022-06-01", "2022-06-15"
+ASSETS = ["ETH", "BTC", "LINK"]
+BUILD_TOLERANCE = Fraction(1, 1000)  # slot0 within 0.1% of the day's price
+ADVANCE_TOLERANCE = Fraction(5, 1000)  # within 0.5% after the arbitrage
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return load_panel()
+
+
+@pytest.fixture(scope="module")
+def plan(panel) -> MarketPlan:
+    return plan_market(BUILD_DAY, ASSETS, panel)
+
+
+@pytest.fixture(scope="module")
+def book(plan, accounts, tmp_path_factory) -> AddressBook:
+    built = build_market(plan, accounts[0])
+    path = built.write_address_book(tmp_path_factory.mktemp("market") / "address_book.json")
+    return read_address_book(path)
+
+
+def feed_answer(book: AddressBook, asset: str) -> int:
+    return npm_container("EACAggregatorProxy").at(book.feeds[asset]).latestRoundData().answer
+
+
+def pool_prices(book: AddressBook) -> dict[str, Fraction]:
+    return {
+        key: pool_price(pool_at(address), *(book.tokens[s]["address"] for s in key.split("/")))
+        for key, address in book.pools.items()
+    }
+
+
+def off_by(actual: Fraction, wanted) -> Fraction:
+    wanted = Fraction(wanted)
+    return abs(actual - wanted) / wanted
+
+
+def test_build_market__three_assets__writes_every_token_feed_pool_and_whale(book, chain):
+    assert (book.chain_id, book.date, book.assets) == (chain.chain_id, BUILD_DAY, ASSETS)
+    assert sorted(book.pools) == ["BTC/ETH", "BTC/USDC", "ETH/USDC", "LINK/ETH", "LINK/USDC"]
+    symbols = {asset: erc20_at(t["address"]).symbol() for asset, t in book.tokens.items()}
+    assert symbols == {"ETH": "WETH", "BTC": "WBTC", "LINK": "LINK", "USDC": "USDC"}
+    assert {asset: erc20_at(t["address"]).decimals() for asset, t in book.tokens.items()} == {
+        "ETH": 18,
+        "BTC": 8,
+        "LINK": 18,
+        "USDC": 6,
+    }
+    assert json.loads(book.to_json())["uniswap"]["weth"] == book.tokens["ETH"]["address"]
+
+
+def test_build_market__feeds__answer_the_days_prices(book, plan):
+    for asset, price in plan.prices.items():
+        assert feed_answer(book, asset) == price_to_answer(feed_price(price), 8), asset
+
+
+def test_build_market__pools__sit_at_the_days_price(book, plan):
+    for key, price in pool_prices(book).items():
+        assert off_by(price, plan.pool(key).price) < BUILD_TOLERANCE, key
+
+
+def test_build_market__pools__hold_the_depth_of_the_rule(book, plan):
+    usdc = erc20_at(book.tokens["USDC"]["address"])
+    for key in ("BTC/USDC", "LINK/USDC", "ETH/USDC"):
+        held = usdc.balanceOf(book.pools[key])
+        assert plan.pool(key).amount_quote * 999 // 1000 <= held <= plan.pool(key).amount_quote, key
+
+
+def test_build_market__whales__hold_their_balances(book, plan):
+    assert len(set(book.whales.values())) == len(plan.tokens)
+    for asset, whale in book.whales.items():
+        assert erc20_at(book.tokens[asset]["address"]).balanceOf(whale) == plan.whale_balances[asset], asset
+
+
+def test_advance_market__two_weeks__moves_feeds_and_pools_to_the_new_day(book, panel, accounts, chain):
+    head = chain.blocks.head.number
+    moved = advance_market(book, NEXT_DAY, accounts[0], panel)
+    target = plan_market(NEXT_DAY, ASSETS, panel)
+    assert moved.date == NEXT_DAY
+    assert chain.blocks.head.number > head
+    for asset, price in target.prices.items():
+        assert feed_answer(book, asset) == price_to_answer(feed_price(price), 8), asset
+    for key, price in pool_prices(book).items():
+        assert off_by(price, target.pool(key).price) < ADVANCE_TOLERANCE, key
+    # The move was real: ETH fell from $1,944 to $1,215 over these two weeks.
+    assert off_by(pool_prices(book)["ETH/USDC"], plan_market(BUILD_DAY, ASSETS, panel).prices["ETH"]) > 0.3
+
+
+def _start_anvil(state: Path, log: Path) -> tuple[subprocess.Popen, int]:
+    with log.open("w") as handle:
+        proc = subprocess.Popen(["anvil", "--load-state", str(state), "--port", "0"], stdout=handle, stderr=handle)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if match := re.search(r"Listening on [\d.]+:(\d+)", log.read_text()):
+            return proc, int(match.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise AssertionError(f"anvil did not start:\n{log.read_text()}")
+
+
+def test_market_script__build_with_dump__state_serves_again_with_load_state(run_script):
+    with tempfile.TemporaryDirectory() as tmp:
+        out, state = Path(tmp) / "market", Path(tmp) / "market" / "state.json"
+        result = run_script(
+            "market",
+            "build",
+            "--date",
+            BUILD_DAY,
+            "--assets",
+            ",".join(ASSETS),
+            "--out",
+            str(out),
+            "--dump",
+            str(state),
+        )
+        assert "build took" in result.stdout
+        assert state.stat().st_size > 0
+        book = read_address_book(out / "address_book.json")
+
+        proc, port = _start_anvil(state, Path(tmp) / "anvil.log")
+        try:
+            symbol = subprocess.run(
+                [
+                    "cast",
+                    "call",
+                    "--rpc-url",
+                    f"http://127.0.0.1:{port}",
+                    book.tokens["BTC"]["address"],
+                    "symbol()(string)",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            ).stdout.strip()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        assert symbol == '"WBTC"'
+
+
+def test_market_script__advance__moves_the_session_market_and_rewrites_the_book(book, panel, run_script, tmp_path):
+    path = book.write_address_book(tmp_path / "address_book.json")
+    result = run_script("market", "advance", "--to", "2022-06-20", "--book", str(path))
+    assert "market at 2022-06-20" in result.stdout
+    assert read_address_book(path).date == "2022-06-20"
+    target = plan_market("2022-06-20", ASSETS, panel)
+    for key, price in pool_prices(book).items():
+        assert off_by(price, target.pool(key).price) < ADVANCE_TOLERANCE, key
+
+
+def test_market_script__advance_on_another_chain__fails_clearly(book, run_script, tmp_path):
+    stray = AddressBook(**{**json.loads(book.to_json()), "uniswap": {**book.uniswap, "weth": "0x" + "ab" * 20}})
+    path = stray.write_address_book(tmp_path / "address_book.json")
+    result = run_script("market", "advance", "--to", "2022-06-20", "--book", str(path), check=False)
+    assert result.returncode != 0
+    assert "is this the chain the book was built on?" in result.stderr + result.stdout
