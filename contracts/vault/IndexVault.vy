@@ -254,7 +254,7 @@ def mint_in_kind(
     if supply == 0:
         assert shares > LOCKED_SHARES, "vault: first mint too small"
         erc20._mint(DEAD_ADDRESS, LOCKED_SHARES)
-        minted = unsafe_sub(shares, LOCKED_SHARES)  # checked just above
+        minted = shares - LOCKED_SHARES
     erc20._mint(receiver, minted)
 
     log MintedInKind(sender=msg.sender, receiver=receiver, shares=minted, amounts=amounts)
