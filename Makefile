@@ -86,6 +86,7 @@ bench: compile
 test: compile
 	pytest -n 2 -p no:ape_test $(BOA_TESTS)
 	ape test tests/integration
+	ape test tests/fork --network ethereum:market-fork:foundry
 
 test-unit: setup
 	pytest -n 2 -p no:ape_test $(BOA_TESTS)
