@@ -10,6 +10,7 @@ from ape.cli import ConnectedProviderCommand, account_option
 
 from index_vault.chain.cli import confirm_live, is_local, load_deployment, pick_account, save_deployment
 from index_vault.chain.deploy import DeployError, deploy_vault, fund_test_accounts
+from index_vault.chain.governance import hand_over
 from index_vault.spec import SpecError, load_spec
 from index_vault.units import parse_units
 
@@ -22,14 +23,17 @@ from index_vault.units import parse_units
 )
 @click.option("--oracle", help="A configured OracleRouter (required on live networks; local chains build one).")
 @click.option("--admin", help="The vault's admin and guardian (default: the deployer).")
+@click.option("--governor", help="Hand the vault's and its router's admin role to this Governor after deploying.")
 @click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
-def cli(spec_file, account, fund_shares, oracle, admin, yes):
+def cli(spec_file, account, fund_shares, oracle, admin, governor, yes):
     """Deploy the index vault described by SPEC (YAML or JSON)."""
     try:
         spec = load_spec(spec_file)
     except SpecError as exc:
         raise click.BadParameter(str(exc), param_hint="SPEC") from exc
     deployer = pick_account(account)
+    if governor and admin and admin != deployer.address:
+        raise click.UsageError("--governor hands over the deployer's admin role: do not combine it with --admin")
     local = is_local()
     click.echo(f"{spec.name} ({spec.symbol}): {len(spec.constituents)} constituents, deployer {deployer.address}")
     for c in spec.constituents:
@@ -50,4 +54,7 @@ def cli(spec_file, account, fund_shares, oracle, admin, yes):
         if shares:
             fund_test_accounts(spec, deployed.tokens, list(accounts.test_accounts)[:3], shares, sender=deployer)
             click.echo(f"  funded test accounts 0-2 for {fund_shares} shares each")
+    if governor:
+        targets = [deployed.vault] + ([deployed.oracle] if deployed.market else [])
+        hand_over(governor, targets, deployer, echo=click.echo)
     click.echo(f"manifest: {save_deployment(deployment)}")
