@@ -8,6 +8,7 @@ their genesis block so that a manifest of a chain that is gone is never trusted.
 
 import json
 import os
+import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,32 @@ class Deployment:
     nav_feeds: dict[str, str] = field(default_factory=dict)  # vault symbol -> its NavFeed
     tokens: dict[str, str] = field(default_factory=dict)  # symbol -> address (test tokens on local chains)
     genesis: str | None = None  # hash of block 0, to tell one local chain from the next
+    records: dict[str, dict] = field(default_factory=dict)  # "<symbol>:<contract>" -> how it was deployed
+
+
+def deployment_record(address: str, tx_hash: str | None, block: int | None, args: list) -> dict:
+    """What a manifest keeps about one deployed contract: enough to verify and to reproduce it."""
+    return {
+        "address": address,
+        "tx_hash": tx_hash,
+        "block": block,
+        "args": [
+            a if isinstance(a, int | str | bool) else [str(x) for x in a] if isinstance(a, list) else str(a)
+            for a in args
+        ],
+        "commit": current_commit(),
+    }
+
+
+def current_commit() -> str | None:
+    """The git commit of the project checkout, or None outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
 
 
 def manifest_path(ecosystem: str, network: str, chain_id: int, root: Path | None = None) -> Path:

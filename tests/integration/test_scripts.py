@@ -1,5 +1,7 @@
 """The Ape scripts end to end on anvil: deploy, status, mint and redeem from accounts."""
 
+import json
+
 from ape import Contract, accounts
 from ethpm_types import ContractType
 
@@ -116,3 +118,23 @@ def test_vault_scripts__every_feed_stale__nav_halts_and_in_kind_redemption_works
 
     out = run_script("vault", "redeem", "1", "--account", "TEST::1").stdout
     assert "redeemed 1 TOP5" in out
+
+
+def test_deploy__run_again__resumes_from_manifest_without_deploying_twice(run_script, tmp_path):
+    env = {"INDEX_VAULT_DEPLOYMENTS": str(tmp_path)}
+    first = run_script("deploy", str(DEMO_SPEC), "--fund-shares", "0", env=env).stdout
+    assert "will deploy:" in first
+    (path,) = (tmp_path / "local").glob("*.json")
+    manifest = json.loads(path.read_text())
+    record = manifest["records"]["TOP5:IndexVault"]
+    assert record["address"] == manifest["vaults"]["TOP5"]
+    assert record["tx_hash"] and record["block"] and len(record["commit"]) == 40
+
+    second = run_script("deploy", str(DEMO_SPEC), env=env).stdout
+    assert "already deployed" in second and "nothing left to deploy" in second
+
+    del manifest["nav_feeds"]["TOP5"]  # as if the run had died between the vault and its NAV feed
+    path.write_text(json.dumps(manifest))
+    third = run_script("deploy", str(DEMO_SPEC), env=env).stdout
+    assert "(was missing)" in third
+    assert json.loads(path.read_text())["vaults"]["TOP5"] == manifest["vaults"]["TOP5"]

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ape import project
+from ape import networks, project
 from ape.api import AccountAPI
 from ape.contracts import ContractInstance
 
@@ -58,11 +58,14 @@ def deploy_vault(
     oracle: str | None = None,
     admin: str | None = None,
     echo: Callable[[str], None] = print,
+    after_vault: Callable[[ContractInstance, ContractInstance], None] | None = None,
 ) -> Deployed:
     """Deploys the vault of `spec` priced by the OracleRouter at `oracle`.
 
     On a local chain without `oracle`, test tokens (where the spec names none), Chainlink feeds,
     Uniswap V3 pools and a configured router are deployed first (see `build_local_market`).
+    `after_vault(vault, router)` runs between the vault and its NAV feed, so that a caller can record
+    the vault before anything else can fail.
     """
     tokens = resolve_tokens(spec, deployer, local=local, echo=echo)
     market = None
@@ -73,21 +76,27 @@ def deploy_vault(
         router = market.router
     else:
         router = project.OracleRouter.at(oracle)
-    base = tokens[[c.symbol for c in spec.constituents].index(spec.base_asset)]
-    vault = project.IndexVault.deploy(
-        spec.name,
-        spec.symbol,
-        [t.address for t in tokens],
-        spec.units,
-        base,
-        router,
-        admin or deployer.address,
-        sender=deployer,
-    )
+    args = vault_constructor_args(spec, [t.address for t in tokens], router.address, admin or deployer.address)
+    vault = project.IndexVault.deploy(*args, sender=deployer)
     echo(f"  vault {spec.symbol} at {vault.address} (ERC-4626 over {spec.base_asset})")
+    if after_vault:
+        after_vault(vault, router)
     nav_feed = project.NavFeed.deploy(vault, sender=deployer)
     echo(f"  NAV feed {spec.symbol} / USD at {nav_feed.address}")
     return Deployed(vault=vault, tokens=tokens, oracle=router, nav_feed=nav_feed, market=market)
+
+
+def vault_constructor_args(spec: BasketSpec, tokens: Sequence[str], oracle: str, admin: str) -> list:
+    """The IndexVault constructor's arguments for `spec` over deployed `tokens`."""
+    base = tokens[[c.symbol for c in spec.constituents].index(spec.base_asset)]
+    return [spec.name, spec.symbol, list(tokens), spec.units, base, oracle, admin]
+
+
+def estimate_vault_gas(spec: BasketSpec, deployer: AccountAPI, oracle: str, admin: str) -> int:
+    """Gas to deploy the vault of a spec whose constituents all have addresses (live networks)."""
+    args = vault_constructor_args(spec, [c.address for c in spec.constituents], oracle, admin)
+    txn = project.IndexVault.constructor.serialize_transaction(*args, sender=deployer)
+    return networks.provider.estimate_gas_cost(txn)
 
 
 def fund_test_accounts(
