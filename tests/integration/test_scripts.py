@@ -1,8 +1,9 @@
 """The Ape scripts end to end on anvil: deploy, status, mint and redeem from accounts."""
 
 import json
+import subprocess
 
-from ape import Contract, accounts
+from ape import Contract, accounts, networks
 from ethpm_types import ContractType
 
 from index_vault.basket import LOCKED_SHARES
@@ -138,3 +139,44 @@ def test_deploy__run_again__resumes_from_manifest_without_deploying_twice(run_sc
     third = run_script("deploy", str(DEMO_SPEC), env=env).stdout
     assert "(was missing)" in third
     assert json.loads(path.read_text())["vaults"]["TOP5"] == manifest["vaults"]["TOP5"]
+
+
+# anvil's well-known test key for account 2 (the default test mnemonic), used by cast as an independent client
+ACCOUNT_2_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+
+
+def test_vault_status__mint_sent_by_cast__shows_the_new_balance(deployed, run_script):
+    rpc, vault = networks.provider.uri, deployed["vaults"]["TOP5"]
+    holder = accounts.test_accounts[2].address
+    max_uint = str(2**256 - 1)
+
+    def cast(*args: str) -> str:
+        proc = subprocess.run(["cast", *args, "--rpc-url", rpc], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    for c in SPEC.constituents:
+        cast(
+            "send",
+            "--private-key",
+            ACCOUNT_2_KEY,
+            deployed["tokens"][c.symbol],
+            "approve(address,uint256)",
+            vault,
+            max_uint,
+        )
+    maxima = "[" + ",".join([max_uint] * len(SPEC.constituents)) + "]"
+    cast(
+        "send",
+        "--private-key",
+        ACCOUNT_2_KEY,
+        vault,
+        "mint_in_kind(uint256,address,uint256[])",
+        str(3 * SHARE),
+        holder,
+        maxima,
+    )
+
+    assert int(cast("call", vault, "balanceOf(address)(uint256)", holder).split()[0]) == 3 * SHARE - LOCKED_SHARES
+    status = run_script("vault", "status", "--account", "TEST::2").stdout
+    assert "your balance   2.99 shares" in status
