@@ -155,6 +155,10 @@ event RedeemedInKind:
     amounts: DynArray[uint256, MAX_ASSETS]
 
 
+event TargetWeightsChanged:
+    weights: DynArray[uint256, MAX_ASSETS]
+
+
 event ConstituentSkipped:
     owner: indexed(address)
     asset: indexed(address)
@@ -303,6 +307,19 @@ def redeem_in_kind_skipping(
 
 
 @external
+def set_target_weights(weights: DynArray[uint256, MAX_ASSETS]):
+    """
+    @dev Sets the weights the rebalancer steers to: one per constituent, in
+         basket order, summing to exactly 10**18. The admin's (a Governor,
+         so every change waits its delay and can be cancelled).
+    @param weights The target weights (1e18 fixed point).
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    basket._store_targets(weights, len(basket._assets()))
+    log TargetWeightsChanged(weights=weights)
+
+
+@external
 def pause():
     """
     @dev Stops in-kind minting and the NAV-priced flows. In-kind redemption
@@ -334,6 +351,17 @@ def assets() -> DynArray[address, MAX_ASSETS]:
     @return DynArray The constituent token addresses.
     """
     return basket._assets()
+
+
+@external
+@view
+def target_weights() -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev The target weights (1e18 fixed point, in basket order, summing to
+         10**18); empty until the admin first sets them.
+    @return DynArray The weights.
+    """
+    return basket.targets
 
 
 @external

@@ -51,6 +51,12 @@ assets_pointer: public(address)
 initial_units: public(DynArray[uint256, MAX_ASSETS])
 
 
+# @dev The target weights (1e18 fixed point, in basket order, summing to
+# exactly 10**18); empty until first set. Only the rebalancer reads them, so
+# plain storage is cheap enough.
+targets: DynArray[uint256, MAX_ASSETS]
+
+
 # ---------------------------------------------------------------------------
 #                                 CONSTRUCTOR
 # ---------------------------------------------------------------------------
@@ -111,6 +117,22 @@ def _assets() -> DynArray[address, MAX_ASSETS]:
     for i: uint256 in range(count, bound=MAX_ASSETS):
         assets_.append(extract32(data, 32 * (i + 1), output_type=address))
     return assets_
+
+
+@internal
+def _store_targets(weights: DynArray[uint256, MAX_ASSETS], count: uint256):
+    """
+    @dev Checks and stores target weights: one per constituent, summing to
+         exactly 10**18.
+    @param weights The weights, in basket order.
+    @param count The number of constituents.
+    """
+    assert len(weights) == count, "basket: one weight per constituent"
+    total: uint256 = 0
+    for weight: uint256 in weights:
+        total += weight
+    assert total == WAD, "basket: weights must sum to 10**18"
+    self.targets = weights
 
 
 @internal

@@ -18,6 +18,7 @@ class ConstituentStatus:
     price: int = 0  # the oracle's USD price (18 decimals), 0 when unusable
     price_age: int | None = None  # seconds since the feed's round
     price_status: str = ""  # "ok" or why the price is unusable
+    target: int | None = None  # target weight (1e18 fixed point), None before targets are set
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def format_status(status: VaultStatus) -> str:
             format_units(c.holding, c.decimals),
             format_units(c.units_per_share, c.decimals),
             format_units(c.claim, c.decimals),
+            f"{c.target / 10**16:.2f}%" if c.target is not None else "-",
             f"${format_units(c.price, 18, 4)}" if c.price else "-",
             _age(c.price_age),
             c.price_status,
@@ -77,8 +79,8 @@ def format_status(status: VaultStatus) -> str:
         ]
         for c in status.constituents
     ]
-    headers = ["asset", "holdings", "per share", "your claim", "price", "age", "status", "address"]
-    body = table(headers, rows, right={1, 2, 3, 4, 5})
+    headers = ["asset", "holdings", "per share", "your claim", "target", "price", "age", "status", "address"]
+    body = table(headers, rows, right={1, 2, 3, 4, 5, 6})
     return "\n".join(head) + "\n\n" + body
 
 

@@ -10,6 +10,7 @@
         units: "0.01"                 # amount of the token per index share
         address: "0x..."              # required on live networks; local chains deploy test tokens
         price_usd: "1298.94"          # local chains: the price of its test feed and pools
+        weight: "0.2"                 # optional target weight; all or none, summing to exactly 1
 
 Units and prices are exact decimal amounts; units become integers in the token's base units.
 """
@@ -43,6 +44,7 @@ class Constituent:
     units: int
     address: str | None = None
     price_usd: Decimal | None = None
+    weight: int | None = None  # target weight, 1e18 fixed point
 
     @property
     def units_text(self) -> str:
@@ -74,6 +76,13 @@ class BasketSpec:
         return [c.units for c in self.constituents]
 
     @property
+    def weights(self) -> list[int] | None:
+        """Target weights (1e18 fixed point), or None when the spec gives none."""
+        if self.constituents[0].weight is None:
+            return None
+        return [c.weight or 0 for c in self.constituents]
+
+    @property
     def has_all_addresses(self) -> bool:
         """Whether every constituent names a deployed token."""
         return all(c.address for c in self.constituents)
@@ -92,6 +101,7 @@ class BasketSpec:
                     "units": c.units_text.replace(",", ""),
                     **({"address": c.address} if c.address else {}),
                     **({"price_usd": str(c.price_usd)} if c.price_usd is not None else {}),
+                    **({"weight": format_units(c.weight, 18).replace(",", "")} if c.weight is not None else {}),
                 }
                 for c in self.constituents
             ],
@@ -138,6 +148,11 @@ def parse_spec(data: object) -> BasketSpec:
             if value.lower() in seen:
                 raise SpecError(f"constituents: duplicate {key} {value}")
             seen.add(value.lower())
+    given = [c.weight is not None for c in constituents]
+    if any(given) and not all(given):
+        raise SpecError("constituents: give a weight for every constituent or for none")
+    if all(given) and sum(c.weight or 0 for c in constituents) != 10**18:
+        raise SpecError("constituents: weights must sum to exactly 1")
     base = data.get("base_asset") or constituents[0].symbol
     if base not in {c.symbol for c in constituents}:
         raise SpecError(f"base_asset: {base!r} is not one of the constituents")
@@ -157,7 +172,7 @@ def _constituent(item: object, index: int) -> Constituent:
     where = f"constituents[{index}]"
     if not isinstance(item, dict):
         raise SpecError(f"{where}: a mapping is required")
-    unknown = set(item) - {"symbol", "name", "decimals", "units", "address", "price_usd"}
+    unknown = set(item) - {"symbol", "name", "decimals", "units", "address", "price_usd", "weight"}
     if unknown:
         raise SpecError(f"{where}: unknown keys: {', '.join(sorted(unknown))}")
     symbol = item.get("symbol")
@@ -193,4 +208,12 @@ def _constituent(item: object, index: int) -> Constituent:
             raise SpecError(f"{where}: price_usd {item['price_usd']!r} is not a number") from exc
         if not price.is_finite() or price <= 0:
             raise SpecError(f"{where}: price_usd must be positive")
-    return Constituent(symbol=symbol, name=name, decimals=decimals, units=units, address=address, price_usd=price)
+    weight = None
+    if item.get("weight") is not None:
+        try:
+            weight = parse_units(item["weight"], 18)
+        except ValueError as exc:
+            raise SpecError(f"{where}: weight: {exc}") from exc
+    return Constituent(
+        symbol=symbol, name=name, decimals=decimals, units=units, address=address, price_usd=price, weight=weight
+    )

@@ -99,3 +99,17 @@ def test_load_spec__demo_spec__is_valid():
     spec = load_spec("specs/demo-top5.yaml")
 
     assert [c.decimals for c in spec.constituents] == [18, 8, 6, 18, 18]
+
+
+def test_parse_spec__weights__convert_to_1e18_and_must_sum_to_one():
+    data = _with()
+    data["constituents"][0]["weight"] = "0.6"
+    data["constituents"][1]["weight"] = 0.4
+
+    assert parse_spec(data).weights == [6 * 10**17, 4 * 10**17]
+    data["constituents"][1]["weight"] = "0.39"
+    with pytest.raises(SpecError, match="sum to exactly 1"):
+        parse_spec(data)
+    del data["constituents"][1]["weight"]
+    with pytest.raises(SpecError, match="every constituent or for none"):
+        parse_spec(data)

@@ -89,3 +89,40 @@ def test_init__any_basket__assets_pointer_serves_the_list(make_vault):
     count = int.from_bytes(data[:32], "big")
     listed = ["0x" + data[32 * (i + 1) + 12 : 32 * (i + 2)].hex() for i in range(count)]
     assert [a.lower() for a in listed] == [t.address.lower() for t in tokens]
+
+
+def test_set_target_weights__admin__stores_weights_summing_to_one(make_vault):
+    vault, _ = make_vault()
+    assert vault.target_weights() == []
+
+    vault.set_target_weights([5 * 10**17, 3 * 10**17, 2 * 10**17])
+    (event,) = [e for e in vault.get_logs() if type(e).__name__ == "TargetWeightsChanged"]
+
+    assert list(event.weights) == [5 * 10**17, 3 * 10**17, 2 * 10**17]
+    assert vault.target_weights() == [5 * 10**17, 3 * 10**17, 2 * 10**17]
+
+
+@pytest.mark.parametrize(
+    ("weights", "reason"),
+    [
+        ([5 * 10**17, 5 * 10**17], "basket: one weight per constituent"),
+        ([5 * 10**17, 3 * 10**17, 2 * 10**17 - 1], "basket: weights must sum to 10**18"),
+        ([5 * 10**17, 3 * 10**17, 2 * 10**17 + 1], "basket: weights must sum to 10**18"),
+    ],
+    ids=["length", "short", "over"],
+)
+def test_set_target_weights__bad_weights__reverts_with_reason(make_vault, weights, reason):
+    vault, _ = make_vault()
+
+    with boa.reverts(reason):
+        vault.set_target_weights(weights)
+
+
+@pytest.mark.parametrize("role", ["GUARDIAN_ROLE", "MANAGER_ROLE", "KEEPER_ROLE", "FEE_MANAGER_ROLE", None])
+def test_set_target_weights__not_admin__reverts(make_vault, bob, role):
+    vault, _ = make_vault()
+    if role:
+        vault.grantRole(getattr(vault, role)(), bob)
+
+    with boa.env.prank(bob), boa.reverts("access_control: account is missing role"):
+        vault.set_target_weights([10**18, 0, 0])

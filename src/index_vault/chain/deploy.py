@@ -79,6 +79,12 @@ def deploy_vault(
     args = vault_constructor_args(spec, [t.address for t in tokens], router.address, admin or deployer.address)
     vault = project.IndexVault.deploy(*args, sender=deployer)
     echo(f"  vault {spec.symbol} at {vault.address} (ERC-4626 over {spec.base_asset})")
+    if spec.weights:
+        if admin and admin != deployer.address:
+            echo("  target weights not set: the admin sets them (the deployer holds no admin role)")
+        else:
+            vault.set_target_weights(spec.weights, sender=deployer)
+            echo(f"  target weights set: {', '.join(f'{c.symbol} {c.weight / 10**16:g}%' for c in spec.constituents)}")
     if after_vault:
         after_vault(vault, router)
     nav_feed = project.NavFeed.deploy(vault, sender=deployer)

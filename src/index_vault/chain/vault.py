@@ -42,6 +42,7 @@ class VaultClient:
         router = project.OracleRouter.at(self.vault.oracle())
         now = chain.blocks.head.timestamp
         prices = [router.price_data(t.address) for t in self.tokens]
+        targets = list(self.vault.target_weights()) or [None] * len(self.tokens)
         constituents = tuple(
             ConstituentStatus(
                 symbol=s,
@@ -53,8 +54,9 @@ class VaultClient:
                 price=p.price if p.status == 0 else 0,
                 price_age=now - p.updated_at if p.updated_at else None,
                 price_status="ok" if p.status == 0 else router.status_reason(p.status).removeprefix("oracle: "),
+                target=w,
             )
-            for s, t, d, h, u, c, p in zip(
+            for s, t, d, h, u, c, p, w in zip(
                 self.symbols,
                 self.tokens,
                 self.decimals,
@@ -62,6 +64,7 @@ class VaultClient:
                 self.vault.units_per_share(),
                 claim,
                 prices,
+                targets,
                 strict=True,
             )
         )
