@@ -1,6 +1,7 @@
 """The Ape scripts end to end on anvil: deploy, status, mint and redeem from accounts."""
 
 import json
+import re
 import subprocess
 
 from ape import Contract, accounts, networks
@@ -180,3 +181,19 @@ def test_vault_status__mint_sent_by_cast__shows_the_new_balance(deployed, run_sc
     assert int(cast("call", vault, "balanceOf(address)(uint256)", holder).split()[0]) == 3 * SHARE - LOCKED_SHARES
     status = run_script("vault", "status", "--account", "TEST::2").stdout
     assert "your balance   2.99 shares" in status
+
+
+def test_deploy__spec_with_addresses_and_oracle__shows_gas_estimate_then_deploys(deployed, run_script, tmp_path):
+    spec = SPEC.to_dict()
+    for c in spec["constituents"]:
+        c["address"] = deployed["tokens"][c["symbol"]]
+    spec["symbol"] = "LIVE"
+    path = tmp_path / "live.json"
+    path.write_text(json.dumps(spec))
+    env = {"INDEX_VAULT_DEPLOYMENTS": str(tmp_path)}
+
+    out = run_script("deploy", str(path), "--oracle", deployed["oracles"]["TOP5"], "--fund-shares", "0", env=env).stdout
+
+    estimate = int(re.search(r"IndexVault: about ([\d,]+) gas", out).group(1).replace(",", ""))
+    assert 1_000_000 < estimate < 10_000_000
+    assert "vault LIVE at" in out
