@@ -10,9 +10,7 @@
 """
 
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +22,7 @@ from ape import accounts, networks
 from ape.cli import ConnectedProviderCommand
 from eth_utils import to_checksum_address
 
+from index_vault.anvil import AnvilError, start_anvil, stop_anvil
 from index_vault.artifacts import project_root
 from index_vault.chain.cli import is_local
 from index_vault.chain.market import advance_market, build_market
@@ -31,8 +30,6 @@ from index_vault.market import MarketDataError, load_panel, plan_market, read_ad
 
 LOCAL_FOUNDRY = "ethereum:local:foundry"
 BOOK_NAME = "address_book.json"
-ANVIL_START_SECONDS = 30
-ANVIL_STOP_SECONDS = 60
 
 
 def _assets(text: str) -> list[str]:
@@ -69,33 +66,6 @@ def build(day, assets, out, dump, network):
         click.echo(f"address book: {path}")
 
 
-def _start_anvil(dump: Path, log: Path) -> tuple[subprocess.Popen, int]:
-    """Starts `anvil --port 0 --dump-state DUMP` logging to LOG; returns the process and the port it bound."""
-    with log.open("w") as handle:
-        proc = subprocess.Popen(["anvil", "--port", "0", "--dump-state", str(dump)], stdout=handle, stderr=handle)
-    deadline = time.monotonic() + ANVIL_START_SECONDS
-    while time.monotonic() < deadline:
-        if match := re.search(r"Listening on [\d.]+:(\d+)", log.read_text()):
-            return proc, int(match.group(1))
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    _stop(proc)
-    raise click.ClickException(f"anvil did not start:\n{log.read_text()}")
-
-
-def _stop(proc: subprocess.Popen) -> int | None:
-    """Stops anvil with SIGINT (it dumps its state on the way out), killing it if it hangs."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=ANVIL_STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
 def _ape() -> str:
     """The `ape` executable of this environment (next to the interpreter, else on PATH)."""
     beside = Path(sys.executable).parent / "ape"
@@ -109,7 +79,10 @@ def _build_and_dump(day: str, assets: str, out: Path, dump: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "anvil.log"
         started = time.monotonic()
-        proc, port = _start_anvil(dump.resolve(), log)
+        try:
+            proc, port = start_anvil(["--dump-state", str(dump.resolve())], log)
+        except AnvilError as exc:
+            raise click.ClickException(str(exc)) from exc
         try:
             host = f"http://127.0.0.1:{port}"
             click.echo(f"anvil (pid {proc.pid}) on {host}, state to {dump}")
@@ -122,7 +95,7 @@ def _build_and_dump(day: str, assets: str, out: Path, dump: Path) -> None:
             )
             built = time.monotonic() - started
         finally:
-            code = _stop(proc)
+            code = stop_anvil(proc)
         if child.returncode != 0:
             raise click.ClickException(f"the build on anvil failed (exit {child.returncode})")
         if not dump.is_file() or dump.stat().st_size == 0:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fork.upstream import BOOK, STATE, built_market, start_anvil, stop_anvil
+from index_vault.anvil import stop_anvil
+from tests.fork.upstream import BOOK, STATE, built_market, start_upstream
 
 MARKET_DAY = "2022-06-01"
 MARKET_ASSETS = ["ETH", "BTC", "LINK"]
@@ -45,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     folder = built_market(MARKET_DAY, MARKET_ASSETS)
     tmp = tempfile.TemporaryDirectory(prefix="market-upstream-")
-    proc, url = start_anvil(folder / STATE, Path(tmp.name) / "anvil.log")
+    proc, url = start_upstream(folder / STATE, Path(tmp.name) / "anvil.log")
     _upstream.update(proc=proc, tmp=tmp)
     os.environ[RPC_ENV], os.environ[BOOK_ENV] = url, str(folder / BOOK)
 

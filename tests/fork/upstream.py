@@ -5,15 +5,13 @@ entry is rebuilt into a temporary directory and moved into place, so an interrup
 half-written state behind. Delete the folder to rebuild.
 """
 
-import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from index_vault.anvil import start_anvil
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "market"
@@ -49,29 +47,7 @@ def built_market(day: str, assets: list[str]) -> Path:
     return folder
 
 
-def start_anvil(state: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """Starts `anvil --load-state STATE --port 0`; returns the process and its RPC URL."""
-    with log.open("w") as handle:
-        proc = subprocess.Popen(
-            ["anvil", "--load-state", str(state), "--port", "0"], stdout=handle, stderr=handle, env=os.environ
-        )
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if match := re.search(r"Listening on [\d.]+:(\d+)", log.read_text()):
-            return proc, f"http://127.0.0.1:{match.group(1)}"
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    stop_anvil(proc)
-    raise RuntimeError(f"anvil did not start:\n{log.read_text()}")
-
-
-def stop_anvil(proc: subprocess.Popen) -> None:
-    """Stops the anvil process `proc` (SIGTERM, then SIGKILL if it hangs)."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def start_upstream(state: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """Serves a dumped market chain with `anvil --load-state`; returns the process and its RPC URL."""
+    proc, port = start_anvil(["--load-state", str(state)], log, timeout=START_SECONDS)
+    return proc, f"http://127.0.0.1:{port}"

@@ -1,16 +1,14 @@
 """A market from real bytecode priced from the daily panel: build, advance, and a dumped state served again."""
 
 import json
-import re
-import signal
 import subprocess
 import tempfile
-import time
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+from index_vault.anvil import start_anvil, stop_anvil
 from index_vault.chain.contracts import erc20_at, npm_container
 from index_vault.chain.feeds import price_to_answer
 from index_vault.chain.market import advance_market, build_market
@@ -107,21 +105,6 @@ def test_advance_market__two_weeks__moves_feeds_and_pools_to_the_new_day(book, p
     assert off_by(pool_prices(book)["ETH/USDC"], plan_market(BUILD_DAY, ASSETS, panel).prices["ETH"]) > 0.3
 
 
-def _start_anvil(state: Path, log: Path) -> tuple[subprocess.Popen, int]:
-    with log.open("w") as handle:
-        proc = subprocess.Popen(["anvil", "--load-state", str(state), "--port", "0"], stdout=handle, stderr=handle)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if match := re.search(r"Listening on [\d.]+:(\d+)", log.read_text()):
-            return proc, int(match.group(1))
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    raise AssertionError(f"anvil did not start:\n{log.read_text()}")
-
-
 def test_market_script__build_with_dump__state_serves_again_with_load_state(run_script):
     with tempfile.TemporaryDirectory() as tmp:
         out, state = Path(tmp) / "market", Path(tmp) / "market" / "state.json"
@@ -141,7 +124,7 @@ def test_market_script__build_with_dump__state_serves_again_with_load_state(run_
         assert state.stat().st_size > 0
         book = read_address_book(out / "address_book.json")
 
-        proc, port = _start_anvil(state, Path(tmp) / "anvil.log")
+        proc, port = start_anvil(["--load-state", str(state)], Path(tmp) / "anvil.log")
         try:
             symbol = subprocess.run(
                 [
@@ -158,12 +141,7 @@ def test_market_script__build_with_dump__state_serves_again_with_load_state(run_
                 check=True,
             ).stdout.strip()
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_anvil(proc)
         assert symbol == '"WBTC"'
 
 
