@@ -514,31 +514,13 @@ def _evaluate(asset: address) -> PriceData:
     @param asset Any address.
     @return PriceData The result.
     """
-    data: PriceData = empty(PriceData)
-    token_decimals: uint8 = 0
-    data, token_decimals = self._evaluate_with_decimals(asset)
-    return data
-
-
-@internal
-@view
-def _evaluate_with_decimals(asset: address) -> (PriceData, uint8):
-    """
-    @dev `_evaluate`, also returning the asset's decimals so that a valuation
-         reads each configuration once.
-    @param asset Any address.
-    @return PriceData The result.
-    @return uint8 The asset's decimals (0 when not configured).
-    """
-    data: PriceData = empty(PriceData)
     pointer: address = self.config_pointer[asset]
     if pointer == empty(address):
-        data.status = NOT_CONFIGURED
-        return data, 0
-    config: FeedConfig = self._load(pointer)
+        return PriceData(status=NOT_CONFIGURED, price=0, twap_price=0, low=0, high=0, updated_at=0)
+    data: PriceData = empty(PriceData)
     cache: DynArray[QuoteLeg, _QUOTE_CACHE] = []
-    data, cache = self._price_from(config, cache)
-    return data, config.token_decimals
+    data, cache = self._price_from(self._load(pointer), cache)
+    return data
 
 
 @internal
