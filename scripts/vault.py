@@ -88,7 +88,7 @@ def redeem(shares, vault_ref, account, slippage_bps, skip, yes):
 def deposit(amount, vault_ref, account, slippage_bps, yes):
     """Buy shares with AMOUNT of the base asset at NAV (ERC-4626), paying at most AMOUNT."""
     client, sender = _client(vault_ref), pick_account(account)
-    base = client._base_index()
+    base = client.base_index()
     try:
         assets = parse_units(amount, client.decimals[base])
     except ValueError as exc:
@@ -114,5 +114,5 @@ def redeem_nav(shares, vault_ref, account, yes):
         assets, burnt = client.redeem_at_nav(sender, _shares(shares), echo=click.echo)
     except VaultError as exc:
         raise click.ClickException(str(exc)) from exc
-    base = client._base_index()
+    base = client.base_index()
     click.echo(f"redeemed {burnt / 10**18:g} {client.vault.symbol()} for {client.describe_one(base, assets)}")

@@ -45,6 +45,16 @@ def deployment_record(address: str, tx_hash: str | None, block: int | None, args
     }
 
 
+def _jsonable(value: object) -> object:
+    """Constructor arguments as JSON: numbers, strings and booleans as they are, lists element-wise,
+    anything else (addresses, contract instances) as its string form."""
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
 def current_commit() -> str | None:
     """The git commit of the project checkout, or None outside a git checkout."""
     try:

@@ -134,3 +134,5 @@ def test_views__during_reentrant_callback__refuse_to_answer(minted, fund, reentr
         vault.redeem_in_kind(SHARE, bob, [0] * 3)
     assert attacker.successes() == 0
     assert attacker.calls() == 3  # two mints and one redemption moved token 0
+    attacker.on_token_transfer(bob, bob, 0)  # the same view outside a transfer answers
+    assert attacker.successes() == 1

@@ -85,7 +85,7 @@ class VaultClient:
             nav=nav,
             value_per_share=per_share,
             nav_error=nav_error,
-            base_asset=self.symbols[self._base_index()],
+            base_asset=self.symbols[self.base_index()],
         )
 
     def mint(
@@ -147,7 +147,7 @@ class VaultClient:
         `assets` less the slippage buys now, with an approval of exactly `assets`: the vault can
         never take more, and a price that moved further makes the transaction revert.
         """
-        base = self._base_index()
+        base = self.base_index()
         if assets <= 0:
             raise VaultError("assets must be positive")
         limit = self.vault.maxDeposit(account)
@@ -157,14 +157,14 @@ class VaultClient:
         if shares == 0:
             raise VaultError("that amount buys no shares")
         echo(f"deposit at most {self.describe_one(base, assets)} for {shares / 10**18:g} shares at NAV")
-        self._approve(account, [assets if i == base else 0 for i in range(len(self.tokens))])
+        self._approve(account, [assets if i == base else 0 for i in range(len(self.tokens))], exact=True)
         receipt = self.last_receipt = self.vault.mint(shares, account, sender=account)
         (event,) = self.vault.Deposit.from_receipt(receipt)
         return event.assets, event.shares
 
     def redeem_at_nav(self, account: AccountAPI, shares: int, echo: Callable[[str], None] = print) -> tuple[int, int]:
         """Sells `shares` for the base asset at NAV (ERC-4626 `redeem`); returns (assets, shares)."""
-        base = self._base_index()
+        base = self.base_index()
         if shares <= 0:
             raise VaultError("shares must be positive")
         limit = self.vault.maxRedeem(account)
@@ -179,13 +179,16 @@ class VaultClient:
         """An amount of one constituent as readable text."""
         return format_amounts([self.symbols[index]], [self.decimals[index]], [amount])
 
-    def _base_index(self) -> int:
+    def base_index(self) -> int:
+        """The position of the ERC-4626 base asset in basket order."""
         return [t.address for t in self.tokens].index(self.vault.asset())
 
-    def _approve(self, account: AccountAPI, amounts: Sequence[int]) -> None:
+    def _approve(self, account: AccountAPI, amounts: Sequence[int], exact: bool = False) -> None:
+        """Allows the vault at least `amounts` (mint_in_kind bounds the pull itself by max_amounts_in), or
+        exactly `amounts` where the allowance is the only bound (`exact`, for NAV-priced mints)."""
         for token, amount in zip(self.tokens, amounts, strict=True):
             current = token.allowance(account, self.vault)
-            if amount == 0 or current >= amount:
+            if amount == 0 or current == amount or (current > amount and not exact):
                 continue
             if current != 0:  # USDT-style tokens refuse to change a non-zero allowance
                 token.approve(self.vault, 0, sender=account)
