@@ -16,6 +16,7 @@ from ape.contracts import ContractInstance
 from index_vault.chain.cli import confirm_live, is_local, load_deployment, pick_account, save_deployment
 from index_vault.chain.deploy import (
     DeployError,
+    deploy_rebalancer,
     deploy_vault,
     estimate_vault_gas,
     fund_test_accounts,
@@ -25,6 +26,8 @@ from index_vault.chain.governance import hand_over
 from index_vault.manifest import Deployment, deployment_record
 from index_vault.spec import BasketSpec, SpecError, load_spec
 from index_vault.units import format_units, parse_units
+
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def _record(deployment: Deployment, key: str, contract: ContractInstance, args: list) -> None:
@@ -48,12 +51,21 @@ def _resume(spec: BasketSpec, deployment: Deployment, deployer) -> bool:
     if spec.has_all_addresses and [a.lower() for a in vault.assets()] != [c.address.lower() for c in spec.constituents]:
         raise click.ClickException(f"the manifest's {spec.symbol} vault holds other constituents than the spec")
     click.echo(f"  vault {spec.symbol} already deployed at {vault_address} (manifest)")
+    done = True
+    if not _has_code(deployment.rebalancers.get(spec.symbol)):
+        if vault.rebalancer() != ZERO_ADDRESS:
+            raise click.ClickException(f"the {spec.symbol} vault names a rebalancer the manifest does not know")
+        rebalancer = deploy_rebalancer(spec, vault, deployer, echo=click.echo)
+        deployment.rebalancers[spec.symbol] = rebalancer.address
+        _record(deployment, f"{spec.symbol}:Rebalancer", rebalancer, [vault_address, deployer.address])
+        done = False
     if not _has_code(deployment.nav_feeds.get(spec.symbol)):
         nav_feed = project.NavFeed.deploy(vault, sender=deployer)
         deployment.nav_feeds[spec.symbol] = nav_feed.address
         _record(deployment, f"{spec.symbol}:NavFeed", nav_feed, [vault_address])
         click.echo(f"  NAV feed {spec.symbol} / USD at {nav_feed.address} (was missing)")
-    else:
+        done = False
+    if done:
         click.echo("  nothing left to deploy")
     return True
 
@@ -65,8 +77,13 @@ def _resume(spec: BasketSpec, deployment: Deployment, deployer) -> bool:
     "--fund-shares", default="1000", show_default=True, help="Local chains: fund test accounts for this many shares."
 )
 @click.option("--oracle", help="A configured OracleRouter (required on live networks; local chains build one).")
-@click.option("--admin", help="The vault's admin and guardian (default: the deployer).")
-@click.option("--governor", help="Hand the vault's and its router's admin role to this Governor after deploying.")
+@click.option(
+    "--admin", help="Admin, guardian and fee recipient of the vault, admin of its rebalancer (default: the deployer)."
+)
+@click.option(
+    "--governor",
+    help="Hand the admin role of the vault, its rebalancer and its router to this Governor after deploying.",
+)
 @click.option("--redeploy", is_flag=True, help="Deploy a new vault even if the manifest has one for this symbol.")
 @click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
 def cli(spec_file, account, fund_shares, oracle, admin, governor, redeploy, yes):
@@ -96,18 +113,18 @@ def cli(spec_file, account, fund_shares, oracle, admin, governor, redeploy, yes)
     if not oracle:
         click.echo("  a local price market: Chainlink feeds, Uniswap V3 with a pool per asset, an OracleRouter")
     if spec.has_all_addresses and oracle:
-        gas = estimate_vault_gas(spec, deployer, oracle, admin or deployer.address)
+        gas = estimate_vault_gas(spec, deployer, oracle, deployer.address)
         cost = gas * networks.provider.gas_price
         click.echo(f"  IndexVault: about {gas:,} gas ({format_units(cost, 18, 6)} ETH at the current gas price)")
     else:
         click.echo("  IndexVault")
-    click.echo("  NavFeed")
+    click.echo("  Rebalancer (keeps the target weights), NavFeed")
     confirm_live("Deploy", yes)
 
     def save_vault(vault: ContractInstance, router: ContractInstance) -> None:
         deployment.vaults[spec.symbol] = vault.address
         deployment.oracles[spec.symbol] = router.address
-        args = vault_constructor_args(spec, list(vault.assets()), router.address, admin or deployer.address)
+        args = vault_constructor_args(spec, list(vault.assets()), router.address, deployer.address)
         _record(deployment, f"{spec.symbol}:IndexVault", vault, args)
         save_deployment(deployment)
 
@@ -119,6 +136,8 @@ def cli(spec_file, account, fund_shares, oracle, admin, governor, redeploy, yes)
         raise click.ClickException(str(exc)) from exc
     deployment.nav_feeds[spec.symbol] = deployed.nav_feed.address
     _record(deployment, f"{spec.symbol}:NavFeed", deployed.nav_feed, [deployed.vault.address])
+    deployment.rebalancers[spec.symbol] = deployed.rebalancer.address
+    _record(deployment, f"{spec.symbol}:Rebalancer", deployed.rebalancer, [deployed.vault.address, deployer.address])
     if local:
         deployment.tokens.update({c.symbol: t.address for c, t in zip(spec.constituents, deployed.tokens, strict=True)})
         shares = parse_units(fund_shares, 18)
@@ -126,6 +145,6 @@ def cli(spec_file, account, fund_shares, oracle, admin, governor, redeploy, yes)
             fund_test_accounts(spec, deployed.tokens, list(accounts.test_accounts)[:3], shares, sender=deployer)
             click.echo(f"  funded test accounts 0-2 for {fund_shares} shares each")
     if governor:
-        targets = [deployed.vault] + ([deployed.oracle] if deployed.market else [])
+        targets = [deployed.vault, deployed.rebalancer] + ([deployed.oracle] if deployed.market else [])
         hand_over(governor, targets, deployer, echo=click.echo)
     click.echo(f"manifest: {save_deployment(deployment)}")

@@ -1,4 +1,4 @@
-"""`ape run governance deploy|pending|propose-nav-fees|execute|cancel`: timelocked administration.
+"""`ape run governance deploy|pending|propose-fees|execute|cancel`: timelocked administration.
 
 A Governor holds the admin role of vaults and oracle routers (`ape run deploy --governor ADDRESS` hands it
 over at deployment). Changes are proposed, wait the Governor's delay, and are then executed by anyone until
@@ -13,6 +13,7 @@ from ape.cli import ConnectedProviderCommand, account_option
 
 from index_vault.chain.cli import confirm_live, pick_account
 from index_vault.chain.governance import DAY, deploy_governor, pending_calls
+from index_vault.fees import annual_bps_from_rate, rate_from_annual_bps
 from index_vault.report import table
 
 governor_option = click.option("--governor", "governor_address", required=True, help="The Governor's address.")
@@ -67,22 +68,38 @@ def pending(governor_address):
     click.echo(table(["id", "call", "target", "executable from", "expires", "state"], rows))
 
 
-@cli.command("propose-nav-fees", cls=ConnectedProviderCommand)
+@cli.command("propose-fees", cls=ConnectedProviderCommand)
 @governor_option
 @click.option("--vault", "vault_address", required=True, help="The vault.")
-@click.option("--entry-bps", type=click.IntRange(0, 500), required=True)
-@click.option("--exit-bps", type=click.IntRange(0, 500), required=True)
+@click.option("--management-bps", type=click.IntRange(0, 1_000), help="Annual management fee (at most 10%).")
+@click.option("--mint-bps", type=click.IntRange(0, 100), help="In-kind mint fee (at most 1%).")
+@click.option("--redeem-bps", type=click.IntRange(0, 100), help="In-kind redeem fee (at most 1%).")
+@click.option("--entry-bps", type=click.IntRange(0, 500), help="NAV-path entry fee (at most 5%).")
+@click.option("--exit-bps", type=click.IntRange(0, 500), help="NAV-path exit fee (at most 5%).")
 @account_option(prompt=False)
 @click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
-def propose_nav_fees(governor_address, vault_address, entry_bps, exit_bps, account, yes):
-    """Propose new NAV-path fees for a vault."""
+def propose_fees(
+    governor_address, vault_address, management_bps, mint_bps, redeem_bps, entry_bps, exit_bps, account, yes
+):
+    """Propose a vault's fee schedule; fees not given keep their current value."""
     governor, sender = project.Governor.at(governor_address), pick_account(account)
     vault = project.IndexVault.at(vault_address)
-    data = vault.set_nav_fees.encode_input(entry_bps, exit_bps)
-    confirm_live(f"Propose NAV fees {entry_bps}/{exit_bps} bps for {vault.symbol()}", yes)
-    receipt = governor.propose(vault, data, f"NAV fees {entry_bps}/{exit_bps} bps", sender=sender)
+    rate = vault.management_fee_rate() if management_bps is None else rate_from_annual_bps(management_bps)
+    schedule = [
+        rate,
+        vault.mint_fee_bps() if mint_bps is None else mint_bps,
+        vault.redeem_fee_bps() if redeem_bps is None else redeem_bps,
+        vault.entry_fee_bps() if entry_bps is None else entry_bps,
+        vault.exit_fee_bps() if exit_bps is None else exit_bps,
+    ]
+    text = (
+        f"management {annual_bps_from_rate(rate):.2f} bps/yr, mint {schedule[1]}, redeem {schedule[2]}, "
+        f"entry {schedule[3]}, exit {schedule[4]} bps"
+    )
+    confirm_live(f"Propose fees for {vault.symbol()}: {text}", yes)
+    receipt = governor.propose(vault, vault.set_fees.encode_input(*schedule), f"fees: {text}", sender=sender)
     (event,) = governor.ProposalCreated.from_receipt(receipt)
-    click.echo(f"proposal {event.id}: executable from {_when(event.eta)} until {_when(event.expires)}")
+    click.echo(f"proposal {event.id} ({text}): executable from {_when(event.eta)} until {_when(event.expires)}")
 
 
 @cli.command(cls=ConnectedProviderCommand)

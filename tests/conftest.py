@@ -40,6 +40,11 @@ def pool_deployer():
 
 
 @pytest.fixture(scope="session")
+def rebalancer_deployer():
+    return boa.load_partial(str(CONTRACTS / "rebalancer" / "Rebalancer.vy"))
+
+
+@pytest.fixture(scope="session")
 def router_deployer():
     return boa.load_partial(str(CONTRACTS / "oracle" / "OracleRouter.vy"))
 
@@ -101,6 +106,18 @@ def make_vault(vault_deployer, make_token, make_oracle, deployer) -> Callable:
             name, symbol, addresses, [u for _, _, u in assets], addresses[0], oracle, deployer
         )
         return vault, tokens
+
+    return make
+
+
+@pytest.fixture
+def make_rebalancer(rebalancer_deployer, deployer) -> Callable:
+    """Deploys a Rebalancer for `vault` (admin: the deployer) and names it on the vault."""
+
+    def make(vault, admin: str | None = None):
+        rebalancer = rebalancer_deployer.deploy(vault.address, admin or deployer)
+        vault.set_rebalancer(rebalancer.address)
+        return rebalancer
 
     return make
 

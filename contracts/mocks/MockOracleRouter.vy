@@ -48,6 +48,14 @@ def price_data(asset: address) -> PriceData:
 
 
 @external
+@view
+def price(asset: address) -> uint256:
+    assert self.data[asset].price != 0, "oracle: no feed"
+    assert self.data[asset].status == 0, "oracle: stale price"
+    return self.data[asset].price
+
+
+@external
 @pure
 def status_reason(status: uint8) -> String[40]:
     return "oracle: stale price"

@@ -1,5 +1,5 @@
 # pragma version ~=0.4.3
-# pragma optimize gas
+# pragma optimize codesize
 """
 @title Index Vault
 @custom:contract-name IndexVault
@@ -50,6 +50,7 @@ from snekmate.utils import pausable
 
 from ..lib import safe_erc20
 from . import basket
+from . import fees
 from . import nav
 
 initializes: ownable
@@ -57,10 +58,12 @@ initializes: erc20[ownable := ownable]
 initializes: access_control
 initializes: pausable
 initializes: basket
+initializes: fees[erc20 := erc20]
 initializes: nav[
     access_control := access_control,
     erc20 := erc20,
     basket := basket,
+    fees := fees,
     pausable := pausable,
 ]
 
@@ -91,6 +94,13 @@ exports: (
     access_control.renounceRole,
     access_control.supportsInterface,
     pausable.paused,
+    fees.fee_recipient,
+    fees.management_fee_rate,
+    fees.last_fee_accrual,
+    fees.mint_fee_bps,
+    fees.redeem_fee_bps,
+    fees.entry_fee_bps,
+    fees.exit_fee_bps,
     nav.__interface__,
 )
 
@@ -132,6 +142,19 @@ _EIP712_VERSION: constant(String[20]) = "1"
 
 
 # ---------------------------------------------------------------------------
+#                                  INTERFACES
+# ---------------------------------------------------------------------------
+
+
+interface IRebalancer:
+    def target_weights() -> DynArray[uint256, MAX_ASSETS]: view
+
+
+interface IRebalanceCallback:
+    def on_rebalance_swap(): nonpayable
+
+
+# ---------------------------------------------------------------------------
 #                                    EVENTS
 # ---------------------------------------------------------------------------
 
@@ -145,6 +168,7 @@ event MintedInKind:
     sender: indexed(address)
     receiver: indexed(address)
     shares: uint256
+    fee_shares: uint256
     amounts: DynArray[uint256, MAX_ASSETS]
 
 
@@ -152,17 +176,33 @@ event RedeemedInKind:
     owner: indexed(address)
     receiver: indexed(address)
     shares: uint256
+    fee_shares: uint256
     amounts: DynArray[uint256, MAX_ASSETS]
 
 
-event TargetWeightsChanged:
-    weights: DynArray[uint256, MAX_ASSETS]
+event AssetsChanged:
+    pointer: indexed(address)
+
+
+event RebalancerChanged:
+    rebalancer: indexed(address)
 
 
 event ConstituentSkipped:
     owner: indexed(address)
     asset: indexed(address)
     shares: uint256
+
+
+# ---------------------------------------------------------------------------
+#                                   STORAGE
+# ---------------------------------------------------------------------------
+
+
+# @dev The Rebalancer bound to this vault: keeps the target weights, changes
+# the composition and trades, within the checks of `set_assets` and
+# `rebalance_swap`. Zero until the admin names one.
+rebalancer: public(address)
 
 
 # ---------------------------------------------------------------------------
@@ -191,13 +231,15 @@ def __init__(
            shares for the first mint, each at least `MIN_UNIT`.
     @param base_asset_ The ERC-4626 asset, one of the constituents.
     @param oracle_ The OracleRouter pricing every constituent.
-    @param admin The holder of `DEFAULT_ADMIN_ROLE` and `GUARDIAN_ROLE`.
+    @param admin The holder of `DEFAULT_ADMIN_ROLE` and `GUARDIAN_ROLE`, and
+           the first fee recipient.
     """
     assert admin != empty(address), "vault: zero admin"
     ownable.__init__()
     erc20.__init__(name_, symbol_, 18, name_, _EIP712_VERSION)
     access_control.__init__()
     pausable.__init__()
+    fees.__init__(admin)
     basket.__init__(assets_, units_, MIN_UNIT)
     listed: DynArray[address, MAX_ASSETS] = basket._assets()
     assert base_asset_ in listed, "vault: base asset not a constituent"
@@ -222,8 +264,10 @@ def mint_in_kind(
     """
     @dev Mints `shares` to `receiver` against each constituent pulled from the
          caller (who must have approved the vault), pro rata to holdings and
-         rounded up; the first mint pays the starting units and locks
-         `LOCKED_SHARES` of its shares.
+         rounded up; the caller also pays for the mint fee's shares, minted
+         to the fee recipient. The first mint pays the starting units and
+         locks `LOCKED_SHARES` of its shares. Settles the management fee
+         first.
     @param shares The shares to mint, more than `LOCKED_SHARES` for the first.
     @param receiver The account credited with the shares.
     @param max_amounts_in The most the caller pays of each constituent, in
@@ -231,14 +275,15 @@ def mint_in_kind(
     @return DynArray The amounts pulled, in basket order.
     """
     pausable._require_not_paused()
-    assert shares != 0, "vault: zero shares"
-    assert receiver != empty(address), "vault: zero receiver"
+    # a zero receiver is refused by `erc20._mint`; zero shares mint nothing
     assets_: DynArray[address, MAX_ASSETS] = basket._assets()
-    assert len(max_amounts_in) == len(assets_), "vault: wrong array length"
+    self._check_length(len(max_amounts_in), len(assets_))
+    fees._accrue()
 
     supply: uint256 = erc20.totalSupply
+    fee_shares: uint256 = fees._mint_fee(shares)
     holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(assets_)
-    amounts: DynArray[uint256, MAX_ASSETS] = self._mint_amounts(shares, supply, holdings)
+    amounts: DynArray[uint256, MAX_ASSETS] = self._mint_amounts(shares + fee_shares, supply, holdings)
 
     # All amounts are fixed before any token moves, so no transfer can change
     # the price of another constituent, and each balance delta is checked
@@ -251,8 +296,7 @@ def mint_in_kind(
             safe_erc20._transfer_from(assets_[i], msg.sender, self, amount)
     for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
         if amounts[i] != 0:
-            received: uint256 = staticcall IERC20(assets_[i]).balanceOf(self) - holdings[i]
-            assert received == amounts[i], "vault: fee-on-transfer token"
+            basket._check_received(assets_[i], holdings[i], amounts[i])
 
     minted: uint256 = shares
     if supply == 0:
@@ -260,8 +304,10 @@ def mint_in_kind(
         erc20._mint(DEAD_ADDRESS, LOCKED_SHARES)
         minted = shares - LOCKED_SHARES
     erc20._mint(receiver, minted)
+    if fee_shares != 0:
+        erc20._mint(fees.fee_recipient, fee_shares)
 
-    log MintedInKind(sender=msg.sender, receiver=receiver, shares=minted, amounts=amounts)
+    log MintedInKind(sender=msg.sender, receiver=receiver, shares=minted, fee_shares=fee_shares, amounts=amounts)
     return amounts
 
 
@@ -271,9 +317,10 @@ def redeem_in_kind(
     shares: uint256, receiver: address, min_amounts_out: DynArray[uint256, MAX_ASSETS]
 ) -> DynArray[uint256, MAX_ASSETS]:
     """
-    @dev Burns `shares` of the caller and pays `receiver` each constituent
-         pro rata to holdings, rounded down. Needs no oracle and no role;
-         nothing can pause it.
+    @dev Takes `shares` of the caller, hands the redeem fee's part to the fee
+         recipient, burns the rest and pays `receiver` each constituent pro
+         rata to holdings, rounded down. Settles the management fee first.
+         Needs no oracle and no role; nothing can pause it.
     @param shares The shares to burn.
     @param receiver The account paid.
     @param min_amounts_out The least the caller accepts of each constituent,
@@ -307,16 +354,114 @@ def redeem_in_kind_skipping(
 
 
 @external
-def set_target_weights(weights: DynArray[uint256, MAX_ASSETS]):
+def set_rebalancer(rebalancer_: address):
     """
-    @dev Sets the weights the rebalancer steers to: one per constituent, in
-         basket order, summing to exactly 10**18. The admin's (a Governor,
-         so every change waits its delay and can be cancelled).
-    @param weights The target weights (1e18 fixed point).
+    @dev Names the contract that keeps the target weights and may change the
+         composition and trade (see `set_assets`, `rebalance_swap`); the
+         zero address stops both. The admin's (a Governor: the change waits
+         its delay and can be cancelled).
+    @param rebalancer_ The Rebalancer bound to this vault.
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    basket._store_targets(weights, len(basket._assets()))
-    log TargetWeightsChanged(weights=weights)
+    self.rebalancer = rebalancer_
+    log RebalancerChanged(rebalancer=rebalancer_)
+
+
+@external
+@nonreentrant
+def set_assets_pointer(pointer: address):
+    """
+    @dev Replaces the constituent list by the one in the data contract at
+         `pointer` (see `code_store`; the rebalancer writes it). The
+         rebalancer's, which adds a constituent with target weight 0 and
+         removes one only once its weight is 0. Whatever it asks, the vault
+         keeps its holders whole: shares must exist (the starting units
+         describe the first basket only), the base asset stays, entries are
+         distinct contracts, and a constituent leaves only as dust: at most
+         one base unit per whole share (what is left stays in the vault,
+         untracked).
+    @param pointer The data contract holding the new list.
+    """
+    self._check_rebalancer()
+    supply: uint256 = erc20.totalSupply
+    assert supply != 0, "vault: no shares yet"
+    current: DynArray[address, MAX_ASSETS] = basket._assets()
+    basket.assets_pointer = pointer
+    listed: DynArray[address, MAX_ASSETS] = basket._assets()
+    assert nav.base_asset in listed, "vault: base asset must stay"
+    seen: DynArray[address, MAX_ASSETS] = []
+    for asset: address in listed:
+        assert asset.is_contract and asset not in seen, "vault: constituent is not a new contract"
+        seen.append(asset)
+    for asset: address in current:
+        if asset not in listed:
+            assert staticcall IERC20(asset).balanceOf(self) * basket.WAD <= supply, "vault: balance is not dust"
+    log AssetsChanged(pointer=pointer)
+
+
+@external
+@nonreentrant
+def rebalance_swap(sell: address, buy: address, amount_in: uint256, min_out: uint256) -> uint256:
+    """
+    @dev Pays `amount_in` of `sell` to the rebalancer, lets it trade in
+         `on_rebalance_swap`, and checks that at least `min_out` of `buy`
+         (a constituent) came back and that no more `sell` left. `sell` may
+         also be a token the vault holds untracked (a removed constituent's
+         dust, an airdrop): selling it into the basket only adds to it. The
+         rebalancer's, which bounds the trade by the oracle and the target
+         weights; the vault holds its lock throughout, so nothing can mint,
+         redeem or read a half-traded state in between. Stopped by a pause.
+    @param sell The token sold.
+    @param buy The constituent bought.
+    @param amount_in The amount of `sell` paid out.
+    @param min_out The least amount of `buy` that must come in.
+    @return uint256 The amount of `buy` received.
+    """
+    self._check_rebalancer()
+    pausable._require_not_paused()
+    assert sell != buy and buy in basket._assets(), "vault: not a constituent pair"
+    sell_before: uint256 = staticcall IERC20(sell).balanceOf(self)
+    buy_before: uint256 = staticcall IERC20(buy).balanceOf(self)
+    safe_erc20._transfer(sell, msg.sender, amount_in)
+    extcall IRebalanceCallback(msg.sender).on_rebalance_swap()
+    received: uint256 = staticcall IERC20(buy).balanceOf(self) - buy_before
+    spent: uint256 = sell_before - staticcall IERC20(sell).balanceOf(self)
+    assert received >= min_out and spent <= amount_in, "vault: swap short"
+    return received
+
+
+@external
+def set_fees(
+    management_fee_rate_: uint256,
+    mint_fee_bps_: uint256,
+    redeem_fee_bps_: uint256,
+    entry_fee_bps_: uint256,
+    exit_fee_bps_: uint256,
+):
+    """
+    @dev Settles the management fee, then sets the whole fee schedule. The
+         admin's (a Governor: the change waits its delay and can be
+         cancelled).
+    @param management_fee_rate_ Per-second supply growth paid as management
+           fee (`RAY` = 10**27 fixed point; annual fee at most 10%).
+    @param mint_fee_bps_ In-kind mint fee (at most 1%).
+    @param redeem_fee_bps_ In-kind redeem fee (at most 1%).
+    @param entry_fee_bps_ NAV-path entry fee (at most 5%), kept by the vault.
+    @param exit_fee_bps_ NAV-path exit fee (at most 5%), kept by the vault.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    fees._set_fees(management_fee_rate_, mint_fee_bps_, redeem_fee_bps_, entry_fee_bps_, exit_fee_bps_)
+
+
+@external
+def set_fee_recipient(recipient: address):
+    """
+    @dev Settles what is due to the current recipient, then pays every
+         later fee to `recipient`. The fee manager's.
+    @param recipient The new recipient, not the zero address.
+    """
+    access_control._check_role(FEE_MANAGER_ROLE, msg.sender)
+    fees._set_recipient(recipient)
 
 
 @external
@@ -357,11 +502,25 @@ def assets() -> DynArray[address, MAX_ASSETS]:
 @view
 def target_weights() -> DynArray[uint256, MAX_ASSETS]:
     """
-    @dev The target weights (1e18 fixed point, in basket order, summing to
-         10**18); empty until the admin first sets them.
+    @dev The target weights the rebalancer keeps (1e18 fixed point, in
+         basket order, summing to 10**18); empty until they are first set
+         or while no rebalancer is named.
     @return DynArray The weights.
     """
-    return basket.targets
+    if self.rebalancer == empty(address):
+        return []
+    return staticcall IRebalancer(self.rebalancer).target_weights()
+
+
+@external
+@view
+@nonreentrant
+def pending_management_fee() -> uint256:
+    """
+    @dev The management fee shares the next settlement would mint now.
+    @return uint256 Shares.
+    """
+    return fees._supply_after_accrual() - erc20.totalSupply
 
 
 @external
@@ -380,11 +539,12 @@ def holdings() -> DynArray[uint256, MAX_ASSETS]:
 @nonreentrant
 def units_per_share() -> DynArray[uint256, MAX_ASSETS]:
     """
-    @dev What one share (10**18) holds of each constituent, rounded down;
-         the starting units while no share exists.
+    @dev What one share (10**18) holds of each constituent once the
+         management fee due is settled, rounded down; the starting units
+         while no share exists.
     @return DynArray Amounts per 10**18 shares, in basket order.
     """
-    supply: uint256 = erc20.totalSupply
+    supply: uint256 = fees._supply_after_accrual()
     if supply == 0:
         return basket.initial_units
     holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(basket._assets())
@@ -399,11 +559,14 @@ def units_per_share() -> DynArray[uint256, MAX_ASSETS]:
 @nonreentrant
 def preview_mint_in_kind(shares: uint256) -> DynArray[uint256, MAX_ASSETS]:
     """
-    @dev The exact amounts `mint_in_kind(shares, ...)` would pull now.
+    @dev The exact amounts `mint_in_kind(shares, ...)` would pull now, the
+         mint fee and the management fee due included.
     @param shares The shares to mint.
     @return DynArray The amounts, in basket order.
     """
-    return self._mint_amounts(shares, erc20.totalSupply, basket._holdings(basket._assets()))
+    return self._mint_amounts(
+        shares + fees._mint_fee(shares), fees._supply_after_accrual(), basket._holdings(basket._assets())
+    )
 
 
 @external
@@ -411,16 +574,18 @@ def preview_mint_in_kind(shares: uint256) -> DynArray[uint256, MAX_ASSETS]:
 @nonreentrant
 def preview_redeem_in_kind(shares: uint256) -> DynArray[uint256, MAX_ASSETS]:
     """
-    @dev The exact amounts `redeem_in_kind(shares, ...)` would pay now.
+    @dev The exact amounts `redeem_in_kind(shares, ...)` would pay now, the
+         redeem fee and the management fee due included.
     @param shares The shares to redeem, at most the supply.
     @return DynArray The amounts, in basket order.
     """
-    supply: uint256 = erc20.totalSupply
+    supply: uint256 = fees._supply_after_accrual()
     assert shares <= supply, "vault: shares exceed supply"
+    net: uint256 = shares - fees._redeem_fee(shares)
     holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(basket._assets())
     amounts: DynArray[uint256, MAX_ASSETS] = []
     for holding: uint256 in holdings:
-        amounts.append(math._mul_div(shares, holding, supply, False))
+        amounts.append(math._mul_div(net, holding, supply, False))
     return amounts
 
 
@@ -460,19 +625,20 @@ def _redeem_in_kind(
     skipped: DynArray[address, MAX_ASSETS],
 ) -> DynArray[uint256, MAX_ASSETS]:
     """
-    @dev Burns first, then pays each constituent not skipped, reading each
-         balance just before paying it out.
+    @dev Settles the management fee, takes the redeem fee, burns, then pays
+         each constituent not skipped, reading each balance just before
+         paying it out.
     @param shares The shares to burn.
     @param receiver The account paid.
     @param min_amounts_out The least accepted of each constituent.
     @param skipped Constituents to leave behind.
     @return DynArray The amounts paid, in basket order.
     """
-    assert shares != 0, "vault: zero shares"
+    # zero shares burn and pay nothing
     assert receiver != empty(address), "vault: zero receiver"
     assets_: DynArray[address, MAX_ASSETS] = basket._assets()
     n: uint256 = len(assets_)
-    assert len(min_amounts_out) == n, "vault: wrong array length"
+    self._check_length(len(min_amounts_out), n)
 
     skip: DynArray[bool, MAX_ASSETS] = []
     if len(skipped) != 0:
@@ -486,19 +652,44 @@ def _redeem_in_kind(
 
     # The locked shares keep the supply above `shares`, so what a skipped
     # constituent leaves behind always has holders.
+    fees._accrue()
     supply: uint256 = erc20.totalSupply
-    erc20._burn(msg.sender, shares)
+    fee_shares: uint256 = fees._redeem_fee(shares)
+    if fee_shares != 0:
+        erc20._transfer(msg.sender, fees.fee_recipient, fee_shares)
+    net: uint256 = shares - fee_shares
+    erc20._burn(msg.sender, net)
 
     amounts: DynArray[uint256, MAX_ASSETS] = []
     for i: uint256 in range(n, bound=MAX_ASSETS):
         amount: uint256 = 0
         if len(skip) == 0 or not skip[i]:
             holding: uint256 = staticcall IERC20(assets_[i]).balanceOf(self)
-            amount = math._mul_div(shares, holding, supply, False)
+            amount = math._mul_div(net, holding, supply, False)
         assert amount >= min_amounts_out[i], "vault: amount out below minimum"
         if amount != 0:
             safe_erc20._transfer(assets_[i], receiver, amount)
         amounts.append(amount)
 
-    log RedeemedInKind(owner=msg.sender, receiver=receiver, shares=shares, amounts=amounts)
+    log RedeemedInKind(owner=msg.sender, receiver=receiver, shares=net, fee_shares=fee_shares, amounts=amounts)
     return amounts
+
+
+@internal
+@pure
+def _check_length(length: uint256, count: uint256):
+    """
+    @dev Reverts unless an array has one entry per constituent.
+    @param length The array's length.
+    @param count The number of constituents.
+    """
+    assert length == count, "vault: wrong array length"
+
+
+@internal
+@view
+def _check_rebalancer():
+    """
+    @dev Reverts unless the caller is the named rebalancer.
+    """
+    assert msg.sender == self.rebalancer and msg.sender != empty(address), "vault: caller is not the rebalancer"

@@ -47,14 +47,10 @@ assets_pointer: public(address)
 
 
 # @dev Amount of each constituent (in its own decimals) per 10**18 shares
-# that the first mint takes; afterwards minting is pro rata to holdings.
+# that the first mint takes; afterwards minting is pro rata to holdings and
+# these describe the basket at creation only (composition changes need
+# shares to exist, and the locked shares keep them existing).
 initial_units: public(DynArray[uint256, MAX_ASSETS])
-
-
-# @dev The target weights (1e18 fixed point, in basket order, summing to
-# exactly 10**18); empty until first set. Only the rebalancer reads them, so
-# plain storage is cheap enough.
-targets: DynArray[uint256, MAX_ASSETS]
 
 
 # ---------------------------------------------------------------------------
@@ -120,22 +116,6 @@ def _assets() -> DynArray[address, MAX_ASSETS]:
 
 
 @internal
-def _store_targets(weights: DynArray[uint256, MAX_ASSETS], count: uint256):
-    """
-    @dev Checks and stores target weights: one per constituent, summing to
-         exactly 10**18.
-    @param weights The weights, in basket order.
-    @param count The number of constituents.
-    """
-    assert len(weights) == count, "basket: one weight per constituent"
-    total: uint256 = 0
-    for weight: uint256 in weights:
-        total += weight
-    assert total == WAD, "basket: weights must sum to 10**18"
-    self.targets = weights
-
-
-@internal
 @view
 def _holdings(assets_: DynArray[address, MAX_ASSETS]) -> DynArray[uint256, MAX_ASSETS]:
     """
@@ -147,6 +127,20 @@ def _holdings(assets_: DynArray[address, MAX_ASSETS]) -> DynArray[uint256, MAX_A
     for asset: address in assets_:
         balances.append(staticcall IERC20(asset).balanceOf(self))
     return balances
+
+
+@internal
+@view
+def _check_received(asset: address, before: uint256, amount: uint256):
+    """
+    @dev Reverts unless this contract's balance of `asset` rose by exactly
+         `amount` from `before`: refuses fee-on-transfer tokens and two
+         constituents sharing one ledger.
+    @param asset The token pulled.
+    @param before The balance read before the pull.
+    @param amount The amount pulled.
+    """
+    assert staticcall IERC20(asset).balanceOf(self) - before == amount, "vault: fee-on-transfer token"
 
 
 @internal

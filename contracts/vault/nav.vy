@@ -10,7 +10,7 @@
         band (see `OracleRouter.price_bounds`): what the vault receives is
         valued at the low end, what it gives at the high end, and the NAV a
         share is bought at is the high one, the NAV it is sold at the low one.
-        On top, an entry or exit fee in basis points (hard cap `MAX_NAV_FEE_BPS`)
+        On top, an entry or exit fee in basis points (see `fees`)
         stays in the vault for the holders. Hence an attacker who knows the
         next oracle update (within the band), or moves a pool within the
         deviation bound, cannot profit by entering at NAV and leaving in kind
@@ -38,10 +38,12 @@ from snekmate.utils import pausable
 
 from ..lib import safe_erc20
 from . import basket
+from . import fees
 
 uses: access_control
 uses: erc20
 uses: basket
+uses: fees
 uses: pausable
 
 
@@ -76,22 +78,9 @@ struct Quote:
     base_high: uint256  # the base asset's high-end price
 
 
-interface IOracleRouter:
-    def valuation(
-        assets: DynArray[address, basket.MAX_ASSETS], amounts: DynArray[uint256, basket.MAX_ASSETS]
-    ) -> Valuation: view
-    def nav_quote(
-        assets: DynArray[address, basket.MAX_ASSETS], amounts: DynArray[uint256, basket.MAX_ASSETS], base: address
-    ) -> (Valuation, PriceData): view
-
-
 # ---------------------------------------------------------------------------
 #                                  CONSTANTS
 # ---------------------------------------------------------------------------
-
-
-# @dev The highest entry or exit fee of the NAV path (5%).
-MAX_NAV_FEE_BPS: constant(uint256) = 500
 
 
 # @dev The largest share of NAV that may enter, or leave, per period.
@@ -121,12 +110,6 @@ base_asset: address
 # @dev 10 ** decimals of the base asset.
 _base_unit: uint256
 
-# @dev Fee on NAV-priced entries (deposit, mint), in basis points.
-entry_fee_bps: public(uint256)
-
-# @dev Fee on NAV-priced exits (withdraw, redeem), in basis points.
-exit_fee_bps: public(uint256)
-
 # @dev Share of NAV that may enter, and separately leave, per period.
 flow_cap_bps: public(uint256)
 
@@ -149,11 +132,6 @@ exit_used: public(uint256)
 
 event OracleChanged:
     oracle: indexed(address)
-
-
-event NavFeesChanged:
-    entry_fee_bps: uint256
-    exit_fee_bps: uint256
 
 
 event FlowCapChanged:
@@ -209,9 +187,10 @@ def totalAssets() -> uint256:
          with the oracle's reason while a price is unusable.
     @return uint256 NAV over the base asset's price.
     """
+    ok: bool = False
     value: Valuation = empty(Valuation)
     base: PriceData = empty(PriceData)
-    value, base = self._nav_quote()
+    ok, value, base = self._call_quote(False, True)
     return math._mul_div(value.mid, self._base_unit, base.price, False)
 
 
@@ -261,7 +240,7 @@ def maxDeposit(receiver: address) -> uint256:
     """
     ok: bool = False
     q: Quote = empty(Quote)
-    ok, q = self._try_quote()
+    ok, q = self._try_quote(False)
     if not ok or pausable.paused:
         return 0
     return math._mul_div(self._remaining(True, q.nav_mid), self._base_unit, q.base_low, False)
@@ -278,7 +257,7 @@ def maxMint(receiver: address) -> uint256:
     """
     ok: bool = False
     q: Quote = empty(Quote)
-    ok, q = self._try_quote()
+    ok, q = self._try_quote(False)
     if not ok or pausable.paused:
         return 0
     assets: uint256 = math._mul_div(self._remaining(True, q.nav_mid), self._base_unit, q.base_low, False)
@@ -298,7 +277,7 @@ def maxWithdraw(owner: address) -> uint256:
     """
     ok: bool = False
     q: Quote = empty(Quote)
-    ok, q = self._try_quote()
+    ok, q = self._try_quote(False)
     if not ok or pausable.paused:
         return 0
     return min(self._redeem_assets(erc20.balanceOf[owner], q), self._exit_limit(q))
@@ -316,7 +295,7 @@ def maxRedeem(owner: address) -> uint256:
     """
     ok: bool = False
     q: Quote = empty(Quote)
-    ok, q = self._try_quote()
+    ok, q = self._try_quote(False)
     if not ok or pausable.paused:
         return 0
     # the largest share amount whose redemption pays at most the limit:
@@ -324,7 +303,7 @@ def maxRedeem(owner: address) -> uint256:
     # down at every step, never overshoots
     limit: uint256 = self._exit_limit(q)
     value: uint256 = math._mul_div(limit, q.base_high, self._base_unit, False)
-    gross: uint256 = math._mul_div(value, _BPS, _BPS - self.exit_fee_bps, False)
+    gross: uint256 = math._mul_div(value, _BPS, _BPS - fees.exit_fee_bps, False)
     return min(erc20.balanceOf[owner], math._mul_div(gross, q.supply, q.nav_low, False))
 
 
@@ -386,6 +365,7 @@ def deposit(assets: uint256, receiver: address) -> uint256:
     @param receiver The account credited.
     @return uint256 Shares minted.
     """
+    fees._accrue()
     q: Quote = self._quote()
     shares: uint256 = self._deposit_shares(assets, q)
     self._enter(assets, shares, receiver, q)
@@ -402,6 +382,7 @@ def mint(shares: uint256, receiver: address) -> uint256:
     @param receiver The account credited.
     @return uint256 Base asset taken.
     """
+    fees._accrue()
     q: Quote = self._quote()
     assets: uint256 = self._mint_assets(shares, q)
     self._enter(assets, shares, receiver, q)
@@ -419,6 +400,7 @@ def withdraw(assets: uint256, receiver: address, owner: address) -> uint256:
     @param owner The share holder (the caller, or one who approved it).
     @return uint256 Shares burnt.
     """
+    fees._accrue()
     q: Quote = self._quote()
     shares: uint256 = self._withdraw_shares(assets, q)
     self._exit(assets, shares, receiver, owner, q)
@@ -436,6 +418,7 @@ def redeem(shares: uint256, receiver: address, owner: address) -> uint256:
     @param owner The share holder (the caller, or one who approved it).
     @return uint256 Base asset paid.
     """
+    fees._accrue()
     q: Quote = self._quote()
     assets: uint256 = self._redeem_assets(shares, q)
     self._exit(assets, shares, receiver, owner, q)
@@ -505,20 +488,6 @@ def set_oracle(oracle_: address):
 
 
 @external
-def set_nav_fees(entry_fee_bps_: uint256, exit_fee_bps_: uint256):
-    """
-    @dev Sets the NAV-path fees, each at most `MAX_NAV_FEE_BPS`.
-    @param entry_fee_bps_ Fee on deposits and mints.
-    @param exit_fee_bps_ Fee on withdrawals and redemptions.
-    """
-    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    assert entry_fee_bps_ <= MAX_NAV_FEE_BPS and exit_fee_bps_ <= MAX_NAV_FEE_BPS, "vault: fee above cap"
-    self.entry_fee_bps = entry_fee_bps_
-    self.exit_fee_bps = exit_fee_bps_
-    log NavFeesChanged(entry_fee_bps=entry_fee_bps_, exit_fee_bps=exit_fee_bps_)
-
-
-@external
 def set_flow_cap(flow_cap_bps_: uint256, flow_period_: uint256):
     """
     @dev Sets the share of NAV that may enter, and leave, per period
@@ -527,8 +496,9 @@ def set_flow_cap(flow_cap_bps_: uint256, flow_period_: uint256):
     @param flow_period_ Seconds, an hour to a week.
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    assert flow_cap_bps_ <= MAX_FLOW_CAP_BPS, "vault: flow cap above 100%"
-    assert flow_period_ >= MIN_FLOW_PERIOD and flow_period_ <= MAX_FLOW_PERIOD, "vault: flow period out of range"
+    assert (
+        flow_cap_bps_ <= MAX_FLOW_CAP_BPS and flow_period_ >= MIN_FLOW_PERIOD and flow_period_ <= MAX_FLOW_PERIOD
+    ), "vault: flow cap out of range"
     self.flow_cap_bps = flow_cap_bps_
     self.flow_period = flow_period_
     log FlowCapChanged(flow_cap_bps=flow_cap_bps_, flow_period=flow_period_)
@@ -541,26 +511,53 @@ def set_flow_cap(flow_cap_bps_: uint256, flow_period_: uint256):
 
 @internal
 @view
+def _call_quote(amounts_at_start: bool, strict: bool) -> (bool, Valuation, PriceData):
+    """
+    @dev The one call to the oracle: the holdings (or, with
+         `amounts_at_start`, the starting units) valued, and the base asset's
+         price data.
+    @param amounts_at_start Value the starting units instead of the holdings.
+    @param strict Revert with the oracle's reason when a price is unusable;
+           otherwise return False.
+    @return bool Whether the oracle answered.
+    @return Valuation Mid, low, high and oldest round.
+    @return PriceData The base asset's price, with its band.
+    """
+    assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
+    amounts: DynArray[uint256, basket.MAX_ASSETS] = basket.initial_units
+    if not amounts_at_start:
+        amounts = basket._holdings(assets_)
+    success: bool = False
+    response: Bytes[320] = b""
+    success, response = raw_call(
+        self.oracle,
+        abi_encode(assets_, amounts, self.base_asset, method_id=method_id("nav_quote(address[],uint256[],address)")),
+        max_outsize=320,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    if not success:
+        if strict:
+            raw_revert(response)
+        return False, empty(Valuation), empty(PriceData)
+    value: Valuation = empty(Valuation)
+    base: PriceData = empty(PriceData)
+    value, base = abi_decode(response, (Valuation, PriceData))
+    return True, value, base
+
+
+@internal
+@view
 def _valuation() -> Valuation:
     """
     @dev The holdings valued by the oracle; reverts with its reason.
     @return Valuation Mid, low, high and oldest round.
     """
-    assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
-    return staticcall IOracleRouter(self.oracle).valuation(assets_, basket._holdings(assets_))
-
-
-@internal
-@view
-def _nav_quote() -> (Valuation, PriceData):
-    """
-    @dev The holdings valued and the base asset's price data, in one call to
-         the oracle; reverts with its reason.
-    @return Valuation Mid, low, high and oldest round.
-    @return PriceData The base asset's price, with its band.
-    """
-    assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
-    return staticcall IOracleRouter(self.oracle).nav_quote(assets_, basket._holdings(assets_), self.base_asset)
+    ok: bool = False
+    value: Valuation = empty(Valuation)
+    base: PriceData = empty(PriceData)
+    ok, value, base = self._call_quote(False, True)
+    return value
 
 
 @internal
@@ -574,16 +571,13 @@ def _supply_mid_and_base() -> (uint256, uint256, uint256):
     @return uint256 NAV (or the starting units' value).
     @return uint256 The base asset's price.
     """
-    assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
-    supply: uint256 = erc20.totalSupply
-    amounts: DynArray[uint256, basket.MAX_ASSETS] = basket.initial_units
-    if supply == 0:
-        supply = _WAD
-    else:
-        amounts = basket._holdings(assets_)
+    supply: uint256 = fees._supply_after_accrual()
+    ok: bool = False
     value: Valuation = empty(Valuation)
     base: PriceData = empty(PriceData)
-    value, base = staticcall IOracleRouter(self.oracle).nav_quote(assets_, amounts, self.base_asset)
+    ok, value, base = self._call_quote(supply == 0, True)
+    if supply == 0:
+        supply = _WAD
     return supply, value.mid, base.price
 
 
@@ -595,53 +589,32 @@ def _quote() -> Quote:
          path is closed (no shares yet) or a price is unusable.
     @return Quote Supply, NAV band and base-asset band.
     """
-    supply: uint256 = erc20.totalSupply
-    assert supply != 0, "vault: no shares yet, mint in kind first"
-    value: Valuation = empty(Valuation)
-    base: PriceData = empty(PriceData)
-    value, base = self._nav_quote()
-    return Quote(
-        supply=supply,
-        nav_mid=value.mid,
-        nav_low=value.low,
-        nav_high=value.high,
-        base_low=base.low,
-        base_high=base.high,
-    )
+    assert erc20.totalSupply != 0, "vault: no shares yet, mint in kind first"
+    ok: bool = False
+    q: Quote = empty(Quote)
+    ok, q = self._try_quote(True)
+    return q
 
 
 @internal
 @view
-def _try_quote() -> (bool, Quote):
+def _try_quote(strict: bool) -> (bool, Quote):
     """
-    @dev `_quote` without reverting: False while the NAV path is halted.
+    @dev `_quote` without reverting unless `strict`: False while the NAV path
+         is halted (no shares yet, or a price unusable).
+    @param strict Revert with the oracle's reason when a price is unusable.
     @return bool Whether prices are usable and shares exist.
     @return Quote The quote when they are.
     """
-    if erc20.totalSupply == 0:
+    supply: uint256 = fees._supply_after_accrual()
+    if supply == 0:
         return False, empty(Quote)
-    assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
-    success: bool = False
-    response: Bytes[320] = b""
-    success, response = raw_call(
-        self.oracle,
-        abi_encode(
-            assets_,
-            basket._holdings(assets_),
-            self.base_asset,
-            method_id=method_id("nav_quote(address[],uint256[],address)"),
-        ),
-        max_outsize=320,
-        is_static_call=True,
-        revert_on_failure=False,
-    )
-    if not success:
-        return False, empty(Quote)
+    ok: bool = False
     value: Valuation = empty(Valuation)
     base: PriceData = empty(PriceData)
-    value, base = abi_decode(response, (Valuation, PriceData))
-    return True, Quote(
-        supply=erc20.totalSupply,
+    ok, value, base = self._call_quote(False, strict)
+    return ok, Quote(
+        supply=supply,
         nav_mid=value.mid,
         nav_low=value.low,
         nav_high=value.high,
@@ -658,7 +631,7 @@ def _deposit_shares(assets: uint256, q: Quote) -> uint256:
          at the high NAV; every step rounded down.
     """
     value: uint256 = math._mul_div(assets, q.base_low, self._base_unit, False)
-    net: uint256 = math._mul_div(value, _BPS - self.entry_fee_bps, _BPS, False)
+    net: uint256 = math._mul_div(value, _BPS - fees.entry_fee_bps, _BPS, False)
     return math._mul_div(net, q.supply, q.nav_high, False)
 
 
@@ -670,7 +643,7 @@ def _mint_assets(shares: uint256, q: Quote) -> uint256:
          step rounded up.
     """
     net: uint256 = math._mul_div(shares, q.nav_high, q.supply, True)
-    value: uint256 = math._mul_div(net, _BPS, _BPS - self.entry_fee_bps, True)
+    value: uint256 = math._mul_div(net, _BPS, _BPS - fees.entry_fee_bps, True)
     return math._mul_div(value, self._base_unit, q.base_low, True)
 
 
@@ -682,7 +655,7 @@ def _withdraw_shares(assets: uint256, q: Quote) -> uint256:
          at the low NAV; every step rounded up.
     """
     value: uint256 = math._mul_div(assets, q.base_high, self._base_unit, True)
-    gross: uint256 = math._mul_div(value, _BPS, _BPS - self.exit_fee_bps, True)
+    gross: uint256 = math._mul_div(value, _BPS, _BPS - fees.exit_fee_bps, True)
     return math._mul_div(gross, q.supply, q.nav_low, True)
 
 
@@ -694,7 +667,7 @@ def _redeem_assets(shares: uint256, q: Quote) -> uint256:
          step rounded down.
     """
     gross: uint256 = math._mul_div(shares, q.nav_low, q.supply, False)
-    value: uint256 = math._mul_div(gross, _BPS - self.exit_fee_bps, _BPS, False)
+    value: uint256 = math._mul_div(gross, _BPS - fees.exit_fee_bps, _BPS, False)
     return math._mul_div(value, self._base_unit, q.base_high, False)
 
 
@@ -747,19 +720,27 @@ def _use_flow(entry: bool, amount_usd: uint256, nav: uint256):
 
 
 @internal
+@pure
+def _check_flow(assets: uint256, shares: uint256, receiver: address):
+    """
+    @dev Reverts on a NAV-priced flow that would move nothing on one side
+         (dust) or pay the zero address.
+    """
+    assert assets != 0 and shares != 0 and receiver != empty(address), "vault: zero amount or receiver"
+
+
+@internal
 def _enter(assets: uint256, shares: uint256, receiver: address, q: Quote):
     """
     @dev Pulls `assets` of the base asset (checking the balance delta) and
          mints `shares`.
     """
     pausable._require_not_paused()
-    assert assets != 0 and shares != 0, "vault: zero amount"
-    assert receiver != empty(address), "vault: zero receiver"
+    self._check_flow(assets, shares, receiver)
     self._use_flow(True, math._mul_div(assets, q.base_low, self._base_unit, False), q.nav_mid)
     before: uint256 = staticcall IERC20(self.base_asset).balanceOf(self)
     safe_erc20._transfer_from(self.base_asset, msg.sender, self, assets)
-    received: uint256 = staticcall IERC20(self.base_asset).balanceOf(self) - before
-    assert received == assets, "vault: fee-on-transfer token"
+    basket._check_received(self.base_asset, before, assets)
     erc20._mint(receiver, shares)
     log IERC4626.Deposit(sender=msg.sender, owner=receiver, assets=assets, shares=shares)
 
@@ -771,8 +752,7 @@ def _exit(assets: uint256, shares: uint256, receiver: address, owner: address, q
          not the owner) and pays `assets` of the base asset.
     """
     pausable._require_not_paused()
-    assert assets != 0 and shares != 0, "vault: zero amount"
-    assert receiver != empty(address), "vault: zero receiver"
+    self._check_flow(assets, shares, receiver)
     self._use_flow(False, math._mul_div(assets, q.base_high, self._base_unit, True), q.nav_mid)
     if msg.sender != owner:
         erc20._spend_allowance(owner, msg.sender, shares)

@@ -26,6 +26,7 @@ class Deployment:
     vaults: dict[str, str] = field(default_factory=dict)  # symbol -> address
     oracles: dict[str, str] = field(default_factory=dict)  # vault symbol -> its OracleRouter
     nav_feeds: dict[str, str] = field(default_factory=dict)  # vault symbol -> its NavFeed
+    rebalancers: dict[str, str] = field(default_factory=dict)  # vault symbol -> its Rebalancer
     tokens: dict[str, str] = field(default_factory=dict)  # symbol -> address (test tokens on local chains)
     genesis: str | None = None  # hash of block 0, to tell one local chain from the next
     records: dict[str, dict] = field(default_factory=dict)  # "<symbol>:<contract>" -> how it was deployed

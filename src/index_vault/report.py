@@ -22,6 +22,20 @@ class ConstituentStatus:
 
 
 @dataclass(frozen=True)
+class FeeStatus:
+    """A vault's fee schedule and what its management fee has paid and will pay."""
+
+    recipient: str
+    management_annual_bps: float  # what holders lose over a year at the current rate
+    pending_shares: int  # management fee due now, minted at the next settlement
+    recipient_balance: int  # shares the recipient holds (what fees paid it, unless it moved them)
+    mint_bps: int
+    redeem_bps: int
+    entry_bps: int
+    exit_bps: int
+
+
+@dataclass(frozen=True)
 class VaultStatus:
     """A snapshot of one vault, read from the chain."""
 
@@ -36,6 +50,7 @@ class VaultStatus:
     value_per_share: int | None = None
     nav_error: str = ""  # the oracle's reason when the NAV is unusable
     base_asset: str = ""
+    fees: FeeStatus | None = None
 
 
 def table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
@@ -63,6 +78,16 @@ def format_status(status: VaultStatus) -> str:
         head.append(f"NAV            unusable: {status.nav_error}")
     if status.base_asset:
         head.append(f"ERC-4626 asset {status.base_asset}")
+    if status.fees:
+        f = status.fees
+        head.append(
+            f"fees           management {f.management_annual_bps / 100:.2f}%/yr, in kind mint {f.mint_bps} / redeem "
+            f"{f.redeem_bps} bps, NAV entry {f.entry_bps} / exit {f.exit_bps} bps"
+        )
+        head.append(
+            f"fee recipient  {f.recipient}: holds {format_units(f.recipient_balance, 18)} shares, "
+            f"{format_units(f.pending_shares, 18)} pending"
+        )
     if status.account:
         head.append(f"your balance   {format_units(status.balance, 18)} shares ({status.account})")
     rows = [

@@ -39,7 +39,7 @@ def setup(make_vault, mock_oracle_deployer, fund, alice, bob):
             mid = price * 10**18
             low, high = mid * (10_000 - band_bps) // 10_000, -(-mid * (10_000 + band_bps) // 10_000)
             oracle.set_price(token.address, mid, low, high, token.decimals())
-        vault.set_nav_fees(entry_fee, exit_fee)
+        vault.set_fees(0, 0, 0, entry_fee, exit_fee)
         return vault, tokens
 
     return configure

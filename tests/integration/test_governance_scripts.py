@@ -17,7 +17,7 @@ def test_governance__fee_change__waits_the_delay_then_anyone_executes(run_script
     assert vault.hasRole(vault.DEFAULT_ADMIN_ROLE(), governor)
 
     out = run_script(
-        "governance", "propose-nav-fees", "--governor", governor, "--vault", vault.address,
+        "governance", "propose-fees", "--governor", governor, "--vault", vault.address,
         "--entry-bps", "15", "--exit-bps", "25", "--account", "TEST::0",
     ).stdout  # fmt: skip
     proposal = re.search(r"proposal (\d+)", out).group(1)

@@ -12,6 +12,9 @@ DELAY = 2 * DAY
 GRACE = 14 * DAY
 
 
+SET_FEES = "set_fees(uint256,uint256,uint256,uint256,uint256)"
+
+
 def call(signature: str, types: list[str], args: list) -> bytes:
     return selector(signature) + encode(types, args)
 
@@ -43,7 +46,7 @@ def governed(governor_deployer, make_vault, proposer, guardian, deployer):
 
 
 def _propose_fees(governor, vault, proposer, entry=10, exit_=20):
-    data = call("set_nav_fees(uint256,uint256)", ["uint256", "uint256"], [entry, exit_])
+    data = call(SET_FEES, ["uint256"] * 5, [0, 0, 0, entry, exit_])
     with boa.env.prank(proposer):
         return governor.propose(vault.address, data, "NAV fees to 0.1% / 0.2%")
 
@@ -106,7 +109,7 @@ def test_execute__target_reverts__bubbles_reason_and_stays_pending(governed, pro
     id_ = _propose_fees(governor, vault, proposer, entry=10_000)  # above the vault's cap
     boa.env.time_travel(seconds=DELAY)
 
-    with boa.reverts("vault: fee above cap"):
+    with boa.reverts("fees: fee above cap"):
         governor.execute(id_)
     assert governor.proposals(id_).state == governor.PENDING()
 
@@ -120,7 +123,7 @@ def test_pending__open_proposals__shows_calldata_and_timing(governed, proposer):
 
     assert pending.id == id_
     assert pending.target == vault.address
-    assert pending.data[:4] == selector("set_nav_fees(uint256,uint256)")
+    assert pending.data[:4] == selector(SET_FEES)
     assert (pending.eta, pending.expires) == (now + DELAY, now + DELAY + GRACE)
 
 
@@ -182,7 +185,7 @@ def test_vault_admin_functions__after_handover__only_through_governor(governed, 
     _, vault = governed
 
     with boa.env.prank(deployer), boa.reverts("access_control: account is missing role"):
-        vault.set_nav_fees(1, 1)
+        vault.set_fees(0, 0, 0, 1, 1)
 
 
 def test_guardian_pause__vault_guardian__immediate_and_in_kind_redemption_unaffected(
@@ -199,17 +202,3 @@ def test_guardian_pause__vault_guardian__immediate_and_in_kind_redemption_unaffe
         vault.redeem_in_kind(10**17, alice, [0, 0, 0])
     with boa.reverts("access_control: account is missing role"):
         vault.unpause()  # unpausing is the admin's: the Governor's, through a proposal
-
-
-def test_execute__target_weights_proposal__changes_targets_after_delay(governed, proposer, guardian):
-    governor, vault = governed
-    weights = [6 * 10**17, 3 * 10**17, 10**17]
-    data = call("set_target_weights(uint256[])", ["uint256[]"], [weights])
-    with boa.env.prank(proposer):
-        id_ = governor.propose(vault.address, data, "reweight")
-
-    assert vault.target_weights() == []  # nothing changes before the delay
-    boa.env.time_travel(seconds=DELAY)
-    governor.execute(id_)
-
-    assert vault.target_weights() == weights

@@ -65,7 +65,7 @@ def test_deposit__no_band_no_fee__mints_at_nav(nav_vault, bob):
 
 def test_deposit__band_and_fee__value_in_at_low_nav_at_high(nav_vault, bob):
     vault, _, _ = nav_vault(band_bps=100)
-    vault.set_nav_fees(30, 0)
+    vault.set_fees(0, 0, 0, 30, 0)
     preview = vault.previewDeposit(WETH)
 
     with boa.env.prank(bob):
@@ -80,7 +80,7 @@ def test_deposit__band_and_fee__value_in_at_low_nav_at_high(nav_vault, bob):
 @pytest.mark.parametrize("fn", ["deposit", "mint", "withdraw", "redeem"])
 def test_erc4626_flows__preview__equals_execution(nav_vault, alice, bob, fn):
     vault, _, _ = nav_vault(band_bps=75)
-    vault.set_nav_fees(20, 40)
+    vault.set_fees(0, 0, 0, 20, 40)
     amount = 123_456_789_012_345_678 if fn in ("deposit", "withdraw") else 987_654_321_098_765_432
     preview = getattr(vault, "preview" + fn.capitalize())(amount)
 
@@ -188,7 +188,7 @@ def test_withdraw__spender_without_allowance__reverts(nav_vault, bob, alice):
 
 def test_entry_fee__deposit__stays_with_holders(nav_vault, alice, bob):
     vault, _, _ = nav_vault()
-    vault.set_nav_fees(100, 0)
+    vault.set_fees(0, 0, 0, 100, 0)
     before = vault.value_per_share()
 
     with boa.env.prank(bob):
@@ -200,9 +200,9 @@ def test_entry_fee__deposit__stays_with_holders(nav_vault, alice, bob):
 @pytest.mark.parametrize(
     ("call", "reason"),
     [
-        (lambda v: v.set_nav_fees(501, 0), "vault: fee above cap"),
-        (lambda v: v.set_flow_cap(10_001, 86400), "vault: flow cap above 100%"),
-        (lambda v: v.set_flow_cap(100, 60), "vault: flow period out of range"),
+        (lambda v: v.set_fees(0, 0, 0, 501, 0), "fees: fee above cap"),
+        (lambda v: v.set_flow_cap(10_001, 86400), "vault: flow cap out of range"),
+        (lambda v: v.set_flow_cap(100, 60), "vault: flow cap out of range"),
         (lambda v: v.set_oracle("0x" + "ab" * 20), "vault: oracle is not a contract"),
     ],
 )
@@ -216,7 +216,7 @@ def test_admin_setters__out_of_bounds__revert_with_reason(nav_vault, call, reaso
 @pytest.mark.parametrize(
     "call",
     [
-        lambda v: v.set_nav_fees(1, 1),
+        lambda v: v.set_fees(0, 0, 0, 1, 1),
         lambda v: v.set_flow_cap(100, 86400),
         lambda v: v.set_oracle(v.address),
         lambda v: v.unpause(),

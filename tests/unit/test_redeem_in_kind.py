@@ -48,13 +48,12 @@ def test_redeem_in_kind__steady_state__logs_redeemed_in_kind(minted, alice, bob)
 @pytest.mark.parametrize(
     ("shares", "receiver", "min_out", "reason"),
     [
-        (0, "bob", [0] * 3, "vault: zero shares"),
         (SHARE, None, [0] * 3, "vault: zero receiver"),
         (SHARE, "bob", [0] * 4, "vault: wrong array length"),
         (SHARE, "bob", [0, 0, 30 * 10**6 + 1], "vault: amount out below minimum"),
         (100 * SHARE, "bob", [0] * 3, "erc20: burn amount exceeds balance"),
     ],
-    ids=["zero-shares", "zero-receiver", "wrong-length", "slippage", "over-balance"],
+    ids=["zero-receiver", "wrong-length", "slippage", "over-balance"],
 )
 def test_redeem_in_kind__bad_input__reverts_with_reason(minted, alice, bob, shares, receiver, min_out, reason):
     vault, _ = minted()

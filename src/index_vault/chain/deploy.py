@@ -27,6 +27,7 @@ class Deployed:
     tokens: list[ContractInstance]
     oracle: ContractInstance
     nav_feed: ContractInstance
+    rebalancer: ContractInstance | None = None
     market: LocalMarket | None = None
 
 
@@ -76,20 +77,50 @@ def deploy_vault(
         router = market.router
     else:
         router = project.OracleRouter.at(oracle)
-    args = vault_constructor_args(spec, [t.address for t in tokens], router.address, admin or deployer.address)
+    args = vault_constructor_args(spec, [t.address for t in tokens], router.address, deployer.address)
     vault = project.IndexVault.deploy(*args, sender=deployer)
     echo(f"  vault {spec.symbol} at {vault.address} (ERC-4626 over {spec.base_asset})")
-    if spec.weights:
-        if admin and admin != deployer.address:
-            echo("  target weights not set: the admin sets them (the deployer holds no admin role)")
-        else:
-            vault.set_target_weights(spec.weights, sender=deployer)
-            echo(f"  target weights set: {', '.join(f'{c.symbol} {c.weight / 10**16:g}%' for c in spec.constituents)}")
     if after_vault:
         after_vault(vault, router)
+    rebalancer = deploy_rebalancer(spec, vault, deployer, echo=echo)
     nav_feed = project.NavFeed.deploy(vault, sender=deployer)
     echo(f"  NAV feed {spec.symbol} / USD at {nav_feed.address}")
-    return Deployed(vault=vault, tokens=tokens, oracle=router, nav_feed=nav_feed, market=market)
+    if admin and admin != deployer.address:
+        hand_admin_over(vault, rebalancer, admin, deployer, echo=echo)
+    return Deployed(vault=vault, tokens=tokens, oracle=router, nav_feed=nav_feed, rebalancer=rebalancer, market=market)
+
+
+def deploy_rebalancer(
+    spec: BasketSpec, vault: ContractInstance, deployer: AccountAPI, echo: Callable[[str], None] = print
+) -> ContractInstance:
+    """Deploys the vault's Rebalancer (admin: the deployer), names it on the vault and sets the spec's targets."""
+    rebalancer = project.Rebalancer.deploy(vault, deployer, sender=deployer)
+    vault.set_rebalancer(rebalancer, sender=deployer)
+    echo(f"  rebalancer at {rebalancer.address}")
+    if spec.weights:
+        rebalancer.set_target_weights(spec.weights, sender=deployer)
+        echo(f"  target weights set: {', '.join(f'{c.symbol} {c.weight / 10**16:g}%' for c in spec.constituents)}")
+    return rebalancer
+
+
+def hand_admin_over(
+    vault: ContractInstance,
+    rebalancer: ContractInstance,
+    admin: str,
+    deployer: AccountAPI,
+    echo: Callable[[str], None] = print,
+) -> None:
+    """Gives `admin` the vault's admin, guardian and fee-recipient place and the rebalancer's admin role;
+    the deployer keeps none of them."""
+    vault.grantRole(vault.FEE_MANAGER_ROLE(), deployer, sender=deployer)
+    vault.set_fee_recipient(admin, sender=deployer)
+    vault.renounceRole(vault.FEE_MANAGER_ROLE(), deployer, sender=deployer)
+    for contract, roles in ((vault, ("GUARDIAN_ROLE", "DEFAULT_ADMIN_ROLE")), (rebalancer, ("DEFAULT_ADMIN_ROLE",))):
+        for name in roles:
+            role = getattr(contract, name)()
+            contract.grantRole(role, admin, sender=deployer)
+            contract.renounceRole(role, deployer, sender=deployer)
+    echo(f"  admin, guardian and fee recipient handed to {admin}")
 
 
 def vault_constructor_args(spec: BasketSpec, tokens: Sequence[str], oracle: str, admin: str) -> list:

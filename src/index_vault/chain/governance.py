@@ -14,7 +14,11 @@ DAY = 86_400
 KNOWN_CALLS = {
     function_signature_to_4byte_selector(sig): sig
     for sig in (
-        "set_nav_fees(uint256,uint256)",
+        "set_fees(uint256,uint256,uint256,uint256,uint256)",
+        "set_rebalancer(address)",
+        "set_target_weights(uint256[])",
+        "add_constituent(address)",
+        "remove_constituent(address)",
         "set_flow_cap(uint256,uint256)",
         "set_oracle(address)",
         "unpause()",

@@ -10,7 +10,8 @@ from ape.exceptions import ContractLogicError
 
 from index_vault.basket import with_slippage
 from index_vault.chain.contracts import erc20_at
-from index_vault.report import ConstituentStatus, VaultStatus, format_amounts
+from index_vault.fees import annual_bps_from_rate
+from index_vault.report import ConstituentStatus, FeeStatus, VaultStatus, format_amounts
 
 
 class VaultError(RuntimeError):
@@ -86,6 +87,22 @@ class VaultClient:
             value_per_share=per_share,
             nav_error=nav_error,
             base_asset=self.symbols[self.base_index()],
+            fees=self.fee_status(),
+        )
+
+    def fee_status(self) -> FeeStatus:
+        """The fee schedule, the management fee pending and what the recipient holds."""
+        v = self.vault
+        recipient = v.fee_recipient()
+        return FeeStatus(
+            recipient=recipient,
+            management_annual_bps=annual_bps_from_rate(v.management_fee_rate()),
+            pending_shares=v.pending_management_fee(),
+            recipient_balance=v.balanceOf(recipient),
+            mint_bps=v.mint_fee_bps(),
+            redeem_bps=v.redeem_fee_bps(),
+            entry_bps=v.entry_fee_bps(),
+            exit_bps=v.exit_fee_bps(),
         )
 
     def mint(

@@ -1,0 +1,295 @@
+# pragma version ~=0.4.3
+"""
+@title Fees
+@custom:contract-name fees
+@license GNU Affero General Public License v3.0 only
+@notice The index vault's fees, all paid in shares to one fee recipient:
+
+        - A streaming management fee. Its rate is a per-second growth of the
+          share supply (`RAY` fixed point), compounded per second with
+          `_rpow`: over `t` seconds the supply `S` grows by
+          `floor(S * (rpow(RAY + rate, t) - RAY) / RAY)` shares minted to the
+          recipient, so holders keep `RAY / rpow(RAY + rate, t)` of the
+          vault. The fee is settled (`_accrue`) before every mint, redemption
+          and fee change, so a new holder never pays for time before they
+          held and a rate change never applies to the past. The hard cap
+          (`MAX_MANAGEMENT_FEE_ANNUAL_BPS`, 10%) bounds what holders lose
+          over a year of 365 days.
+        - In-kind mint and redeem fees in basis points (hard cap
+          `MAX_IN_KIND_FEE_BPS`): the minter pays for the fee shares on top
+          of the shares received; the redeemer hands the fee shares to the
+          recipient instead of burning them.
+        - NAV-path entry and exit fees in basis points (hard cap
+          `MAX_NAV_FEE_BPS`), which cover the oracle's error and stay in the
+          vault for the holders (see `nav`).
+
+        The whole schedule changes at once (`_set_fees`), through the
+        vault's admin, that is the Governor's timelock.
+
+        Every rounding favours the holders: fee shares from the stream are
+        rounded down, in-kind fee shares are rounded up.
+"""
+
+
+from snekmate.tokens import erc20
+from snekmate.utils import math
+
+uses: erc20
+
+
+# ---------------------------------------------------------------------------
+#                                  CONSTANTS
+# ---------------------------------------------------------------------------
+
+
+# @dev Fixed-point one of the management fee rate (27 decimals).
+RAY: constant(uint256) = 10**27
+
+
+# @dev The year the annual cap is measured over (365 days).
+YEAR: constant(uint256) = 365 * 86400
+
+
+# @dev The highest annual management fee: holders keep at least 90% of the
+# vault over a year.
+MAX_MANAGEMENT_FEE_ANNUAL_BPS: constant(uint256) = 1_000
+
+
+# @dev The highest in-kind mint or redeem fee (1%).
+MAX_IN_KIND_FEE_BPS: constant(uint256) = 100
+
+
+# @dev The highest entry or exit fee of the NAV path (5%).
+MAX_NAV_FEE_BPS: constant(uint256) = 500
+
+
+# @dev The longest stretch one settlement compounds; a vault left untouched
+# longer simply earns no fee for the excess. It bounds `_rpow` so that a
+# settlement, which runs before every in-kind redemption, can never
+# overflow: at the cap, 100 years grow the supply about 37,600-fold.
+MAX_ACCRUAL_PERIOD: constant(uint256) = 100 * YEAR
+
+
+_BPS: constant(uint256) = 10_000
+
+
+# ---------------------------------------------------------------------------
+#                                   STORAGE
+# ---------------------------------------------------------------------------
+
+
+# @dev The account every fee is paid to, in shares; never the zero address.
+fee_recipient: public(address)
+
+# @dev Per-second growth of the supply paid as management fee (`RAY` fixed
+# point, 0 for none).
+management_fee_rate: public(uint256)
+
+# @dev When the management fee was last settled (only kept current while a
+# rate is set).
+last_fee_accrual: public(uint256)
+
+# @dev Fee on in-kind mints, in basis points of the shares created.
+mint_fee_bps: public(uint256)
+
+# @dev Fee on in-kind redemptions, in basis points of the shares redeemed.
+redeem_fee_bps: public(uint256)
+
+# @dev Fee on NAV-priced entries (deposit, mint), in basis points.
+entry_fee_bps: public(uint256)
+
+# @dev Fee on NAV-priced exits (withdraw, redeem), in basis points.
+exit_fee_bps: public(uint256)
+
+
+# ---------------------------------------------------------------------------
+#                                    EVENTS
+# ---------------------------------------------------------------------------
+
+
+event ManagementFeeAccrued:
+    recipient: indexed(address)
+    shares: uint256
+    elapsed: uint256
+
+
+event FeesChanged:
+    management_fee_rate: uint256
+    mint_fee_bps: uint256
+    redeem_fee_bps: uint256
+    entry_fee_bps: uint256
+    exit_fee_bps: uint256
+
+
+event FeeRecipientChanged:
+    recipient: indexed(address)
+
+
+# ---------------------------------------------------------------------------
+#                                 CONSTRUCTOR
+# ---------------------------------------------------------------------------
+
+
+@deploy
+def __init__(recipient: address):
+    """
+    @dev Sets the fee recipient; every fee starts at zero.
+    @param recipient The account fees are paid to.
+    """
+    self._set_recipient(recipient)
+
+
+# ---------------------------------------------------------------------------
+#                              INTERNAL FUNCTIONS
+# ---------------------------------------------------------------------------
+
+
+@internal
+def _accrue():
+    """
+    @dev Settles the management fee up to now by minting its shares to the
+         recipient. Cannot revert: the elapsed time is capped and the
+         recipient is never zero.
+    """
+    rate: uint256 = self.management_fee_rate
+    if rate == 0:
+        return
+    elapsed: uint256 = block.timestamp - self.last_fee_accrual
+    shares: uint256 = self._pending(rate)
+    self.last_fee_accrual = block.timestamp
+    if shares != 0:
+        recipient: address = self.fee_recipient
+        erc20._mint(recipient, shares)
+        log ManagementFeeAccrued(recipient=recipient, shares=shares, elapsed=elapsed)
+
+
+@internal
+@view
+def _pending(rate: uint256) -> uint256:
+    """
+    @dev The management fee shares due now at `rate`, rounded down.
+    @param rate The per-second rate (`RAY` fixed point).
+    @return uint256 Shares.
+    """
+    elapsed: uint256 = min(block.timestamp - self.last_fee_accrual, MAX_ACCRUAL_PERIOD)
+    if elapsed == 0:
+        return 0
+    growth: uint256 = self._rpow(RAY + rate, elapsed)
+    return math._mul_div(erc20.totalSupply, growth - RAY, RAY, False)
+
+
+@internal
+@view
+def _supply_after_accrual() -> uint256:
+    """
+    @dev The share supply once the management fee due now is settled: what
+         previews price against.
+    @return uint256 Shares.
+    """
+    rate: uint256 = self.management_fee_rate
+    if rate == 0:
+        return erc20.totalSupply
+    return erc20.totalSupply + self._pending(rate)
+
+
+@internal
+def _set_fees(rate: uint256, mint_fee_bps_: uint256, redeem_fee_bps_: uint256, entry_fee_bps_: uint256, exit_fee_bps_: uint256):
+    """
+    @dev Settles the management fee at the old rate, then sets the whole
+         fee schedule.
+    @param rate The management fee's per-second rate (`RAY` fixed point, 0
+           for none); its annual fee at most `MAX_MANAGEMENT_FEE_ANNUAL_BPS`.
+    @param mint_fee_bps_ In-kind mint fee, at most `MAX_IN_KIND_FEE_BPS`.
+    @param redeem_fee_bps_ In-kind redeem fee, at most `MAX_IN_KIND_FEE_BPS`.
+    @param entry_fee_bps_ NAV entry fee, at most `MAX_NAV_FEE_BPS`.
+    @param exit_fee_bps_ NAV exit fee, at most `MAX_NAV_FEE_BPS`.
+    """
+    # Holders keep RAY / rpow(RAY + rate, YEAR) of the vault over a year.
+    # The power is taken of the rate clamped just above RAY // YEAR (an
+    # annual growth of about e, far above the cap), so it cannot overflow
+    # and a larger rate still fails the cap.
+    growth: uint256 = self._rpow(RAY + min(rate, RAY // YEAR + 1), YEAR)
+    assert (
+        growth * (_BPS - MAX_MANAGEMENT_FEE_ANNUAL_BPS) <= RAY * _BPS
+        and max(mint_fee_bps_, redeem_fee_bps_) <= MAX_IN_KIND_FEE_BPS
+        and max(entry_fee_bps_, exit_fee_bps_) <= MAX_NAV_FEE_BPS
+    ), "fees: fee above cap"
+    self._accrue()
+    self.management_fee_rate = rate
+    self.last_fee_accrual = block.timestamp
+    self.mint_fee_bps = mint_fee_bps_
+    self.redeem_fee_bps = redeem_fee_bps_
+    self.entry_fee_bps = entry_fee_bps_
+    self.exit_fee_bps = exit_fee_bps_
+    log FeesChanged(
+        management_fee_rate=rate,
+        mint_fee_bps=mint_fee_bps_,
+        redeem_fee_bps=redeem_fee_bps_,
+        entry_fee_bps=entry_fee_bps_,
+        exit_fee_bps=exit_fee_bps_,
+    )
+
+
+@internal
+def _set_recipient(recipient: address):
+    """
+    @dev Settles what is due to the old recipient, then changes it.
+    @param recipient The new recipient, not the zero address.
+    """
+    assert recipient != empty(address), "fees: zero recipient"
+    self._accrue()
+    self.fee_recipient = recipient
+    log FeeRecipientChanged(recipient=recipient)
+
+
+@internal
+@view
+def _mint_fee(shares: uint256) -> uint256:
+    """
+    @dev Fee shares a minter pays for on top of `shares`, so that the fee is
+         `mint_fee_bps` of all shares created; rounded up.
+    @param shares The shares the receiver gets.
+    @return uint256 Fee shares.
+    """
+    fee: uint256 = self.mint_fee_bps
+    if fee == 0:
+        return 0
+    return math._mul_div(shares, fee, _BPS - fee, True)
+
+
+@internal
+@view
+def _redeem_fee(shares: uint256) -> uint256:
+    """
+    @dev Fee shares kept back from a redemption of `shares`; rounded up.
+    @param shares The shares redeemed.
+    @return uint256 Fee shares.
+    """
+    fee: uint256 = self.redeem_fee_bps
+    if fee == 0:
+        return 0
+    return math._mul_div(shares, fee, _BPS, True)
+
+
+@internal
+@pure
+def _rpow(x: uint256, n: uint256) -> uint256:
+    """
+    @dev `x ** n` in `RAY` fixed point by squaring, each product rounded
+         down. With `x` at most the capped rate and `n` at most
+         `MAX_ACCRUAL_PERIOD`, no product exceeds about 10**63.
+    @param x The base (`RAY` fixed point).
+    @param n The exponent, below 2**40.
+    @return uint256 The power (`RAY` fixed point).
+    """
+    z: uint256 = RAY
+    base: uint256 = x
+    e: uint256 = n
+    for _: uint256 in range(40):
+        if e & 1 == 1:
+            z = z * base // RAY
+        e >>= 1
+        if e == 0:
+            break
+        base = base * base // RAY
+    return z

@@ -1,0 +1,232 @@
+"""Target weights and composition changes (Rebalancer), and the vault's own checks on them."""
+
+import boa
+import pytest
+
+from tests.baskets import CONTRACTS, MAX_UINT
+
+WAD = 10**18
+SHARE = 10**18
+WEIGHTS = [5 * 10**17, 3 * 10**17, 2 * 10**17]
+
+
+@pytest.fixture(scope="session")
+def mock_rebalancer_deployer():
+    return boa.load_partial(str(CONTRACTS / "mocks" / "MockRebalancer.vy"))
+
+
+@pytest.fixture
+def managed(minted, make_rebalancer, make_token):
+    """A minted vault with its Rebalancer, and a fourth token the oracle prices."""
+    vault, tokens = minted()
+    rebalancer = make_rebalancer(vault)
+    extra = make_token("LINK", 18)
+    oracle = boa.load_partial(str(CONTRACTS / "mocks" / "MockOracleRouter.vy")).at(vault.oracle())
+    oracle.set_price(extra.address, 15 * WAD, 15 * WAD, 15 * WAD, 18)
+    return vault, tokens, rebalancer, extra
+
+
+@pytest.fixture
+def mocked(minted, mock_rebalancer_deployer):
+    """A minted vault whose rebalancer is a mock that does as a test says."""
+    vault, tokens = minted()
+    mock = mock_rebalancer_deployer.deploy(vault.address)
+    vault.set_rebalancer(mock.address)
+    return vault, tokens, mock
+
+
+def _events(contract, name):
+    return [e for e in contract.get_logs() if type(e).__name__ == name]
+
+
+def test_set_target_weights__admin__stores_and_vault_reports_them(managed):
+    vault, _, rebalancer, _ = managed
+    assert vault.target_weights() == [] and rebalancer.target_weights() == []
+
+    rebalancer.set_target_weights(WEIGHTS)
+    (event,) = _events(rebalancer, "TargetWeightsChanged")
+
+    assert list(event.weights) == WEIGHTS
+    assert vault.target_weights() == WEIGHTS
+    assert [rebalancer.target_weight(a) for a in vault.assets()] == WEIGHTS
+
+
+def test_target_weights__no_rebalancer__empty(make_vault):
+    vault, _ = make_vault()
+
+    assert vault.rebalancer() == "0x" + "00" * 20
+    assert vault.target_weights() == []
+
+
+@pytest.mark.parametrize(
+    ("weights", "reason"),
+    [
+        ([5 * 10**17, 5 * 10**17], "rebalancer: one weight per constituent"),
+        ([5 * 10**17, 3 * 10**17, 2 * 10**17 - 1], "rebalancer: weights must sum to 10**18"),
+        ([5 * 10**17, 3 * 10**17, 2 * 10**17 + 1], "rebalancer: weights must sum to 10**18"),
+    ],
+    ids=["length", "short", "over"],
+)
+def test_set_target_weights__bad_weights__reverts_with_reason(managed, weights, reason):
+    _, _, rebalancer, _ = managed
+
+    with boa.reverts(reason):
+        rebalancer.set_target_weights(weights)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda r, extra: r.set_target_weights(WEIGHTS),
+        lambda r, extra: r.add_constituent(extra.address),
+        lambda r, extra: r.remove_constituent(extra.address),
+        lambda r, extra: r.grantRole(r.DEFAULT_ADMIN_ROLE(), extra.address),
+    ],
+    ids=["targets", "add", "remove", "grant"],
+)
+def test_rebalancer_admin_functions__outsider__reverts(managed, bob, call):
+    _, _, rebalancer, extra = managed
+
+    with boa.env.prank(bob), boa.reverts("access_control: account is missing role"):
+        call(rebalancer, extra)
+
+
+def test_add_constituent__priced_asset__listed_with_weight_zero_and_minted_at_zero(managed, fund, bob):
+    vault, tokens, rebalancer, extra = managed
+    rebalancer.set_target_weights(WEIGHTS)
+
+    rebalancer.add_constituent(extra.address)
+
+    assert vault.assets() == [t.address for t in tokens] + [extra.address]
+    assert vault.target_weights() == [*WEIGHTS, 0]
+    assert sum(vault.target_weights()) == WAD
+    fund(vault, [*tokens, extra], bob)
+    with boa.env.prank(bob):
+        amounts = vault.mint_in_kind(SHARE, bob, [MAX_UINT] * 4)
+    assert amounts[3] == 0  # nothing held yet: the rebalancer ramps it in
+    assert _events(rebalancer, "ConstituentAdded")[0].asset == extra.address
+
+
+def test_add_constituent__oracle_cannot_price__reverts_with_oracle_reason(managed, make_token):
+    _, _, rebalancer, _ = managed
+    unpriced = make_token("NEW", 18)
+
+    with boa.reverts("oracle: no feed"):
+        rebalancer.add_constituent(unpriced.address)
+
+
+def test_add_constituent__already_listed__reverts(managed):
+    vault, _, rebalancer, _ = managed
+
+    with boa.reverts("rebalancer: already a constituent"):
+        rebalancer.add_constituent(vault.assets()[1])
+
+
+def test_add_constituent__no_shares_yet__vault_refuses(make_vault, make_rebalancer, make_token):
+    vault, _ = make_vault()
+    rebalancer = make_rebalancer(vault)
+    extra = make_token("LINK", 18)
+    boa.load_partial(str(CONTRACTS / "mocks" / "MockOracleRouter.vy")).at(vault.oracle()).set_price(
+        extra.address, WAD, WAD, WAD, 18
+    )
+
+    with boa.reverts("vault: no shares yet"):
+        rebalancer.add_constituent(extra.address)
+
+
+def test_remove_constituent__target_not_zero__reverts(managed):
+    vault, _, rebalancer, _ = managed
+    rebalancer.set_target_weights(WEIGHTS)
+
+    with boa.reverts("rebalancer: target weight is not 0"):
+        rebalancer.remove_constituent(vault.assets()[2])
+
+
+def test_remove_constituent__balance_not_dust__vault_refuses(managed):
+    vault, _, rebalancer, _ = managed
+    rebalancer.set_target_weights([5 * 10**17, 5 * 10**17, 0])
+
+    with boa.reverts("vault: balance is not dust"):
+        rebalancer.remove_constituent(vault.assets()[2])
+
+
+def test_remove_constituent__weight_zero_and_dust__removed_in_order(managed, fund, bob):
+    vault, tokens, rebalancer, extra = managed
+    rebalancer.add_constituent(extra.address)
+    # the dust bound: at most one base unit per whole share
+    extra.mint(vault.address, vault.totalSupply() // WAD)
+
+    rebalancer.remove_constituent(extra.address)
+
+    assert vault.assets() == [t.address for t in tokens]
+    assert _events(rebalancer, "ConstituentRemoved")[0].asset == extra.address
+
+
+def test_remove_constituent__one_wei_over_dust__vault_refuses(managed):
+    vault, _, rebalancer, extra = managed
+    rebalancer.add_constituent(extra.address)
+    extra.mint(vault.address, vault.totalSupply() // WAD + 1)
+
+    with boa.reverts("vault: balance is not dust"):
+        rebalancer.remove_constituent(extra.address)
+
+
+def test_remove_constituent__base_asset__vault_refuses(managed):
+    _vault, tokens, rebalancer, _ = managed
+    rebalancer.set_target_weights([0, 5 * 10**17, 5 * 10**17])
+    # the base asset (the first) is never removable, dust or not
+    with boa.reverts("vault: base asset must stay"):
+        rebalancer.remove_constituent(tokens[0].address)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda assets, eoa: [*assets, assets[1]], "vault: constituent is not a new contract"),
+        (lambda assets, eoa: [*assets, eoa], "vault: constituent is not a new contract"),
+        (lambda assets, eoa: assets[1:], "vault: base asset must stay"),
+        (lambda assets, eoa: assets[:2], "vault: balance is not dust"),
+    ],
+    ids=["duplicate", "not-a-contract", "drops-base", "drops-holding"],
+)
+def test_set_assets_pointer__rebalancer_asks_harm__vault_refuses(mocked, bob, change, reason):
+    vault, _, mock = mocked
+
+    with boa.reverts(reason):
+        mock.set_assets(change(list(vault.assets()), bob))
+
+
+def test_rebalance_swap__pays_back_enough__moves_exactly_two_holdings(mocked, fund):
+    vault, tokens, mock = mocked
+    tokens[0].mint(mock.address, 10**18)
+    before = vault.holdings()
+
+    received = mock.swap(tokens[1].address, tokens[0].address, 10**5, 10**17, 2 * 10**17)
+
+    after = vault.holdings()
+    assert received == 2 * 10**17
+    assert after[0] == before[0] + received and after[1] == before[1] - 10**5 and after[2] == before[2]
+
+
+def test_rebalance_swap__pays_back_short__reverts(mocked):
+    _vault, tokens, mock = mocked
+    tokens[0].mint(mock.address, 10**18)
+
+    with boa.reverts("vault: swap short"):
+        mock.swap(tokens[1].address, tokens[0].address, 10**5, 10**17, 10**17 - 1)
+
+
+def test_rebalance_swap__buys_an_unlisted_token__reverts(mocked, make_token):
+    _vault, tokens, mock = mocked
+    other = make_token("OTHER", 18)
+
+    with boa.reverts("vault: not a constituent pair"):
+        mock.swap(tokens[1].address, other.address, 10**6, 0, 0)
+
+
+def test_rebalance_swap__paused__reverts(mocked):
+    vault, tokens, mock = mocked
+    vault.pause()
+
+    with boa.reverts("pausable: contract is paused"):
+        mock.swap(tokens[1].address, tokens[0].address, 10**6, 0, 0)
