@@ -81,8 +81,10 @@ def test_set_target_weights__bad_weights__reverts_with_reason(managed, weights, 
         lambda r, extra: r.add_constituent(extra.address),
         lambda r, extra: r.remove_constituent(extra.address),
         lambda r, extra: r.grantRole(r.DEFAULT_ADMIN_ROLE(), extra.address),
+        lambda r, extra: r.set_limits((100, 5 * 10**15, 500, 2_000, 86400, 300, 3600, 200, 100, 86400)),
+        lambda r, extra: r.set_adapter(extra.address, True),
     ],
-    ids=["targets", "add", "remove", "grant"],
+    ids=["targets", "add", "remove", "grant", "limits", "adapter"],
 )
 def test_rebalancer_admin_functions__outsider__reverts(managed, bob, call):
     _, _, rebalancer, extra = managed
@@ -230,3 +232,35 @@ def test_rebalance_swap__paused__reverts(mocked):
 
     with boa.reverts("pausable: contract is paused"):
         mock.swap(tokens[1].address, tokens[0].address, 10**6, 0, 0)
+
+
+@pytest.mark.parametrize("role", ["DEFAULT_ADMIN_ROLE", "MANAGER_ROLE", "GUARDIAN_ROLE", "FEE_MANAGER_ROLE", None])
+def test_trade__caller_without_vault_keeper_role__reverts(managed, bob, role):
+    vault, tokens, rebalancer, _ = managed
+    if role:
+        vault.grantRole(getattr(vault, role)(), bob)
+
+    with boa.env.prank(bob), boa.reverts("rebalancer: caller is not a keeper"):
+        rebalancer.trade(tokens[2].address, tokens[0].address, 1, 0, vault.address, b"")
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        (501, 5 * 10**15, 500, 2_000, 86400, 300, 3600, 200, 100, 86400),
+        (100, 5 * 10**16 + 1, 500, 2_000, 86400, 300, 3600, 200, 100, 86400),
+        (100, 5 * 10**15, 10_001, 2_000, 86400, 300, 3600, 200, 100, 86400),
+        (100, 5 * 10**15, 500, 2_000, 3599, 300, 3600, 200, 100, 86400),
+        (100, 5 * 10**15, 500, 2_000, 86400, 86401, 3600, 200, 100, 86400),
+        (100, 5 * 10**15, 500, 2_000, 86400, 300, 899, 200, 100, 86400),
+        (100, 5 * 10**15, 500, 2_000, 86400, 300, 3600, 2_001, 100, 86400),
+        (100, 5 * 10**15, 500, 2_000, 86400, 300, 3600, 200, 101, 86400),
+        (100, 5 * 10**15, 500, 2_000, 86400, 300, 3600, 200, 100, 3599),
+    ],
+    ids=["slippage", "tolerance", "trade", "period", "cooldown", "duration", "premium", "discount", "open-delay"],
+)
+def test_set_limits__past_a_hard_bound__reverts(managed, limits):
+    _, _, rebalancer, _ = managed
+
+    with boa.reverts("rebalancer: limits out of bounds"):
+        rebalancer.set_limits(limits)
