@@ -38,7 +38,7 @@ def _assets(text: str) -> list[str]:
 
 @click.group()
 def cli():
-    """Build a local market (tokens, Chainlink feeds, Uniswap V3 pools, whales) and move it through history."""
+    """Build a local market (tokens, Chainlink feeds, Uniswap V3 pools and V2 pairs, whales), move it in time."""
 
 
 @cli.command()
@@ -62,7 +62,9 @@ def build(day, assets, out, dump, network):
         started = time.monotonic()
         book = build_market(plan, accounts.test_accounts[0], echo=click.echo)
         path = book.write_address_book(Path(out) / BOOK_NAME)
-        click.echo(f"built {len(book.pools)} pools on chain {book.chain_id} in {time.monotonic() - started:.1f} s")
+        elapsed = time.monotonic() - started
+        pools = f"{len(book.pools)} V3 pools and {len(book.v2_pairs)} V2 pairs"
+        click.echo(f"built {pools} on chain {book.chain_id} in {elapsed:.1f} s")
         click.echo(f"address book: {path}")
 
 
@@ -108,7 +110,7 @@ def _build_and_dump(day: str, assets: str, out: Path, dump: Path) -> None:
 @click.option("--to", "day", required=True, help="The panel day to move the market to (YYYY-MM-DD).")
 @click.option("--book", required=True, type=click.Path(exists=True, dir_okay=False), help="The address book.")
 def advance(day, book):
-    """Move the market in BOOK to DATE: feeds and pools (arbitraged by real swaps) to that day's prices."""
+    """Move the market in BOOK to DATE: feeds, V3 pools and V2 pairs (arbitraged by real swaps) to its prices."""
     if not is_local():
         raise click.UsageError("advance mints tokens to arbitrage: local chains only")
     try:

@@ -28,6 +28,11 @@ KNOWN_BUILDS: dict[str, str] = {
     ),
     "SwapRouter": "node_modules/@uniswap/v3-periphery/artifacts/contracts/SwapRouter.sol/SwapRouter.json",
     "QuoterV2": "node_modules/@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json",
+    # Uniswap V2: v2-core 1.0.1 and v2-periphery 1.1.0-beta.0 (whose pair init code hash, 0x96e8ac42...845f,
+    # is keccak256 of this pair build's creation code: the router finds the factory's pairs).
+    "UniswapV2Factory": "node_modules/@uniswap/v2-core/build/UniswapV2Factory.json",
+    "UniswapV2Pair": "node_modules/@uniswap/v2-core/build/UniswapV2Pair.json",
+    "UniswapV2Router02": "node_modules/@uniswap/v2-periphery/build/UniswapV2Router02.json",
     # Chainlink 0.1.9 (old layout): the mock aggregator and the proxy that real feeds sit behind.
     "MockV3Aggregator": ".cache/npm-pack/@chainlink/contracts@0.1.9/package/abi/v0.6/MockV3Aggregator.json",
     "EACAggregatorProxy": ".cache/npm-pack/@chainlink/contracts@0.1.9/package/abi/v0.6/EACAggregatorProxy.json",

@@ -12,6 +12,12 @@ more), around $0.5-1M for the small DeFi tokens, and the $250k floor keeps the s
 the oracle router's depth check and for test trades not to move them wildly. A pool of two assets takes the
 smaller depth of the two; USDC counts as the ceiling. A whale holds 1% of each token's depth (`WHALE_SHARE`).
 
+Each pool is built twice, on Uniswap V3 (0.3%, one full-range position) and on Uniswap V2 (a 0.3% pair), with
+the same amounts (`PoolPlan.amount_asset`, `amount_quote`): the same USD per side at the same price. A
+full-range V3 position is a constant-product curve of the same reserves, so the two venues give nearly the same
+price impact to the same trade; every asset's liquidity per quote is therefore twice the rule's depth, split
+evenly between V2 and V3 (the whales' 1% stays of one pool's depth).
+
 Prices stay exact Decimals read from the CSV text; amounts that meet the chain are integer base units,
 rounded down (`usd_to_units`). Feed answers are the price rounded half-even to the feed's 8 decimals.
 """
@@ -265,8 +271,10 @@ def plan_market(day: str, assets: list[str] | tuple[str, ...], panel: Panel | No
 class AddressBook:
     """Where a built market lives: JSON-able, keyed by index symbol ("BTC", "USDC"; pools "BTC/ETH").
 
-    `tokens[asset]` holds `address`, `symbol`, `name` and `decimals`; `uniswap` the factory, position
-    manager, router and quoter; `whales[asset]` the account holding that token.
+    `tokens[asset]` holds `address`, `symbol`, `name` and `decimals`; `uniswap` the V3 factory, position
+    manager, router and quoter (and WETH); `pools` the V3 pools; `uniswap_v2` the V2 `factory` and `router`
+    (Router02); `v2_pairs` the V2 pairs, keyed as `pools`; `whales[asset]` the account holding that token.
+    Books written before V2 was added load with `uniswap_v2` and `v2_pairs` empty.
     """
 
     chain_id: int
@@ -277,6 +285,8 @@ class AddressBook:
     pools: dict[str, str] = field(default_factory=dict)
     uniswap: dict[str, str] = field(default_factory=dict)
     whales: dict[str, str] = field(default_factory=dict)
+    uniswap_v2: dict[str, str] = field(default_factory=dict)
+    v2_pairs: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

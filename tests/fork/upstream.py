@@ -1,6 +1,6 @@
 """The market chain as an upstream to fork: built once (`ape run market build --dump`), cached, served by anvil.
 
-The state and address book are cached under `.cache/market/<date>_<assets>/`; a missing or incomplete cache
+The state and address book are cached under `.cache/market/v<layout>/<date>_<assets>/`; a missing or incomplete cache
 entry is rebuilt into a temporary directory and moved into place, so an interrupted build never leaves a
 half-written state behind. Delete the folder to rebuild.
 """
@@ -19,9 +19,13 @@ STATE, BOOK = "state.json", "address_book.json"
 BUILD_SECONDS, START_SECONDS, STOP_SECONDS = 300, 30, 15
 
 
+# Bumped whenever `build_market` deploys something new, so that an older cached chain is never served.
+MARKET_LAYOUT = 2  # 2: Uniswap V2 factory, Router02 and pairs beside the V3 pools
+
+
 def cache_dir(day: str, assets: list[str]) -> Path:
-    """Where the market of `assets` on `day` is cached."""
-    return CACHE / f"{day}_{'-'.join(a.upper() for a in assets)}"
+    """Where the market of `assets` on `day` is cached (per market layout)."""
+    return CACHE / f"v{MARKET_LAYOUT}" / f"{day}_{'-'.join(a.upper() for a in assets)}"
 
 
 def _ape() -> str:

@@ -2,9 +2,11 @@
 
 `build_market` deploys canonical-weth's WETH9, an OpenZeppelin ERC-20 (`StandardTokenMock`, open mint) for
 every other token, a Chainlink feed (MockV3Aggregator behind an EACAggregatorProxy) per asset, Uniswap V3
-with a 0.3% full-range pool of every asset against USDC and against WETH, and funds a whale per token.
-`advance_market` moves the market to another day: feeds get the day's answers and every pool is arbitraged to
-the day's price by one exact-input swap through the SwapRouter, sized with exact integer maths.
+with a 0.3% full-range pool of every asset against USDC and against WETH, Uniswap V2 (factory and Router02)
+with a pair of the same two tokens and the same amounts beside every V3 pool, and funds a whale per token.
+`advance_market` moves the market to another day: feeds get the day's answers, every V3 pool is arbitraged to
+the day's price by one exact-input swap through the SwapRouter and every V2 pair by one through Router02, each
+sized with exact integer maths.
 """
 
 from collections import defaultdict
@@ -20,6 +22,16 @@ from ape.utils.testing import generate_dev_accounts
 
 from index_vault.chain.contracts import erc20_at, npm_container
 from index_vault.chain.feeds import deploy_price_feed, set_feed_price
+from index_vault.chain.uniswap_v2 import (
+    UniswapV2,
+    add_liquidity_v2,
+    deploy_uniswap_v2,
+    pair_at,
+    pair_price_of,
+    reserves,
+    swap_exact_input_v2,
+    uniswap_v2_from_book,
+)
 from index_vault.chain.uniswap_v3 import (
     Q96,
     UniswapV3,
@@ -43,8 +55,9 @@ from index_vault.market import (
     plan_market,
     read_address_book,
 )
+from index_vault.uniswap_v2_math import raw_price, swap_to_price_v2
 
-__all__ = ["AddressBook", "advance_market", "arbitrage_pool", "build_market", "read_address_book"]
+__all__ = ["AddressBook", "advance_market", "arbitrage_pair_v2", "arbitrage_pool", "build_market", "read_address_book"]
 
 ETHER = 10**18
 GAS_MONEY = 100 * ETHER  # ether every whale and the deployer keep on top of what they wrap
@@ -110,12 +123,15 @@ def build_market(plan: MarketPlan, deployer: AccountAPI, echo: Echo = _quiet) ->
     uni = deploy_uniswap_v3(deployer, weth)
     echo(f"uniswap v3: factory {uni.factory.address}, router {uni.swap_router.address}")
 
-    needed: dict[str, int] = defaultdict(int)
+    v2 = deploy_uniswap_v2(deployer, weth)
+    echo(f"uniswap v2: factory {v2.factory.address}, router02 {v2.router.address}")
+
+    per_venue: dict[str, int] = defaultdict(int)
     for pool in plan.pools:
-        needed[pool.asset] += pool.amount_asset
-        needed[pool.quote] += pool.amount_quote
-    for asset, amount in needed.items():
-        _give(tokens[asset], asset == "ETH", deployer, amount, deployer)
+        per_venue[pool.asset] += pool.amount_asset
+        per_venue[pool.quote] += pool.amount_quote
+    for asset, amount in per_venue.items():  # the same amounts for V3 and for V2
+        _give(tokens[asset], asset == "ETH", deployer, 2 * amount, deployer)
 
     pools: dict[str, str] = {}
     for pool in plan.pools:
@@ -124,6 +140,16 @@ def build_market(plan: MarketPlan, deployer: AccountAPI, echo: Echo = _quiet) ->
         add_liquidity(uni, contract, pool.amount_asset, pool.amount_quote, deployer, token_a=token_a)
         pools[pool.key] = contract.address
         echo(f"pool {pool.key}: {contract.address} at {pool.price:.8g}, ${pool.depth_usd:,} per side")
+
+    for asset, amount in per_venue.items():  # Router02 is approved once per token, for exactly what it takes
+        tokens[asset].approve(v2.router.address, amount, sender=deployer)
+    v2_pairs: dict[str, str] = {}
+    for pool in plan.pools:
+        added = add_liquidity_v2(
+            v2, tokens[pool.asset], tokens[pool.quote], pool.amount_asset, pool.amount_quote, deployer, approve=False
+        )
+        v2_pairs[pool.key] = added.pair.address
+        echo(f"v2 pair {pool.key}: {added.pair.address} at {pool.price:.8g}, ${pool.depth_usd:,} per side")
 
     whales: dict[str, str] = {}
     for index, (asset, balance) in enumerate(plan.whale_balances.items()):
@@ -150,6 +176,8 @@ def build_market(plan: MarketPlan, deployer: AccountAPI, echo: Echo = _quiet) ->
             "weth": weth.address,
         },
         whales=whales,
+        uniswap_v2={"factory": v2.factory.address, "router": v2.router.address},
+        v2_pairs=v2_pairs,
     )
 
 
@@ -216,12 +244,41 @@ def arbitrage_pool(
     return landed
 
 
+def arbitrage_pair_v2(
+    v2: UniswapV2,
+    pair: ContractInstance,
+    token_a: ContractInstance,
+    token_b: ContractInstance,
+    price_b_per_a: Decimal,
+    trader: AccountAPI,
+) -> Fraction:
+    """Swaps V2 `pair` to `price_b_per_a` whole token_b per token_a with one exact-input swap through Router02.
+
+    The input is sized exactly from the reserves (`swap_to_price_v2`) and the swap must pay exactly the output
+    the sizing computed (its `amountOutMin`). The trader is given the input (minted, or wrapped for WETH);
+    raises unless the pair lands within 0.5% of the target. Returns the new price.
+    """
+    decimals_a, decimals_b = token_a.decimals(), token_b.decimals()
+    reserve_a, reserve_b = reserves(pair, token_a)
+    swap = swap_to_price_v2(reserve_a, reserve_b, raw_price(price_b_per_a, decimals_a, decimals_b))
+    if swap.amount_in:
+        token_in, token_out = (token_a, token_b) if swap.a_in else (token_b, token_a)
+        _give(token_in, token_in.address == v2.weth, trader, swap.amount_in, trader)
+        swap_exact_input_v2(v2, [token_in, token_out], swap.amount_in, trader, amount_out_min=swap.amount_out)
+    landed = pair_price_of(pair, token_a, token_b)
+    wanted = Fraction(price_b_per_a)
+    if abs(landed - wanted) > wanted * ARBITRAGE_TOLERANCE:
+        raise RuntimeError(f"V2 pair {pair.address} landed at {float(landed):.8g}, target {float(wanted):.8g}")
+    return landed
+
+
 def advance_market(
     book: AddressBook, day: str, deployer: AccountAPI, panel: Panel | None = None, echo: Echo = _quiet
 ) -> AddressBook:
     """Moves the market to `day`: feeds to its prices, pools arbitraged to them, then one block mined.
 
     Returns the book with the new date (the caller writes it). The deployer mints (or wraps) what it swaps.
+    V2 pairs are arbitraged when the book has them (books built before V2 have none).
     """
     if book.chain_id != chain.chain_id:
         raise MarketDataError(f"the address book is for chain {book.chain_id}, connected to {chain.chain_id}")
@@ -245,6 +302,14 @@ def advance_market(
             book.uniswap["weth"],
         )
         echo(f"pool {key}: {float(landed):.8g} (target {target.price:.8g})")
+    if book.v2_pairs:
+        v2 = uniswap_v2_from_book(book)
+        for key, address in book.v2_pairs.items():
+            target = plan.pool(key)
+            landed = arbitrage_pair_v2(
+                v2, pair_at(address), tokens[target.asset], tokens[target.quote], target.price, deployer
+            )
+            echo(f"v2 pair {key}: {float(landed):.8g} (target {target.price:.8g})")
     chain.mine()
     return replace(book, date=plan.date, chain_id=chain.chain_id)
 
