@@ -202,3 +202,24 @@ def test_guardian_pause__vault_guardian__immediate_and_in_kind_redemption_unaffe
         vault.redeem_in_kind(10**17, alice, [0, 0, 0])
     with boa.reverts("access_control: account is missing role"):
         vault.unpause()  # unpausing is the admin's: the Governor's, through a proposal
+
+
+def test_execute__target_weights_proposal_to_rebalancer__changes_targets_after_delay(
+    governor_deployer, make_vault, make_rebalancer, proposer, guardian, deployer
+):
+    governor = governor_deployer.deploy([proposer], [guardian], DELAY)
+    vault, _ = make_vault()
+    rebalancer = make_rebalancer(vault, admin=governor.address)
+    weights = [6 * 10**17, 3 * 10**17, 10**17]
+    data = call("set_target_weights(uint256[])", ["uint256[]"], [weights])
+    with boa.env.prank(proposer):
+        id_ = governor.propose(rebalancer.address, data, "reweight")
+
+    assert vault.target_weights() == []  # nothing changes before the delay
+    with boa.reverts("governor: too early"):
+        governor.execute(id_)
+    boa.env.time_travel(seconds=DELAY)
+    governor.execute(id_)
+
+    assert vault.target_weights() == weights
+    assert not rebalancer.hasRole(rebalancer.DEFAULT_ADMIN_ROLE(), deployer)
