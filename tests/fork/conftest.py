@@ -72,8 +72,9 @@ class ForkMarket:
     pools: dict[str, str]  # the pool each asset's TWAP reads
     prices: dict[str, Decimal] = field(default_factory=dict)  # reference USD prices
     whales: dict[str, str] = field(default_factory=dict)  # market chain: who holds each token
-    swap_router: str = ""  # mainnet: tokens are bought with WETH here
+    swap_router: str = ""  # Uniswap V3 SwapRouter (mainnet: tokens are bought with WETH here)
     swap_fees: dict[str, int] = field(default_factory=dict)
+    v2_router: str = ""  # Uniswap V2 Router02
 
 
 def _market_chain() -> ForkMarket:
@@ -89,6 +90,8 @@ def _market_chain() -> ForkMarket:
         pools={asset: book.pools[key] for asset, key in MARKET_POOLS.items()},
         prices=dict(plan.prices),
         whales=dict(book.whales),
+        swap_router=book.uniswap["swap_router"],
+        v2_router=book.uniswap_v2.get("router", ""),
     )
 
 
@@ -110,6 +113,7 @@ def _mainnet() -> ForkMarket:
         prices=prices,
         swap_router=data["swap_router"],
         swap_fees=data["swap_fees"],
+        v2_router=data["v2_router"],
     )
 
 

@@ -17,7 +17,9 @@ from web3 import Web3
 from index_vault.chain.contracts import erc20_at, npm_container
 from index_vault.chain.deploy import deploy_vault
 from index_vault.chain.oracle import FeedSettings, feed_params
+from index_vault.chain.rebalance import allow_adapters, deploy_adapters, keeper_trade
 from index_vault.chain.uniswap_v3 import advance_time, swap_exact_input
+from index_vault.routes import v2_route, v3_route
 from index_vault.spec import BasketSpec, Constituent
 from index_vault.units import parse_units
 from tests.fork.conftest import ForkMarket
@@ -78,14 +80,19 @@ def router(fork_market: ForkMarket, deployer, project) -> ContractInstance:
 
 
 @pytest.fixture(scope="module")
-def vault(fork_market: ForkMarket, router, deployer) -> ContractInstance:
-    """The index vault over the chain's WETH, WBTC, LINK and USDC, USDC as its ERC-4626 asset."""
+def deployed(fork_market: ForkMarket, router, deployer):
+    """The index vault over the chain's WETH, WBTC, LINK and USDC (USDC its ERC-4626 asset), and its Rebalancer."""
     constituents = tuple(
         Constituent(symbol, symbol, decimals, parse_units(units, decimals), address=fork_market.tokens[asset])
         for asset, symbol, decimals, units in BASKET
     )
     spec = BasketSpec("Fork Index", "FORK", constituents, base_asset="USDC")
-    return deploy_vault(spec, deployer, local=False, oracle=router.address, echo=lambda _: None).vault
+    return deploy_vault(spec, deployer, local=False, oracle=router.address, echo=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def vault(deployed) -> ContractInstance:
+    return deployed.vault
 
 
 def _fund(market: ForkMarket, user: AccountAPI, asset: str, amount: int) -> None:
@@ -195,3 +202,37 @@ def test_fork__vault_and_balances_written__are_absent_from_the_upstream(fork_mar
     assert erc20_at(fork_market.tokens["ETH"]).balanceOf(vault.address) > 0
     assert weth.functions.balanceOf(Web3.to_checksum_address(vault.address)).call() == 0
     assert upstream.eth.block_number < networks.provider.get_block("latest").number
+
+
+# ETH underweight (40% wanted, about 36% held), LINK overweight (10% wanted, about 15% held)
+TARGETS = [40 * 10**16, 30 * 10**16, 10 * 10**16, 20 * 10**16]
+
+
+def test_keeper_trade__link_to_weth_through_uniswap_v3_then_v2__bounded_by_the_oracle(
+    fork_market: ForkMarket, deployed, funded_user, deployer, accounts
+):
+    vault, rebalancer = deployed.vault, deployed.rebalancer
+    if vault.totalSupply() == 0:
+        _mint(vault, funded_user)
+    keeper = accounts[2]
+    networks.provider.set_balance(keeper.address, 10 * ETHER)
+    rebalancer.set_target_weights(TARGETS, sender=deployer)
+    vault.grantRole(vault.KEEPER_ROLE(), keeper, sender=deployer)
+    adapters = deploy_adapters(deployer, v3_swap_router=fork_market.swap_router, v2_router=fork_market.v2_router)
+    allow_adapters(rebalancer, adapters, deployer)
+    link, weth = fork_market.tokens["LINK"], fork_market.tokens["ETH"]
+    amount = vault.holdings()[2] // 50  # 2% of the LINK held: about 0.3% of NAV
+    before = list(vault.holdings())
+
+    v3 = keeper_trade(
+        rebalancer, keeper, link, weth, amount, adapters["uniswap-v3"], v3_route([link, weth], [3000]), 100
+    )
+    advance_time(rebalancer.limits().cooldown)
+    v2 = keeper_trade(rebalancer, keeper, link, weth, amount, adapters["uniswap-v2"], v2_route([link, weth]), 100)
+
+    after = list(vault.holdings())
+    assert after[2] == before[2] - 2 * amount
+    assert after[0] == before[0] + v3.amount_out + v2.amount_out
+    assert (after[1], after[3]) == (before[1], before[3])
+    for result in (v3, v2):
+        assert result.shortfall * 100 <= result.oracle_out  # within the 1% bound the Rebalancer enforces

@@ -11,12 +11,14 @@ import pytest
 
 from tests.fork.conftest import ForkMarket
 from tests.fork.test_fork import (  # the same fixtures and tests, collected again in this module
+    deployed,
     deployer,
     funded_user,
     router,
     test_address_book__fork_of_the_chain__tokens_feeds_and_pools_are_live_and_fund_a_user,
     test_deposit__usdc_at_nav__mints_the_shares_the_deposit_is_worth,
     test_fork__vault_and_balances_written__are_absent_from_the_upstream,
+    test_keeper_trade__link_to_weth_through_uniswap_v3_then_v2__bounded_by_the_oracle,
     test_mint_in_kind__100_shares__pulls_the_units_and_total_value_matches_the_days_prices,
     test_redeem_in_kind__all_user_shares__pays_back_the_basket_pro_rata,
     user,
@@ -29,12 +31,14 @@ pytestmark = [
 ]
 
 __all__ = [
+    "deployed",
     "deployer",
     "funded_user",
     "router",
     "test_address_book__fork_of_the_chain__tokens_feeds_and_pools_are_live_and_fund_a_user",
     "test_deposit__usdc_at_nav__mints_the_shares_the_deposit_is_worth",
     "test_fork__vault_and_balances_written__are_absent_from_the_upstream",
+    "test_keeper_trade__link_to_weth_through_uniswap_v3_then_v2__bounded_by_the_oracle",
     "test_mint_in_kind__100_shares__pulls_the_units_and_total_value_matches_the_days_prices",
     "test_redeem_in_kind__all_user_shares__pays_back_the_basket_pro_rata",
     "user",

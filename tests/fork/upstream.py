@@ -38,8 +38,8 @@ def built_market(day: str, assets: list[str]) -> Path:
     folder = cache_dir(day, assets)
     if (folder / STATE).is_file() and (folder / BOOK).is_file():
         return folder
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE, prefix=".build-") as tmp:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".build-") as tmp:
         out = Path(tmp) / "market"
         command = [_ape(), "run", "market", "build", "--date", day, "--assets", ",".join(assets)]
         command += ["--out", str(out), "--dump", str(out / STATE)]
