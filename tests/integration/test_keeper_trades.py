@@ -119,6 +119,52 @@ def test_keeper_trade__paused_vault__reverts(setup, accounts):
         vault.unpause(sender=accounts[0])
 
 
+def test_keeper_trade__sandwiched_on_the_real_pool__loses_at_most_the_slippage_bound(setup, accounts):
+    _, rebalancer, t, adapter, keeper, market = setup
+    usdc, weth, attacker = t["USDC"], t["WETH"], accounts[4]
+    router = market.uniswap.swap_router
+    route = v3_route([usdc.address, weth.address], [FEE])
+    amount = 100 * 10**6
+    chain.mine(timestamp=chain.blocks.head.timestamp + 400)  # past the pair's cool-down
+    usdc.mint(attacker, 10**12, sender=accounts[0])
+    usdc.approve(router, 2**256 - 1, sender=attacker)
+
+    # a front-run that lifts WETH about 3% in the pool: the keeper's minimum (oracle less 1%) stops the trade
+    router.exactInput((route, attacker.address, 2**40, 30_000 * 10**6, 0), sender=attacker)
+    fair = oracle_out(rebalancer, usdc.address, weth.address, amount)
+    min_out = -(-fair * 99 // 100)
+    assert "Too little received" in revert_reason(
+        rebalancer, "trade", usdc, weth, amount, min_out, adapter, route, sender=keeper
+    )
+
+    # a small one (about 0.2%) only costs the vault what the event reports, under the bound
+    weth.approve(router, 2**256 - 1, sender=attacker)
+    back = v3_route([weth.address, usdc.address], [FEE])
+    router.exactInput((back, attacker.address, 2**40, weth.balanceOf(attacker) * 95 // 100, 0), sender=attacker)
+    result = keeper_trade(rebalancer, keeper, usdc.address, weth.address, amount, adapter, route, slippage_bps=100)
+    assert result.shortfall * 100 <= result.oracle_out
+
+
+def test_auction__keeper_opens_filler_pays_the_decayed_price__gas_printed(setup, accounts):
+    vault, rebalancer, t, _, keeper, _ = setup
+    usdc, weth, filler = t["USDC"], t["WETH"], accounts[5]
+    amount = 50 * 10**6
+    opened = rebalancer.open_auction(usdc, weth, amount, sender=keeper)
+    (event,) = rebalancer.AuctionOpened.from_receipt(opened)
+    weth.mint(filler, 10**18, sender=accounts[0])
+    weth.approve(rebalancer, 2**256 - 1, sender=filler)
+    rate = rebalancer.auction_rate(event.id)
+    before = (vault.holdings()[0], usdc.balanceOf(filler))
+
+    filled = rebalancer.fill(event.id, amount, 2 * amount * rate // 10**18, sender=filler)
+
+    (fill,) = rebalancer.AuctionFilled.from_receipt(filled)
+    assert vault.holdings()[0] - before[0] == fill.bought
+    assert usdc.balanceOf(filler) - before[1] == amount
+    assert fill.rate >= fill.oracle_rate * 99 // 100
+    print(f"\nauction open {opened.gas_used:,} gas; fill {filled.gas_used:,} gas")
+
+
 def test_keeper_trade__stale_oracle__reverts_with_its_reason(setup):
     _, rebalancer, t, adapter, keeper, _ = setup
     usdc, weth = t["USDC"], t["WETH"]
