@@ -137,6 +137,9 @@ def cli(spec_file, account, fund_shares, oracle, admin, governor, redeploy, yes)
     deployment.nav_feeds[spec.symbol] = deployed.nav_feed.address
     _record(deployment, f"{spec.symbol}:NavFeed", deployed.nav_feed, [deployed.vault.address])
     deployment.rebalancers[spec.symbol] = deployed.rebalancer.address
+    for name, adapter in deployed.adapters.items():
+        deployment.adapters[name] = adapter.address
+        _record(deployment, f"{spec.symbol}:{name}", adapter, [adapter.router()])
     _record(deployment, f"{spec.symbol}:Rebalancer", deployed.rebalancer, [deployed.vault.address, deployer.address])
     if local:
         deployment.tokens.update({c.symbol: t.address for c, t in zip(spec.constituents, deployed.tokens, strict=True)})

@@ -1,7 +1,7 @@
 """Deploying a basket spec: test tokens on local chains, the vault, the manifest."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ape import networks, project
 from ape.api import AccountAPI
@@ -10,6 +10,7 @@ from ape.contracts import ContractInstance
 from index_vault.basket import WAD
 from index_vault.chain.contracts import erc20_at, npm_container
 from index_vault.chain.oracle import LocalMarket, build_local_market
+from index_vault.chain.rebalance import allow_adapters, deploy_adapters
 from index_vault.spec import BasketSpec
 
 TEST_TOKEN = "StandardTokenMock"
@@ -29,6 +30,7 @@ class Deployed:
     nav_feed: ContractInstance
     rebalancer: ContractInstance | None = None
     market: LocalMarket | None = None
+    adapters: dict[str, ContractInstance] = field(default_factory=dict)  # allowlisted on the rebalancer
 
 
 def resolve_tokens(
@@ -83,11 +85,24 @@ def deploy_vault(
     if after_vault:
         after_vault(vault, router)
     rebalancer = deploy_rebalancer(spec, vault, deployer, echo=echo)
+    adapters = {}
+    if market:
+        adapters = deploy_adapters(deployer, v3_swap_router=market.uniswap.swap_router.address)
+        allow_adapters(rebalancer, adapters, deployer)
+        echo(f"  DEX adapters allowed: {', '.join(f'{k} at {a.address}' for k, a in adapters.items())}")
     nav_feed = project.NavFeed.deploy(vault, sender=deployer)
     echo(f"  NAV feed {spec.symbol} / USD at {nav_feed.address}")
     if admin and admin != deployer.address:
         hand_admin_over(vault, rebalancer, admin, deployer, echo=echo)
-    return Deployed(vault=vault, tokens=tokens, oracle=router, nav_feed=nav_feed, rebalancer=rebalancer, market=market)
+    return Deployed(
+        vault=vault,
+        tokens=tokens,
+        oracle=router,
+        nav_feed=nav_feed,
+        rebalancer=rebalancer,
+        market=market,
+        adapters=adapters,
+    )
 
 
 def deploy_rebalancer(
