@@ -1,15 +1,17 @@
-"""`ape run vault status|mint|redeem`: use an index vault from an Ape account.
+"""`ape run vault status|mint|redeem|deposit|redeem-nav|propose-targets`: use an index vault from an Ape account.
 
 The vault is `--vault ADDRESS`, or a symbol from this network's manifest, or the manifest's only
 vault. Amounts of shares are human numbers (`1.5`); slippage limits come from the previews.
 """
 
 import click
+from ape import project
 from ape.cli import ConnectedProviderCommand, account_option
 
 from index_vault.chain.cli import confirm_live, pick_account, resolve_vault_address
 from index_vault.chain.contracts import vault_at
 from index_vault.chain.vault import VaultClient, VaultError
+from index_vault.proposal import ProposalError, load_proposal
 from index_vault.report import format_status
 from index_vault.units import parse_units
 
@@ -116,3 +118,31 @@ def redeem_nav(shares, vault_ref, account, yes):
         raise click.ClickException(str(exc)) from exc
     base = client.base_index()
     click.echo(f"redeemed {burnt / 10**18:g} {client.vault.symbol()} for {client.describe_one(base, assets)}")
+
+
+@cli.command("propose-targets", cls=ConnectedProviderCommand)
+@click.argument("proposal_file", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@vault_option
+@click.option("--governor", "governor_address", help="Propose through this Governor (the rebalancer's admin).")
+@account_option(prompt=False)
+@click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
+def propose_targets(proposal_file, vault_ref, governor_address, account, yes):
+    """Set the target weights of FILE (`index-vault weights --out FILE`): through the Governor's timelock with
+    --governor, else directly (the account must be the rebalancer's admin)."""
+    client, sender = _client(vault_ref), pick_account(account)
+    try:
+        weights = load_proposal(proposal_file).weights_for(client.symbols)
+    except ProposalError as exc:
+        raise click.BadParameter(str(exc), param_hint="FILE") from exc
+    rebalancer = project.Rebalancer.at(client.vault.rebalancer())
+    text = ", ".join(f"{s} {w / 10**16:.2f}%" for s, w in zip(client.symbols, weights, strict=True))
+    confirm_live(f"Target weights for {client.vault.symbol()}: {text}", yes)
+    if governor_address:
+        governor = project.Governor.at(governor_address)
+        data = rebalancer.set_target_weights.encode_input(weights)
+        receipt = governor.propose(rebalancer, data, f"targets: {text}", sender=sender)
+        (event,) = governor.ProposalCreated.from_receipt(receipt)
+        click.echo(f"proposal {event.id} ({text}): executable from timestamp {event.eta} until {event.expires}")
+    else:
+        rebalancer.set_target_weights(weights, sender=sender)
+        click.echo(f"target weights set: {text}")

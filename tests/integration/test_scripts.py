@@ -31,6 +31,35 @@ def test_deploy__demo_spec__deploys_vault_and_funds_test_accounts(deployed, proj
         assert token.balanceOf(accounts.test_accounts[1]) == c.units * 1000
 
 
+def test_deploy__demo_spec__rebalancer_with_targets_and_adapter(deployed, project):
+    vault = project.IndexVault.at(deployed["vaults"]["TOP5"])
+    rebalancer = project.Rebalancer.at(deployed["rebalancers"]["TOP5"])
+
+    assert vault.rebalancer() == rebalancer.address and rebalancer.vault() == vault.address
+    assert vault.target_weights() == [c.weight for c in SPEC.constituents]
+    assert rebalancer.adapter_allowed(deployed["adapters"]["uniswap-v3"])
+
+
+def test_vault_propose_targets__proposal_file__sets_the_rebalancers_targets(deployed, run_script, project, tmp_path):
+    vault = project.IndexVault.at(deployed["vaults"]["TOP5"])
+    weights = [30 * 10**16, 25 * 10**16, 15 * 10**16, 15 * 10**16, 15 * 10**16]
+    path = tmp_path / "proposal.json"
+    assets = ["ETH", "BTC", "USDC", "LINK", "UNI"]  # market symbols: ETH and BTC match WETH and WBTC
+    path.write_text(json.dumps({"date": "2022-12-01", "method": "test", "assets": assets, "weights": weights}))
+
+    out = run_script("vault", "propose-targets", str(path), "--account", "TEST::0").stdout
+
+    assert "target weights set" in out
+    assert vault.target_weights() == weights
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"assets": ["ETH", "LINK"], "weights": [5 * 10**17, 5 * 10**17]}))
+    failed = run_script("vault", "propose-targets", str(bad), "--account", "TEST::0", check=False)
+    assert failed.returncode != 0 and "missing" in failed.stdout + failed.stderr
+    original = [c.weight for c in SPEC.constituents]
+    path.write_text(json.dumps({"assets": assets, "weights": original}))
+    run_script("vault", "propose-targets", str(path), "--account", "TEST::0")
+
+
 def test_vault_mint_and_redeem__test_account__moves_shares_and_tokens(deployed, run_script, project):
     vault = project.IndexVault.at(deployed["vaults"]["TOP5"])
     holder = accounts.test_accounts[1]
