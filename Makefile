@@ -37,7 +37,7 @@ setup: $(PY_STAMP) $(NODE_STAMP) $(PACK_STAMP) $(TOOLS_STAMP)
 
 $(PY_STAMP): pyproject.toml constraints.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[chain,test,dev]' \
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[chain,test,dev,analytics]' \
 	  2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test $${PIPESTATUS[0]} -eq 0
 	@touch $@
 

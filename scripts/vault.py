@@ -11,7 +11,8 @@ from ape.cli import ConnectedProviderCommand, account_option
 from index_vault.chain.cli import confirm_live, pick_account, resolve_vault_address
 from index_vault.chain.contracts import vault_at
 from index_vault.chain.vault import VaultClient, VaultError
-from index_vault.proposal import ProposalError, load_proposal
+from index_vault.methodology import MethodologyError, read_proposal
+from index_vault.proposal import ProposalError, weights_for_basket
 from index_vault.report import format_status
 from index_vault.units import parse_units
 
@@ -131,8 +132,9 @@ def propose_targets(proposal_file, vault_ref, governor_address, account, yes):
     --governor, else directly (the account must be the rebalancer's admin)."""
     client, sender = _client(vault_ref), pick_account(account)
     try:
-        weights = load_proposal(proposal_file).weights_for(client.symbols)
-    except ProposalError as exc:
+        proposal = read_proposal(proposal_file)
+        weights = weights_for_basket(proposal.assets, proposal.weights, client.symbols)
+    except (MethodologyError, ProposalError) as exc:
         raise click.BadParameter(str(exc), param_hint="FILE") from exc
     rebalancer = project.Rebalancer.at(client.vault.rebalancer())
     text = ", ".join(f"{s} {w / 10**16:.2f}%" for s, w in zip(client.symbols, weights, strict=True))

@@ -18,9 +18,12 @@
         - its minimum out is at least the oracle value of what is sold less
           `max_slippage_bps` (both prices must be usable: any stale,
           clamped or disputed price halts trading);
-        - the constituent sold must end no lower than its target and the one
-          bought no higher than its target, within `weight_tolerance`, so a
-          trade can only reduce drift;
+        - the constituent sold must be above its target by more than
+          `weight_tolerance` and the one bought below its target, and after
+          the trade the one sold must be no lower than its target and the one
+          bought no higher, within `weight_tolerance`: a trade can only
+          reduce drift, and an overshoot inside the tolerance can never be
+          traded back (no churn);
         - it is at most `max_trade_bps` of NAV, and all trades of a period
           at most `period_cap_bps` of NAV;
         - a pair trades at most once per `cooldown`;
@@ -434,7 +437,8 @@ def trade(
     assert self.adapter_allowed[adapter], "rebalancer: adapter not allowed"
     assert amount_in != 0, "rebalancer: zero amount"
     limits_: Limits = self.limits
-    assert block.timestamp >= self.last_trade[sell][buy] + limits_.cooldown, "rebalancer: pair cooling down"
+    last: uint256 = self.last_trade[sell][buy]
+    assert last == 0 or block.timestamp >= last + limits_.cooldown, "rebalancer: pair cooling down"
     q: Quote = self._quote(sell, buy)
     oracle_out: uint256 = self._oracle_out(amount_in, q)
     floor_out: uint256 = math._mul_div(oracle_out, _BPS - limits_.max_slippage_bps, _BPS, True)
@@ -534,8 +538,10 @@ def fill(id: uint256, amount: uint256, max_buy_in: uint256) -> uint256:
     @dev Buys `amount` of the auction's `sell` at the current price, paying
          its `buy` (the caller must have approved this contract). The price
          must still be no lower than the oracle's less
-         `auction_discount_bps`: an auction whose prices moved away halts.
-         Anyone's. Stopped by a pause.
+         `auction_discount_bps` (an auction whose prices moved away halts),
+         and the fill must still reduce drift as a keeper trade must (the
+         basket may have moved since the opening). Anyone's. Stopped by a
+         pause.
     @param id The auction.
     @param amount Units of `sell` bought, at most what remains.
     @param max_buy_in The most the filler pays of `buy`.
@@ -551,6 +557,8 @@ def fill(id: uint256, amount: uint256, max_buy_in: uint256) -> uint256:
     q: Quote = self._quote(auction.sell, auction.buy)
     oracle_rate: uint256 = self._oracle_rate(q)
     assert rate * _BPS >= oracle_rate * (_BPS - limits_.auction_discount_bps), "rebalancer: auction price below oracle bound"
+    # prices and other trades may have moved the basket since the opening
+    self._check_weights(auction.sell, auction.buy, amount, buy_in, q, limits_)
     self._use_size(math._mul_div(amount, q.sell_price, q.sell_unit, False), q.nav, limits_)
 
     self.auctions[id].remaining = auction.remaining - amount
@@ -776,15 +784,25 @@ def _use_size(value_usd: uint256, nav: uint256, limits_: Limits):
 @view
 def _check_weights(sell: address, buy: address, amount_in: uint256, amount_out: uint256, q: Quote, limits_: Limits):
     """
-    @dev Reverts unless, after selling `amount_in` of `sell` for `amount_out`
-         of `buy`, `sell` is no lower than its target and `buy` no higher
-         than its target, within the tolerance (1e18 fixed point).
+    @dev Reverts unless the trade reduces drift: before it, `sell` is above
+         its target by more than the tolerance and `buy` below its target;
+         after selling `amount_in` of `sell` for `amount_out` of `buy`,
+         `sell` is no lower than its target and `buy` no higher than its
+         target, within the tolerance (1e18 fixed point). Requiring the seller
+         to be beyond the tolerance means a trade that overshot (within the
+         tolerance) can never be traded back: no churn inside the band.
     """
+    t_sell: uint256 = self.target_weight[sell]
+    t_buy: uint256 = self.target_weight[buy]
+    sell_before: uint256 = math._mul_div(q.sell_held, q.sell_price, q.sell_unit, False)
+    buy_before: uint256 = math._mul_div(q.buy_held, q.buy_price, q.buy_unit, False)
+    assert sell_before * WAD > (t_sell + limits_.weight_tolerance) * q.nav, "rebalancer: sell is not overweight"
+    assert buy_before * WAD < t_buy * q.nav, "rebalancer: buy is not underweight"
     value_in: uint256 = math._mul_div(amount_in, q.sell_price, q.sell_unit, False)
     value_out: uint256 = math._mul_div(amount_out, q.buy_price, q.buy_unit, False)
     nav_after: uint256 = q.nav + value_out - min(q.nav + value_out, value_in)
     sell_after: uint256 = math._mul_div(q.sell_held - min(q.sell_held, amount_in), q.sell_price, q.sell_unit, False)
     buy_after: uint256 = math._mul_div(q.buy_held + amount_out, q.buy_price, q.buy_unit, False)
-    sell_floor: uint256 = self.target_weight[sell] - min(self.target_weight[sell], limits_.weight_tolerance)
+    sell_floor: uint256 = t_sell - min(t_sell, limits_.weight_tolerance)
     assert sell_after * WAD >= sell_floor * nav_after, "rebalancer: sell would undershoot its target"
-    assert buy_after * WAD <= (self.target_weight[buy] + limits_.weight_tolerance) * nav_after, "rebalancer: buy would overshoot its target"
+    assert buy_after * WAD <= (t_buy + limits_.weight_tolerance) * nav_after, "rebalancer: buy would overshoot its target"

@@ -1,15 +1,41 @@
 """`index-vault`: the commands that need no chain."""
 
+import importlib.util
 import json
 import sys
 
 import click
 import yaml
 
+from index_vault.artifacts import project_root
+from index_vault.backtest import GAS_PER_TRADE, GWEI, NAV_USD, CostModel, Schedule, run_backtest, write_backtest
 from index_vault.basket import LOCKED_SHARES, MAX_ASSETS, MIN_UNIT, mint_amounts, redeem_amounts
+from index_vault.market import POOL_FEE, MarketDataError
+from index_vault.methodology import (
+    METRIC_PREFIX,
+    MIN_HISTORY_DAYS,
+    WINDOW_DAYS,
+    History,
+    Methodology,
+    MethodologyError,
+    date_range,
+    load_history,
+    parse_fraction,
+)
 from index_vault.report import format_amounts, table
 from index_vault.spec import SpecError, load_spec
 from index_vault.units import format_units, parse_units
+
+SUMMARY_KEYS = (
+    "start",
+    "end",
+    "method",
+    "tracking_error_annual",
+    "tracking_difference_annual",
+    "turnover_annual",
+    "costs_usd",
+    "rebalances",
+)
 
 
 @click.group()
@@ -78,3 +104,179 @@ def spec_template() -> None:
         ],
     }
     yaml.safe_dump(example, sys.stdout, sort_keys=False)
+
+
+def _methodology_options(command):
+    """The options `weights` and `backtest` share: data, method, universe and bounds."""
+    options = [
+        click.option(
+            "--data",
+            "data_dir",
+            default=None,
+            metavar="DIR",
+            help="A data folder in the layout of data/prices (a CSV panel date,symbol,price_usd,market_cap_usd,"
+            "volume_usd), or the CSV itself. Default: the project's data/.",
+        ),
+        click.option(
+            "--method",
+            required=True,
+            help="market-cap, capped-market-cap, equal, liquidity, sqrt-market-cap or metric:COLUMN.",
+        ),
+        click.option("--assets", default=None, metavar="SYM,...", help="A fixed basket, in this order."),
+        click.option("--top", type=int, default=None, metavar="N", help="The N largest eligible assets by market cap."),
+        click.option(
+            "--cap", default=None, metavar="FRACTION", help="Per-asset cap (0.25, 25%); capped-market-cap: 0.25."
+        ),
+        click.option("--floor", default="0", metavar="FRACTION", help="Per-asset floor (0.01, 1%).", show_default=True),
+        click.option(
+            "--min-history",
+            type=int,
+            default=MIN_HISTORY_DAYS,
+            show_default=True,
+            help="Days since an asset's first price for --top eligibility.",
+        ),
+        click.option(
+            "--window",
+            type=int,
+            default=WINDOW_DAYS,
+            show_default=True,
+            help="Trailing days of the supply median, volume mean and metric median.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _methodology(options: dict) -> Methodology:
+    assets, top, cap = options["assets"], options["top"], options["cap"]
+    if assets is not None and top is not None:
+        raise click.UsageError("give --assets or --top, not both")
+    if assets is None and top is None:
+        raise click.UsageError("give --assets SYM,... or --top N")
+    return Methodology(
+        method=options["method"],
+        assets=tuple(assets.split(",")) if assets is not None else (),
+        top=top,
+        cap=parse_fraction(cap, "cap") if cap is not None else None,
+        floor=parse_fraction(options["floor"], "floor"),
+        min_history_days=options["min_history"],
+        window_days=options["window"],
+    )
+
+
+def _load(data_dir: str | None, methodology: Methodology) -> History:
+    path = data_dir if data_dir is not None else project_root() / "data"
+    columns = [methodology.metric_name] if methodology.method.startswith(METRIC_PREFIX) else []
+    try:
+        return load_history(path, columns)
+    except MarketDataError as exc:
+        raise click.BadParameter(str(exc), param_hint="--data") from exc
+
+
+def _usage_error(exc: MethodologyError) -> click.ClickException:
+    if exc.param in {
+        "method",
+        "assets",
+        "top",
+        "cap",
+        "floor",
+        "start",
+        "end",
+        "date",
+        "rebalance",
+        "nav",
+        "gwei",
+        "window",
+    }:
+        return click.BadParameter(str(exc), param_hint=f"--{exc.param}")
+    return click.ClickException(str(exc))
+
+
+def _warn(messages) -> None:
+    for message in messages:
+        click.echo(f"warning: {message}", err=True)
+
+
+@main.command("weights")
+@_methodology_options
+@click.option("--date", "day", required=True, metavar="YYYY-MM-DD", help="The day of the weights (data up to it).")
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the proposal file (JSON) here.")
+def weights_command(**options) -> None:
+    """Target weights (1e18 fixed point, summing to 10**18) for one day, as a table and a proposal file."""
+    try:
+        methodology = _methodology(options)
+        history = _load(options["data_dir"], methodology)
+        proposal = methodology.weights(history, options["day"])
+    except MethodologyError as exc:
+        raise _usage_error(exc) from exc
+    except MarketDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _warn(proposal.warnings)
+    click.echo(
+        f"{proposal.method}, {proposal.universe} on {proposal.date}: cap {float(proposal.cap):.2%}, "
+        f"floor {float(proposal.floor):.2%}"
+    )
+    rows = [
+        [a, f"{w / 10**16:.4f}%", str(w), "-" if m is None else f"{m:,.2f}"]
+        for a, w, m in zip(proposal.assets, proposal.weights, proposal.metrics, strict=True)
+    ]
+    click.echo(table(["asset", "weight", "weight (1e18)", proposal.metric], rows, right={1, 2, 3}))
+    click.echo(f"sum {sum(proposal.weights)} (10**18)")
+    if options["out"]:
+        click.echo(f"proposal written to {proposal.write(options['out'])}")
+
+
+@main.command("backtest")
+@_methodology_options
+@click.option("--start", required=True, metavar="YYYY-MM-DD")
+@click.option("--end", required=True, metavar="YYYY-MM-DD")
+@click.option(
+    "--rebalance",
+    default="monthly",
+    show_default=True,
+    help="daily, weekly, monthly, quarterly or drift:BPS (when a weight is BPS basis points off target).",
+)
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="Folder for summary, levels, charts, report."
+)
+@click.option(
+    "--nav", type=float, default=NAV_USD, show_default=True, help="The tracked index's NAV in USD at the start."
+)
+@click.option("--gwei", type=float, default=GWEI, show_default=True, help="Gas price.")
+@click.option("--gas-per-trade", type=int, default=GAS_PER_TRADE, show_default=True)
+@click.option("--fee-bps", type=float, default=POOL_FEE / 100, show_default=True, help="The pools' fee.")
+@click.option(
+    "--costs/--no-costs", default=True, show_default=True, help="Without costs the tracked index trades free."
+)
+@click.option("--charts/--no-charts", default=True, show_default=True, help="PNG charts (needs matplotlib).")
+def backtest_command(**options) -> None:
+    """Replay history: the ideal index (at target daily, free) against one rebalanced on a schedule, with costs."""
+    charts, out = options["charts"], options["out"]
+    if charts and importlib.util.find_spec("matplotlib") is None:
+        raise click.ClickException("charts need matplotlib: pip install -e '.[analytics]' (or pass --no-charts)")
+    try:
+        methodology = _methodology(options)
+        schedule = Schedule.parse(options["rebalance"])
+        model = CostModel(
+            enabled=options["costs"],
+            fee_bps=options["fee_bps"],
+            gas_per_trade=options["gas_per_trade"],
+            gwei=options["gwei"],
+        )
+        history = _load(options["data_dir"], methodology)
+        methodology.check(history)
+        first, last = date_range(options["start"], options["end"])
+        length = history.index(last, "end") - history.index(first, "start") + 1
+        with click.progressbar(length=length, label="backtest", file=sys.stderr) as bar:
+            result = run_backtest(history, methodology, first, last, schedule, model, options["nav"], on_day=bar.update)
+    except MethodologyError as exc:
+        raise _usage_error(exc) from exc
+    except MarketDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _warn(result.warnings)
+    written = write_backtest(result, out, charts=charts)
+    summary = result.summary()
+    rows = [[k, f"{summary[k]:.6g}" if isinstance(summary[k], float) else str(summary[k])] for k in SUMMARY_KEYS]
+    click.echo(table(["", "value"], rows, right={1}))
+    click.echo(f"wrote {', '.join(p.name for p in written)} to {out}")

@@ -52,11 +52,13 @@ def test_vault_propose_targets__proposal_file__sets_the_rebalancers_targets(depl
     assert "target weights set" in out
     assert vault.target_weights() == weights
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"assets": ["ETH", "LINK"], "weights": [5 * 10**17, 5 * 10**17]}))
+    bad.write_text(
+        json.dumps({"date": "2022-12-01", "method": "test", "assets": ["ETH", "LINK"], "weights": [5 * 10**17] * 2})
+    )
     failed = run_script("vault", "propose-targets", str(bad), "--account", "TEST::0", check=False)
     assert failed.returncode != 0 and "missing" in failed.stdout + failed.stderr
     original = [c.weight for c in SPEC.constituents]
-    path.write_text(json.dumps({"assets": assets, "weights": original}))
+    path.write_text(json.dumps({"date": "2022-12-01", "method": "spec", "assets": assets, "weights": original}))
     run_script("vault", "propose-targets", str(path), "--account", "TEST::0")
 
 

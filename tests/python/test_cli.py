@@ -1,5 +1,7 @@
 """`index-vault`, the commands that need no chain."""
 
+import json
+
 from click.testing import CliRunner
 
 from index_vault.cli import main
@@ -38,3 +40,71 @@ def test_spec_template__output__is_a_valid_spec(tmp_path):
     path.write_text(result.output)
 
     assert CliRunner().invoke(main, ["spec", "check", str(path)]).exit_code == 0
+
+
+def test_weights__top_n_with_out__prints_table_and_writes_proposal(tmp_path):
+    out = tmp_path / "proposal.json"
+
+    result = CliRunner().invoke(
+        main, ["weights", "--method", "capped-market-cap", "--top", "5", "--date", "2022-12-31", "--out", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "BTC    25.0000%  250000000000000000" in result.output
+    assert "sum 1000000000000000000" in result.output
+    proposal = json.loads(out.read_text())
+    assert proposal["assets"][:2] == ["BTC", "ETH"]
+    assert sum(int(w) for w in proposal["weights"]) == 10**18
+
+
+def test_weights__unknown_symbol__exits_2_naming_option():
+    result = CliRunner().invoke(main, ["weights", "--method", "equal", "--assets", "BTC,NOPE", "--date", "2022-06-01"])
+
+    assert result.exit_code == 2
+    assert "Invalid value for --assets: unknown symbol NOPE" in result.output
+
+
+def test_weights__neither_assets_nor_top__exits_2():
+    result = CliRunner().invoke(main, ["weights", "--method", "equal", "--date", "2022-06-01"])
+
+    assert result.exit_code == 2
+    assert "give --assets SYM,... or --top N" in result.output
+
+
+def test_weights__missing_data_folder__exits_2_naming_data(tmp_path):
+    result = CliRunner().invoke(
+        main, ["weights", "--data", str(tmp_path), "--method", "equal", "--top", "3", "--date", "2022-06-01"]
+    )
+
+    assert result.exit_code == 2
+    assert "Invalid value for --data" in result.output and "no CSV panel" in result.output
+
+
+def test_backtest__short_window__writes_summary_and_prints_it(tmp_path):
+    args = ["backtest", "--method", "equal", "--assets", "BTC,ETH,LINK", "--start", "2022-03-01", "--end", "2022-04-29"]
+
+    result = CliRunner().invoke(main, [*args, "--rebalance", "drift:300", "--out", str(tmp_path), "--no-charts"])
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["method"] == "equal" and summary["schedule"] == "drift:300"
+    assert "tracking_error_annual" in result.output
+    assert (tmp_path / "levels.csv").is_file() and (tmp_path / "report.md").is_file()
+
+
+def test_backtest__end_after_data__exits_2_naming_end(tmp_path):
+    args = ["backtest", "--method", "capped-market-cap", "--top", "10", "--start", "2022-01-01", "--end", "2023-12-31"]
+
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert "Invalid value for --end: no data for 2023-12-31" in result.output
+
+
+def test_backtest__bad_schedule__exits_2_naming_rebalance(tmp_path):
+    args = ["backtest", "--method", "equal", "--top", "3", "--start", "2022-01-01", "--end", "2022-02-01"]
+
+    result = CliRunner().invoke(main, [*args, "--rebalance", "yearly", "--out", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert "Invalid value for --rebalance: unknown schedule 'yearly'" in result.output

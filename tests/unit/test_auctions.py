@@ -120,7 +120,7 @@ def test_open_auction__anyone_before_delay__reverts_then_allowed_after(trading, 
 @pytest.mark.parametrize(
     ("sell", "buy", "amount", "reason"),
     [
-        (0, 2, 10**17, "rebalancer: sell would undershoot its target"),  # WETH is underweight
+        (0, 2, 10**17, "rebalancer: sell is not overweight"),  # WETH is underweight
         (2, 0, 1_000 * 10**6, "rebalancer: sell would undershoot its target"),  # far past the target
         (2, 0, 0, "rebalancer: zero amount"),
     ],
@@ -139,3 +139,12 @@ def test_open_auction__pair_live__reverts_until_closed(auction, keeper):
             rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
         rebalancer.close_auction(id_)
         rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
+
+
+def test_fill__basket_back_on_target_since_opening__reverts(auction, bob, keeper):
+    vault, tokens, rebalancer, id_ = auction
+    weth = tokens[0]
+    # a donation doubling the WETH held takes USDC below its target: selling more of it would add drift
+    weth.mint(vault.address, vault.holdings()[0])
+    with boa.env.prank(bob), boa.reverts("rebalancer: sell is not overweight"):
+        rebalancer.fill(id_, AMOUNT, 2**256 - 1)

@@ -44,7 +44,8 @@ def test_trade__fair_swap_toward_targets__moves_two_holdings_and_logs_cost(tradi
         ("adapter-not-allowed", "rebalancer: adapter not allowed"),
         ("min-out-below-bound", "rebalancer: minimum out below oracle bound"),
         ("overshoot", "rebalancer: buy would overshoot its target"),
-        ("wrong-direction", "rebalancer: sell would undershoot its target"),
+        ("wrong-direction", "rebalancer: sell is not overweight"),
+        ("buy-not-underweight", "rebalancer: buy is not underweight"),
         ("too-large", "rebalancer: trade above size cap"),
         ("paused", "pausable: contract is paused"),
         ("stale-price", "oracle: stale price"),
@@ -70,6 +71,10 @@ def test_trade__any_bound_broken__reverts_with_reason(trading, keeper, bob, dex_
     elif case == "wrong-direction":
         sell, buy, amount = weth, usdc, 10**17  # WETH is underweight already
         min_out = amount * oracle_rate(tokens, 0, 2) // WAD * 99 // 100
+    elif case == "buy-not-underweight":
+        rebalancer.set_target_weights([2 * 10**17, 2 * 10**17, 6 * 10**17])
+        sell, buy, amount = tokens[1], weth, 10**5  # WBTC 29% > 20% + 0.5%; WETH 29% > 20%: not underweight
+        min_out = amount * oracle_rate(tokens, 1, 0) // WAD * 99 // 100
     elif case == "too-large":
         amount = 400 * 10**6  # $400 of a $7,000 NAV: above 5%
         min_out = amount * oracle_rate(tokens, 2, 0) // WAD * 99 // 100
@@ -155,5 +160,20 @@ def test_trade__rogue_keeper_any_input__never_moves_a_weight_away_from_its_targe
     after = weights(vault, tokens)
     targets = [t / WAD for t in THIRDS]
     assert after[i] >= targets[i] - tol - 1e-12 and after[j] <= targets[j] + tol + 1e-12
-    # the sold constituent was overweight and the bought one underweight: drift fell on both
-    assert before[i] > targets[i] - tol and before[j] < targets[j] + tol
+    # the sold constituent was overweight beyond the tolerance and the bought one underweight
+    assert before[i] > targets[i] + tol - 1e-12 and before[j] < targets[j] + 1e-12
+
+
+def test_trade__overshoot_inside_tolerance__cannot_be_traded_back(trading, keeper):
+    vault, tokens, rebalancer, dex = trading()
+    weth, usdc = tokens[0], tokens[2]
+    rebalancer.set_target_weights([3 * 10**17, 3 * 10**17, 4 * 10**17])
+    rebalancer.set_limits((100, 5 * 10**15, 10_000, 10_000, 86400, 0, 3600, 200, 100, 86400))
+    # USDC 42.9% -> 41.0% (target 40%), WETH 28.6% -> 30.4%: past its 30%, inside the 0.5% tolerance
+    amount = 130 * 10**6
+    _trade(rebalancer, keeper, usdc, weth, amount, amount * oracle_rate(tokens, 2, 0) // WAD * 99 // 100, dex)
+    assert weights(vault, tokens)[0] > 0.30
+
+    back = 10**16
+    with boa.reverts("rebalancer: sell is not overweight"):
+        _trade(rebalancer, keeper, weth, usdc, back, back * oracle_rate(tokens, 0, 2) // WAD * 99 // 100, dex)
