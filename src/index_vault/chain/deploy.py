@@ -71,14 +71,7 @@ def deploy_vault(
     the vault before anything else can fail.
     """
     tokens = resolve_tokens(spec, deployer, local=local, echo=echo)
-    market = None
-    if oracle is None:
-        if not local:
-            raise DeployError("pass --oracle ADDRESS: a configured OracleRouter for every constituent")
-        market = build_local_market(spec, tokens, deployer, echo=echo)
-        router = market.router
-    else:
-        router = project.OracleRouter.at(oracle)
+    router, market = resolve_oracle(spec, tokens, deployer, local=local, oracle=oracle, echo=echo)
     args = vault_constructor_args(spec, [t.address for t in tokens], router.address, deployer.address)
     vault = project.IndexVault.deploy(*args, sender=deployer)
     echo(f"  vault {spec.symbol} at {vault.address} (ERC-4626 over {spec.base_asset})")
@@ -103,6 +96,24 @@ def deploy_vault(
         market=market,
         adapters=adapters,
     )
+
+
+def resolve_oracle(
+    spec: BasketSpec,
+    tokens: Sequence[ContractInstance],
+    deployer: AccountAPI,
+    *,
+    local: bool,
+    oracle: str | None,
+    echo: Callable[[str], None] = print,
+) -> tuple[ContractInstance, LocalMarket | None]:
+    """The OracleRouter at `oracle`; without one, on a local chain, a local market built for the spec."""
+    if oracle is not None:
+        return project.OracleRouter.at(oracle), None
+    if not local:
+        raise DeployError("pass --oracle ADDRESS: a configured OracleRouter for every constituent")
+    market = build_local_market(spec, tokens, deployer, echo=echo)
+    return market.router, market
 
 
 def deploy_rebalancer(

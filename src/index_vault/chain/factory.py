@@ -15,8 +15,8 @@ from ape.api import AccountAPI, ReceiptAPI
 from ape.contracts import ContractInstance
 from eth_utils import keccak
 
-from index_vault.chain.deploy import DeployError, resolve_tokens, vault_constructor_args
-from index_vault.chain.oracle import LocalMarket, build_local_market
+from index_vault.chain.deploy import DeployError, resolve_oracle, resolve_tokens, vault_constructor_args
+from index_vault.chain.oracle import LocalMarket
 from index_vault.spec import BasketSpec
 
 CHUNK_SIZE = 24_575  # VaultFactory.CHUNK_SIZE: the code after a chunk's 0xFE
@@ -159,14 +159,7 @@ def create_from_spec(
     target weights) and its NavFeed come in one transaction; `roles` default to the creator as admin.
     """
     tokens = resolve_tokens(spec, creator, local=local, echo=echo)
-    market = None
-    if oracle is None:
-        if not local:
-            raise DeployError("pass --oracle ADDRESS: a configured OracleRouter for every constituent")
-        market = build_local_market(spec, tokens, creator, echo=echo)
-        router = market.router
-    else:
-        router = project.OracleRouter.at(oracle)
+    router, market = resolve_oracle(spec, tokens, creator, local=local, oracle=oracle, echo=echo)
     roles = roles or Roles(admin=creator.address)
     args = create_args(spec, [t.address for t in tokens], router.address, roles)
     receipt = factory.create_vault(*args, sender=creator)
