@@ -27,6 +27,9 @@ from index_vault.methodology import (
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_PRICES = ROOT.parent / "shared" / "data" / "prices"
+needs_shared_data = pytest.mark.skipif(
+    not SHARED_PRICES.is_dir(), reason=f"the shared data folder {SHARED_PRICES} is not beside this checkout"
+)
 METHODS = ["market-cap", "capped-market-cap", "equal", "liquidity", "sqrt-market-cap", "metric:volume_usd"]
 
 
@@ -246,6 +249,7 @@ def test_market_cap__1inch_week_long_spike__never_shows(history):
         assert supply(day, robust=True) == pytest.approx(supply("2021-08-01", robust=True), rel=0.05)
 
 
+@needs_shared_data
 def test_liquidity__volume_stops__falls_back_to_cmc_with_warning():
     shared = load_history(SHARED_PRICES)
 
@@ -274,8 +278,13 @@ def test_load_history__real_panel__agrees_with_load_panel(history):
     assert history.dates == tuple(panel.dates())
 
 
-def test_find_panel__project_and_shared_layouts__find_the_panel():
+def test_find_panel__project_layout__finds_the_panel():
     assert find_panel(ROOT / "data").name == "panel_daily_21assets.csv"
+    assert find_panel(ROOT / "data" / "prices").name == "panel_daily_21assets.csv"
+
+
+@needs_shared_data
+def test_find_panel__shared_layout__finds_the_panel():
     assert find_panel(SHARED_PRICES).name == "panel_daily_21assets.csv"
     assert find_panel(SHARED_PRICES / "panel_daily_21assets.csv").parent == SHARED_PRICES
 
