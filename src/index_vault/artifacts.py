@@ -17,6 +17,12 @@ KNOWN_BUILDS: dict[str, str] = {
     # An OpenZeppelin ERC20 (v3) with decimals and an open `mint`: the local test token.
     "StandardTokenMock": f"{SET_V2}/mocks/StandardTokenMock.sol/StandardTokenMock.json",
     "StandardTokenWithFeeMock": f"{SET_V2}/mocks/StandardTokenWithFeeMock.sol/StandardTokenWithFeeMock.json",
+    # Set Protocol V2's issuance path, the benchmark's peer: the controller, the factory of SetTokens, the
+    # SetToken itself (its ABI, for the tokens the factory creates) and the BasicIssuanceModule.
+    "Controller": f"{SET_V2}/protocol/Controller.sol/Controller.json",
+    "SetTokenCreator": f"{SET_V2}/protocol/SetTokenCreator.sol/SetTokenCreator.json",
+    "SetToken": f"{SET_V2}/protocol/SetToken.sol/SetToken.json",
+    "BasicIssuanceModule": f"{SET_V2}/protocol/modules/BasicIssuanceModule.sol/BasicIssuanceModule.json",
     "ERC20PresetMinterPauser": "node_modules/@openzeppelin/contracts/build/contracts/ERC20PresetMinterPauser.json",
     "WETH9": "node_modules/canonical-weth/build/contracts/WETH9.json",
     # Uniswap V3: v3-core 1.0.1 and v3-periphery 1.4.4 (whose POOL_INIT_CODE_HASH matches this pool build).
