@@ -1,0 +1,106 @@
+"""A silverback bot over the keeper (`index_vault.chain.keeper`): one keeper round every few new blocks.
+
+    SILVERBACK_SIGNER_ALIAS=keeper KEEPER_VAULT=0x... silverback run rebalancer --network ethereum:mainnet:node
+
+The round is the same as `ape run keeper run`'s: wait for in-flight transactions, read the chain, plan,
+simulate each trade with eth_call, send under the gas price cap, wait for the receipt, read again. The bot
+keeps no state of its own between rounds (the chain is the state), so a restart never double-trades.
+Without a signer (`SILVERBACK_SIGNER_ALIAS`) or with `KEEPER_DRY_RUN=1` it only plans and simulates.
+
+Settings (environment):
+    KEEPER_VAULT          the vault's address or its symbol in the manifest (default: the manifest's only vault)
+    KEEPER_ADAPTER        an allowlisted UniswapV3Adapter (default: the manifest's "uniswap-v3")
+    KEEPER_QUOTER         a Uniswap V3 QuoterV2 (default: none, expected out = oracle less pool fees)
+    KEEPER_EVERY_BLOCKS   blocks between rounds (default 1)
+    KEEPER_MAX_GAS_GWEI   gas price cap (default: none)
+    KEEPER_BAND_BPS, KEEPER_MIN_TRADE_USD, KEEPER_SLIPPAGE_BPS, KEEPER_FILL_AUCTIONS, KEEPER_DRY_RUN,
+    KEEPER_LOG_FORMAT (text|json)
+"""
+
+import os
+
+from ape import chain
+from silverback import SilverbackBot
+
+from index_vault.chain.cli import load_deployment, resolve_vault_address
+from index_vault.chain.contracts import vault_at
+from index_vault.chain.keeper import Keeper, KeeperConfig
+from index_vault.keeper_policy import GWEI, EventLog
+from index_vault.planner import WAD
+
+bot = SilverbackBot()
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _number(name: str, default: float | None) -> float | None:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
+def build_keeper() -> Keeper:
+    """The keeper the environment describes, signing with the bot's signer."""
+    vault = vault_at(resolve_vault_address(os.environ.get("KEEPER_VAULT") or None))
+    adapter = os.environ.get("KEEPER_ADAPTER") or load_deployment().adapters.get("uniswap-v3")
+    if not adapter:
+        raise RuntimeError("set KEEPER_ADAPTER: the manifest records no uniswap-v3 adapter")
+    signer = bot.signer
+    dry_run = _flag("KEEPER_DRY_RUN") or signer is None
+    if signer is None:
+        from ape import accounts
+
+        signer = accounts.test_accounts[0] if chain.provider.network.is_local else None
+    if signer is None:
+        raise RuntimeError("a dry run needs an account to simulate from: set SILVERBACK_SIGNER_ALIAS")
+    slippage = _number("KEEPER_SLIPPAGE_BPS", None)
+    gas_cap = _number("KEEPER_MAX_GAS_GWEI", None)
+    config = KeeperConfig(
+        band=int(_number("KEEPER_BAND_BPS", 100)) * 10**14,
+        min_trade_usd=max(int(_number("KEEPER_MIN_TRADE_USD", 100) * WAD), 1),
+        slippage_bps=int(slippage) if slippage is not None else None,
+        max_gas_price=int(gas_cap * GWEI) if gas_cap is not None else None,
+        dry_run=dry_run,
+        fill_auctions=_flag("KEEPER_FILL_AUCTIONS"),
+    )
+    return Keeper(
+        vault.rebalancer(),
+        signer,
+        adapter=adapter,
+        quoter=os.environ.get("KEEPER_QUOTER") or None,
+        config=config,
+        log=EventLog(os.environ.get("KEEPER_LOG_FORMAT", "text")),
+    )
+
+
+@bot.on_startup()
+def startup(startup_state):
+    bot.state.keeper = build_keeper()
+    bot.state.last_round_block = -1
+    keeper = bot.state.keeper
+    keeper.log("start", vault=keeper.vault.address, keeper=keeper.address, dry_run=keeper.config.dry_run)
+
+
+@bot.on_(chain.blocks)
+def on_block(block):
+    keeper: Keeper = bot.state.keeper
+    every = max(int(_number("KEEPER_EVERY_BLOCKS", 1)), 1)
+    if block.number - bot.state.last_round_block < every:
+        return None
+    bot.state.last_round_block = block.number
+    try:
+        result = keeper.run_round()
+    except Exception as exc:  # an unattended bot logs and goes on with the next block
+        keeper.metrics.errors += 1
+        keeper.log("error", block=block.number, error=f"{type(exc).__name__}: {exc}"[:200])
+        return {"errors": keeper.metrics.errors}
+    # numbers only: silverback records them as metrics
+    return {"trades": len(result.trades), "fills": len(result.fills), "waiting": result.status == "waiting"}
+
+
+@bot.on_shutdown()
+def shutdown():
+    keeper = getattr(bot.state, "keeper", None)
+    if keeper is not None:
+        keeper.log_summary()

@@ -1,0 +1,163 @@
+"""`ape run keeper run|status`: the rebalancing keeper of an index vault.
+
+`run` plays rounds (see `index_vault.chain.keeper`): read the chain, plan, simulate each trade with eth_call,
+send under a gas price cap, wait for the receipt, read again. Killed at any point and restarted, it re-plans
+from the chain and never sends a second transaction while one of its account is in flight. `--dry-run`
+plans and simulates only and prints the plan as a table; `--fill-auctions` also fills the vault's Dutch
+auctions when reselling the lot on the DEX pays. `status` shows drift per constituent, the last trades,
+the gas they cost and whether the keeper would trade now.
+
+The vault is `--vault ADDRESS`, a symbol of this network's manifest, or the manifest's only vault; its
+rebalancer is the vault's; the adapter is `--adapter` or the manifest's "uniswap-v3" adapter. Events go to
+stdout, one line each (`--log-format json`: one JSON object per line; the dry run's table then goes to
+stderr); a metrics summary is printed on exit, Ctrl-C included.
+"""
+
+import os
+import sys
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option
+
+from index_vault.chain.cli import confirm_live, load_deployment, pick_account, resolve_vault_address
+from index_vault.chain.contracts import vault_at
+from index_vault.chain.keeper import (
+    Keeper,
+    KeeperConfig,
+    format_keeper_status,
+    format_plan_table,
+    keeper_status,
+)
+from index_vault.keeper_policy import GWEI, LOG_FORMATS, EventLog, RetryPolicy
+from index_vault.planner import WAD
+
+ZERO = "0x" + "00" * 20
+
+
+def _keeper_options(f):
+    options = [
+        click.option("--vault", "vault_ref", help="Vault address, or its symbol in the manifest."),
+        account_option(prompt=False),
+        click.option("--adapter", help="An allowlisted UniswapV3Adapter (default: the manifest's uniswap-v3)."),
+        click.option("--quoter", help="A Uniswap V3 QuoterV2 for expected outs (default: oracle less pool fees)."),
+        click.option("--hub", "hubs", multiple=True, help="A token two-hop routes may go through (repeatable)."),
+        click.option("--band-bps", default=100, show_default=True, type=click.IntRange(0, 10_000), help="Drift band."),
+        click.option("--min-trade-usd", default="100", show_default=True, help="The smallest trade worth sending."),
+        click.option(
+            "--slippage-bps", type=click.IntRange(0, 500), help="Min out below the oracle (default: the vault's max)."
+        ),
+        click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _build(vault_ref, account, adapter, quoter, hubs, band_bps, min_trade_usd, slippage_bps, log_format, **config):
+    vault = vault_at(resolve_vault_address(vault_ref))
+    rebalancer = vault.rebalancer()
+    if rebalancer == ZERO:
+        raise click.ClickException(f"the vault at {vault.address} has no rebalancer")
+    adapter = adapter or load_deployment().adapters.get("uniswap-v3")
+    if not adapter:
+        raise click.UsageError("pass --adapter ADDRESS (the manifest records no uniswap-v3 adapter)")
+    sender = pick_account(account)
+    alias = getattr(sender, "alias", None)
+    if alias and hasattr(sender, "set_autosign") and (secret := os.environ.get(f"APE_ACCOUNTS_{alias}_PASSPHRASE")):
+        sender.set_autosign(True, passphrase=secret)  # unattended: sign without asking
+    try:
+        min_usd = int(float(min_trade_usd) * WAD)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--min-trade-usd") from exc
+    settings = KeeperConfig(
+        band=band_bps * 10**14,
+        min_trade_usd=max(min_usd, 1),
+        slippage_bps=slippage_bps,
+        **config,
+    )
+    log = EventLog(log_format)
+    return Keeper(rebalancer, sender, adapter=adapter, quoter=quoter, hubs=hubs, config=settings, log=log), log
+
+
+@click.group()
+def cli():
+    """The rebalancing keeper: run it, or see what it would do."""
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@_keeper_options
+@click.option("--dry-run", is_flag=True, help="Plan and simulate only; print the plan as a table.")
+@click.option("--once", is_flag=True, help="One round, then exit.")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between rounds.")
+@click.option("--max-rounds", type=click.IntRange(1), help="Stop after this many rounds.")
+@click.option("--max-gas-gwei", type=float, help="Never send above this gas price (wait instead).")
+@click.option("--priority-fee-gwei", type=float, help="The tip (default: the node's eth_maxPriorityFeePerGas).")
+@click.option("--receipt-timeout", default=180.0, show_default=True, help="Seconds to wait for a receipt.")
+@click.option("--fill-auctions", is_flag=True, help="Also fill the vault's Dutch auctions when reselling pays.")
+@click.option("--min-fill-profit-usd", default="0", show_default=True, help="Least profit (after gas) of a fill.")
+@click.option("--retries", default=6, show_default=True, type=click.IntRange(1), help="Tries of each RPC call.")
+@click.option("--yes", is_flag=True, help="Do not ask before trading on a live network.")
+def run(
+    dry_run,
+    once,
+    interval,
+    max_rounds,
+    max_gas_gwei,
+    priority_fee_gwei,
+    receipt_timeout,
+    fill_auctions,
+    min_fill_profit_usd,
+    retries,
+    yes,
+    **options,
+):
+    """Rebalance the vault: rounds of read, plan, simulate, send, read again."""
+    keeper, log = _build(
+        **options,
+        dry_run=dry_run,
+        max_gas_price=int(max_gas_gwei * GWEI) if max_gas_gwei is not None else None,
+        priority_fee=int(priority_fee_gwei * GWEI) if priority_fee_gwei is not None else None,
+        receipt_timeout=receipt_timeout,
+        fill_auctions=fill_auctions,
+        min_fill_profit_usd=int(float(min_fill_profit_usd) * WAD),
+        retry=RetryPolicy(attempts=retries),
+    )
+    if not dry_run:
+        confirm_live(f"Run the keeper of {keeper.vault.address} from {keeper.address}", yes)
+    log(
+        "start",
+        vault=keeper.vault.address,
+        rebalancer=keeper.rebalancer.address,
+        keeper=keeper.address,
+        dry_run=dry_run,
+    )
+    rounds = 1 if (once or dry_run) else max_rounds
+    try:
+        results = keeper.run(max_rounds=rounds, interval=interval)
+        if dry_run and results and results[-1].snapshot is not None:
+            out = sys.stderr if log.fmt == "json" else sys.stdout
+            print(format_plan_table(results[-1].snapshot, results[-1]), file=out)
+    except (KeyboardInterrupt, SystemExit) as exc:  # Ape turns SIGINT/SIGTERM into SystemExit(130/143)
+        log("stop", reason="interrupted", code=getattr(exc, "code", 130))
+        raise
+    finally:
+        if log.fmt == "json":
+            keeper.log_summary()
+        else:
+            click.echo("keeper summary:\n" + keeper.metrics.format_summary())
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@_keeper_options
+@click.option("--from-block", type=int, help="Look for trades from this block (default: the vault's deployment).")
+@click.option("--last", default=10, show_default=True, help="How many of the last trades to show.")
+def status(from_block, last, **options):
+    """Drift per constituent, the last trades, gas spent and whether the keeper would trade now."""
+    keeper, _ = _build(**options)
+    if from_block is None:
+        record = next((r for k, r in load_deployment().records.items() if k.endswith(":IndexVault")), None)
+        if record and record.get("address") == keeper.vault.address and record.get("block"):
+            from_block = record["block"]
+        else:
+            from_block = 0
+    click.echo(format_keeper_status(keeper_status(keeper, from_block=from_block, last=last)))
