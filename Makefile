@@ -48,14 +48,17 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 # Packages whose full `npm install` fails offline (git URLs in their trees):
-# only their tarballs are fetched and unpacked, never committed.
+# only their tarballs are fetched and unpacked, never committed. Each is unpacked aside and moved into
+# place whole, so an interrupted setup never leaves a partial package behind.
 $(PACK_STAMP): package.json
 	@mkdir -p $(NPM_PACK)
 	@for spec in $(PACKED); do \
 	  dir="$(NPM_PACK)/$$spec"; \
 	  if [ ! -d "$$dir/package" ]; then \
-	    echo "npm pack $$spec"; mkdir -p "$$dir"; \
-	    (cd "$$dir" && npm pack "$$spec" --silent >/dev/null && tar xzf *.tgz && rm -f *.tgz) || exit 1; \
+	    echo "npm pack $$spec"; rm -rf "$$dir/.unpack"; mkdir -p "$$dir/.unpack"; \
+	    (cd "$$dir/.unpack" && npm pack "$$spec" --silent >/dev/null && tar xzf *.tgz && mv package ../package) \
+	      || exit 1; \
+	    rm -rf "$$dir/.unpack"; \
 	  fi; \
 	done
 	@touch $@
