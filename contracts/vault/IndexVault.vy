@@ -129,8 +129,10 @@ MIN_UNIT: public(constant(uint256)) = basket.WAD // LOCKED_SHARES
 
 
 # @dev Roles (snekmate access_control). `DEFAULT_ADMIN_ROLE` configures the
-# oracle, fees and flow caps and lifts a pause; `GUARDIAN_ROLE` pauses. The
-# other roles are reserved for governance, rebalancing and fees.
+# oracle, fees, flow caps and the rebalancer, and lifts a pause;
+# `GUARDIAN_ROLE` pauses; `FEE_MANAGER_ROLE` names the fee recipient;
+# `KEEPER_ROLE` trades through the rebalancer (which checks it here);
+# `MANAGER_ROLE` is for whoever proposes target weights to the Governor.
 MANAGER_ROLE: public(constant(bytes32)) = keccak256("MANAGER_ROLE")
 KEEPER_ROLE: public(constant(bytes32)) = keccak256("KEEPER_ROLE")
 GUARDIAN_ROLE: public(constant(bytes32)) = keccak256("GUARDIAN_ROLE")
