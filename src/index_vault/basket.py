@@ -8,7 +8,8 @@ previews.
 
 from dataclasses import dataclass, field
 
-WAD = 10**18
+from index_vault.units import WAD
+
 LOCKED_SHARES = 10**16
 MIN_UNIT = WAD // LOCKED_SHARES
 MAX_ASSETS = 50

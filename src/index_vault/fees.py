@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
 from index_vault.basket import LOCKED_SHARES, ceil_div
+from index_vault.units import BPS
 
 RAY = 10**27
 YEAR = 365 * 86400
-BPS = 10_000
 MAX_MANAGEMENT_FEE_ANNUAL_BPS = 1_000
 MAX_IN_KIND_FEE_BPS = 100
 MAX_NAV_FEE_BPS = 500

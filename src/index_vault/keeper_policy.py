@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from typing import Any, TextIO, TypeVar
 
 from index_vault.routes import v3_route
+from index_vault.units import WAD
 
-WAD = 10**18
 GWEI = 10**9
 FEE_DENOMINATOR = 1_000_000  # Uniswap V3 fees are in hundredths of a bip
 

@@ -65,8 +65,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from index_vault.market import MarketDataError, parse_date
+from index_vault.units import WAD
 
-WAD = 10**18
 BASE_METHODS = ("market-cap", "capped-market-cap", "equal", "liquidity", "sqrt-market-cap")
 METRIC_PREFIX = "metric:"
 DPI_CAP = Fraction(1, 4)

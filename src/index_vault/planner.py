@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-WAD = 10**18
-BPS = 10_000
+from index_vault.units import BPS, WAD
 
 # The contract's hard bounds (`Rebalancer.vy` constants).
 MAX_SLIPPAGE_BPS = 500

@@ -2,7 +2,8 @@
 
 from decimal import Decimal, InvalidOperation
 
-WAD = 10**18
+WAD = 10**18  # 1e18 fixed point: shares, weights, USD prices
+BPS = 10_000  # basis points in one
 
 
 def parse_units(value: str | int | float | Decimal, decimals: int) -> int:

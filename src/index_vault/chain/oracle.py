@@ -25,9 +25,8 @@ from index_vault.chain.uniswap_v3 import (
     deploy_weth,
 )
 from index_vault.spec import BasketSpec, Constituent
-from index_vault.units import parse_units
+from index_vault.units import WAD, parse_units
 
-WAD = 10**18
 STABLE = "USDC"
 POOL_FEE = 3000
 

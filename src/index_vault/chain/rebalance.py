@@ -7,8 +7,7 @@ from ape.api import AccountAPI, ReceiptAPI
 from ape.contracts import ContractInstance
 
 from index_vault.chain.contracts import erc20_at
-
-BPS = 10_000
+from index_vault.units import BPS
 
 
 @dataclass(frozen=True)
