@@ -10,7 +10,8 @@ Without a signer (`SILVERBACK_SIGNER_ALIAS`) or with `KEEPER_DRY_RUN=1` it only 
 Settings (environment):
     KEEPER_VAULT          the vault's address or its symbol in the manifest (default: the manifest's only vault)
     KEEPER_ADAPTER        an allowlisted UniswapV3Adapter (default: the manifest's "uniswap-v3")
-    KEEPER_QUOTER         a Uniswap V3 QuoterV2 (default: none, expected out = oracle less pool fees)
+    KEEPER_V2_ADAPTER     an allowlisted UniswapV2Adapter (default: the manifest's "uniswap-v2", if any)
+    KEEPER_QUOTER         a Uniswap V3 QuoterV2 (default: the manifest's; none: expected out = oracle less fees)
     KEEPER_EVERY_BLOCKS   blocks between rounds (default 1)
     KEEPER_MAX_GAS_GWEI   gas price cap (default: none)
     KEEPER_BAND_BPS, KEEPER_MIN_TRADE_USD, KEEPER_SLIPPAGE_BPS, KEEPER_FILL_AUCTIONS, KEEPER_DRY_RUN,
@@ -43,7 +44,8 @@ def _number(name: str, default: float | None) -> float | None:
 def build_keeper() -> Keeper:
     """The keeper the environment describes, signing with the bot's signer."""
     vault = vault_at(resolve_vault_address(os.environ.get("KEEPER_VAULT") or None))
-    adapter = os.environ.get("KEEPER_ADAPTER") or load_deployment().adapters.get("uniswap-v3")
+    deployment = load_deployment()
+    adapter = os.environ.get("KEEPER_ADAPTER") or deployment.adapters.get("uniswap-v3")
     if not adapter:
         raise RuntimeError("set KEEPER_ADAPTER: the manifest records no uniswap-v3 adapter")
     signer = bot.signer
@@ -68,7 +70,8 @@ def build_keeper() -> Keeper:
         vault.rebalancer(),
         signer,
         adapter=adapter,
-        quoter=os.environ.get("KEEPER_QUOTER") or None,
+        v2_adapter=os.environ.get("KEEPER_V2_ADAPTER") or deployment.adapters.get("uniswap-v2"),
+        quoter=os.environ.get("KEEPER_QUOTER") or deployment.quoters.get("uniswap-v3"),
         config=config,
         log=EventLog(os.environ.get("KEEPER_LOG_FORMAT", "text")),
     )

@@ -1,74 +1,107 @@
-"""`ape run demo` (what `make demo` runs): an index vault's life on a local chain.
+"""`ape run demo` (what `make demo` runs): an index vault replayed through 90 days of real prices.
 
-Deploys a five-asset basket (test tokens with real symbols and decimals), then two holders mint
-in kind, one redeems, and the vault's status is shown between the steps.
+On the embedded local chain: builds the market chain (test tokens, Chainlink feeds, Uniswap V3 pools and V2
+pairs) at the start date, deploys an index vault at a methodology's weights and mints $100,000 of it, then
+replays each day's real closes: the feeds and pools move to the day's prices and the real keeper trades the
+vault back inside its bands through the pools. At the end a table (NAV against the ideal index and against the
+off-chain backtest of the same window, tracking error, trades, gas, fees) and a chart, written to `--out`.
+See `index_vault.chain.replay`.
 """
 
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from ape import accounts, chain
+from ape import accounts
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
+from index_vault.artifacts import project_root
 from index_vault.chain.cli import is_local
-from index_vault.chain.deploy import deploy_vault, fund_test_accounts
-from index_vault.chain.vault import VaultClient
-from index_vault.report import format_status
-from index_vault.spec import load_spec
-from index_vault.units import format_units
-
-DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "specs" / "demo-top5.yaml"
-SHARE = 10**18
-
-
-def _step(title: str) -> None:
-    click.secho(f"\n== {title}", bold=True)
-
-
-def _gas(client: VaultClient) -> str:
-    return f"(gas {client.last_receipt.gas_used:,})"
+from index_vault.chain.replay import ReplayConfig, eth_prices, finish_replay, replay_day, setup_replay
+from index_vault.keeper_policy import EventLog
+from index_vault.market import MarketDataError
+from index_vault.methodology import MethodologyError, parse_fraction
+from index_vault.replay import format_table, write_results
 
 
 @click.command(cls=ConnectedProviderCommand)
-@click.option("--spec", "spec_file", default=str(DEFAULT_SPEC), show_default=True, type=click.Path(exists=True))
-def cli(spec_file):
-    """Deploy a basket on a local chain, mint, redeem, and show the vault at each step."""
+@click.option("--start", default="2022-09-01", show_default=True, metavar="YYYY-MM-DD", help="The first day.")
+@click.option("--days", type=int, default=90, show_default=True, help="Days to replay after the start.")
+@click.option(
+    "--method",
+    default="capped-market-cap",
+    show_default=True,
+    help="market-cap, capped-market-cap, equal, liquidity, sqrt-market-cap or metric:COLUMN.",
+)
+@click.option("--top", type=int, default=5, show_default=True, help="The N largest assets on the start day.")
+@click.option("--assets", default=None, metavar="SYM,...", help="A fixed basket instead of --top.")
+@click.option("--cap", default=None, metavar="FRACTION", help="Per-asset cap (capped-market-cap: 0.25).")
+@click.option("--nav", "nav_usd", type=int, default=100_000, show_default=True, help="USD minted on the start day.")
+@click.option("--band-bps", type=int, default=100, show_default=True, help="The keeper's drift band.")
+@click.option("--management-fee-bps", type=int, default=0, show_default=True, help="Annual management fee.")
+@click.option("--data", "data_dir", default=None, metavar="DIR", help="A data folder in the layout of data/prices.")
+@click.option(
+    "--out", default=None, type=click.Path(file_okay=False), help="Results folder (default: results/demo-TIME)."
+)
+@click.option("--chart/--no-chart", default=True, show_default=True)
+def cli(start, days, method, top, assets, cap, nav_usd, band_bps, management_fee_bps, data_dir, out, chart):
+    """Replay real daily prices through an index vault on a local market, with the real keeper."""
     if not is_local():
-        raise click.UsageError("the demo mints test tokens: run it on a local chain (the default network)")
-    logger.set_level("WARNING")  # the story below, not one line per confirmed transaction
-    spec = load_spec(spec_file)
-    deployer, alice, bob = list(accounts.test_accounts)[:3]
+        raise click.UsageError("the demo builds a market of test tokens: run it on a local chain (the default)")
+    logger.set_level("WARNING")  # a progress bar, not one line per confirmed transaction
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    out = Path(out) if out else project_root() / "results" / f"demo-{stamp}"
+    try:
+        config = ReplayConfig(
+            start=start,
+            days=days,
+            method=method,
+            assets=tuple(a.strip() for a in assets.split(",")) if assets else (),
+            top=top,
+            cap=parse_fraction(cap, "cap") if cap is not None else None,
+            nav_usd=nav_usd,
+            band_bps=band_bps,
+            management_fee_bps=management_fee_bps,
+            data=Path(data_dir) if data_dir else None,
+        )
+        config.methodology()
+    except MethodologyError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if not 1 <= band_bps <= 2_000 or nav_usd < 1_000:
+        raise click.BadParameter("the band is 1..2000 bps and the NAV at least $1,000")
+    deployer, holder, keeper = list(accounts.test_accounts)[:3]
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "keeper.jsonl"
+    click.secho(f"== Building the market at {start} and deploying the vault", bold=True)
+    try:
+        with log_path.open("w") as log_file:
+            setup = setup_replay(
+                config, deployer, holder, keeper, echo=click.echo, keeper_log=EventLog("json", stream=log_file)
+            )
+            click.secho(f"== Replaying {setup.dates[1]} .. {setup.dates[-1]} with the keeper", bold=True)
+            with click.progressbar(
+                range(1, len(setup.dates)),
+                label="replay",
+                file=sys.stderr,
+                item_show_func=lambda i: _progress(setup, i),
+            ) as bar:
+                for i in bar:
+                    replay_day(setup, i, deployer)
+    except (MethodologyError, MarketDataError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    result = finish_replay(setup)
+    prices = eth_prices(setup.history, setup.dates)
+    written = write_results(result, out, prices, chart=chart)
+    click.secho("\n== Result", bold=True)
+    click.echo(format_table(result.summary(prices)))
+    click.echo(f"\nwrote {', '.join(p.name for p in written)} and keeper.jsonl to {out}")
 
-    _step(f"Deploy {spec.name} on chain {chain.chain_id}")
-    deployed = deploy_vault(spec, deployer, local=True, echo=click.echo)
-    fund_test_accounts(spec, deployed.tokens, [alice, bob], 1_000 * SHARE, sender=deployer)
-    client = VaultClient(deployed.vault)
-    click.echo(f"  alice {alice.address} and bob {bob.address} hold test tokens for 1,000 shares each")
 
-    _step("Alice mints 10 shares (the first mint pays the starting units)")
-    paid = client.mint(alice, 10 * SHARE, echo=click.echo)
-    click.echo(f"  paid {client.describe(paid)} {_gas(client)}")
-    click.echo(f"  {format_units(deployed.vault.LOCKED_SHARES(), 18)} shares are locked forever at the dead address")
-
-    _step("Bob mints 2.5 shares (pro rata to holdings, rounded up)")
-    paid = client.mint(bob, 25 * SHARE // 10, echo=click.echo)
-    click.echo(f"  paid {client.describe(paid)} {_gas(client)}")
-
-    _step("Status, seen by alice")
-    click.echo(format_status(client.status(alice)))
-
-    _step("Bob deposits 0.05 WETH at NAV (ERC-4626; valued at the low end of the price band)")
-    paid, shares = client.deposit(bob, 5 * 10**16, echo=click.echo)
-    click.echo(f"  paid {client.describe_one(0, paid)} for {format_units(shares, 18)} shares {_gas(client)}")
-
-    _step("Bob redeems those shares for WETH at NAV (ERC-4626; band and exit both favour the vault)")
-    assets, _ = client.redeem_at_nav(bob, shares, echo=click.echo)
-    click.echo(f"  received {client.describe_one(0, assets)} {_gas(client)}")
-
-    _step("Alice redeems 4 shares in kind (pro rata, rounded down)")
-    got = client.redeem(alice, 4 * SHARE, echo=click.echo)
-    click.echo(f"  received {client.describe(got)} {_gas(client)}")
-
-    _step("Status, seen by alice")
-    click.echo(format_status(client.status(alice)))
+def _progress(setup, i) -> str:
+    if i is None or len(setup.result.days) < 2:
+        return ""
+    day = setup.result.days[-1]
+    trades = len(setup.result.trades)
+    return f"{day.date} NAV ${day.nav_usd:,.0f} level {day.tracked:.2f} (ideal {day.ideal:.2f}) trades {trades}"

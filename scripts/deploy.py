@@ -140,6 +140,8 @@ def cli(spec_file, account, fund_shares, oracle, admin, governor, redeploy, yes)
     for name, adapter in deployed.adapters.items():
         deployment.adapters[name] = adapter.address
         _record(deployment, f"{spec.symbol}:{name}", adapter, [adapter.router()])
+    if deployed.market:  # the keeper's pool quotes on the local market
+        deployment.quoters["uniswap-v3"] = deployed.market.uniswap.quoter_v2.address
     _record(deployment, f"{spec.symbol}:Rebalancer", deployed.rebalancer, [deployed.vault.address, deployer.address])
     if local:
         deployment.tokens.update({c.symbol: t.address for c, t in zip(spec.constituents, deployed.tokens, strict=True)})

@@ -8,7 +8,8 @@ auctions when reselling the lot on the DEX pays. `status` shows drift per consti
 the gas they cost and whether the keeper would trade now.
 
 The vault is `--vault ADDRESS`, a symbol of this network's manifest, or the manifest's only vault; its
-rebalancer is the vault's; the adapter is `--adapter` or the manifest's "uniswap-v3" adapter. Events go to
+rebalancer is the vault's; the adapter is `--adapter` or the manifest's "uniswap-v3" adapter, the quoter
+`--quoter` or the manifest's (local deployments record the market's QuoterV2). Events go to
 stdout, one line each (`--log-format json`: one JSON object per line; the dry run's table then goes to
 stderr); a metrics summary is printed on exit, Ctrl-C included.
 """
@@ -39,7 +40,16 @@ def _keeper_options(f):
         click.option("--vault", "vault_ref", help="Vault address, or its symbol in the manifest."),
         account_option(prompt=False),
         click.option("--adapter", help="An allowlisted UniswapV3Adapter (default: the manifest's uniswap-v3)."),
-        click.option("--quoter", help="A Uniswap V3 QuoterV2 for expected outs (default: oracle less pool fees)."),
+        click.option(
+            "--v2-adapter",
+            help="An allowlisted UniswapV2Adapter (default: the manifest's uniswap-v2, if any): each trade then "
+            "goes to the venue quoting more.",
+        ),
+        click.option(
+            "--quoter",
+            help="A Uniswap V3 QuoterV2 for expected outs (default: the manifest's; without one, the oracle less "
+            "the pools' fees).",
+        ),
         click.option("--hub", "hubs", multiple=True, help="A token two-hop routes may go through (repeatable)."),
         click.option("--band-bps", default=100, show_default=True, type=click.IntRange(0, 10_000), help="Drift band."),
         click.option("--min-trade-usd", default="100", show_default=True, help="The smallest trade worth sending."),
@@ -53,14 +63,19 @@ def _keeper_options(f):
     return f
 
 
-def _build(vault_ref, account, adapter, quoter, hubs, band_bps, min_trade_usd, slippage_bps, log_format, **config):
+def _build(
+    vault_ref, account, adapter, v2_adapter, quoter, hubs, band_bps, min_trade_usd, slippage_bps, log_format, **config
+):
     vault = vault_at(resolve_vault_address(vault_ref))
     rebalancer = vault.rebalancer()
     if rebalancer == ZERO:
         raise click.ClickException(f"the vault at {vault.address} has no rebalancer")
-    adapter = adapter or load_deployment().adapters.get("uniswap-v3")
+    deployment = load_deployment()
+    adapter = adapter or deployment.adapters.get("uniswap-v3")
     if not adapter:
         raise click.UsageError("pass --adapter ADDRESS (the manifest records no uniswap-v3 adapter)")
+    quoter = quoter or deployment.quoters.get("uniswap-v3")
+    v2_adapter = v2_adapter or deployment.adapters.get("uniswap-v2")
     sender = pick_account(account)
     alias = getattr(sender, "alias", None)
     if alias and hasattr(sender, "set_autosign") and (secret := os.environ.get(f"APE_ACCOUNTS_{alias}_PASSPHRASE")):
@@ -76,7 +91,10 @@ def _build(vault_ref, account, adapter, quoter, hubs, band_bps, min_trade_usd, s
         **config,
     )
     log = EventLog(log_format)
-    return Keeper(rebalancer, sender, adapter=adapter, quoter=quoter, hubs=hubs, config=settings, log=log), log
+    keeper = Keeper(
+        rebalancer, sender, adapter=adapter, v2_adapter=v2_adapter, quoter=quoter, hubs=hubs, config=settings, log=log
+    )
+    return keeper, log
 
 
 @click.group()
@@ -129,6 +147,7 @@ def run(
         vault=keeper.vault.address,
         rebalancer=keeper.rebalancer.address,
         keeper=keeper.address,
+        quoter=keeper.quoter.address if keeper.quoter else "none (oracle less pool fees)",
         dry_run=dry_run,
     )
     rounds = 1 if (once or dry_run) else max_rounds

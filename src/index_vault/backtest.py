@@ -167,16 +167,11 @@ class BacktestResult:
 
     def summary(self) -> dict:
         """The summary.json keys (module doc), then context."""
-        difference = [
-            t - i for t, i in zip(self.daily_returns(self.tracked), self.daily_returns(self.ideal), strict=True)
-        ]
-        te = statistics.stdev(difference) * math.sqrt(PERIODS_PER_YEAR) if len(difference) > 1 else 0.0
         return {
             "start": self.dates[0],
             "end": self.dates[-1],
             "method": self.methodology.method,
-            "tracking_error_annual": te,
-            "tracking_difference_annual": self.annual_return(self.tracked) - self.annual_return(self.ideal),
+            **tracking(self.dates, self.ideal, self.tracked),
             "turnover_annual": self.turnover / self.years,
             "costs_usd": self.slippage_usd + self.gas_usd,
             "rebalances": len(self.rebalance_dates),
@@ -197,6 +192,19 @@ class BacktestResult:
             "data": self.data,
             "warnings": self.warnings,
         }
+
+
+def tracking(dates: list[str], ideal: list[float], tracked: list[float]) -> dict[str, float]:
+    """`tracking_error_annual` and `tracking_difference_annual` of two level series over `dates` (module doc)."""
+    years = days_between(dates[0], dates[-1]) / PERIODS_PER_YEAR
+    returns = [[b / a - 1 for a, b in itertools.pairwise(levels)] for levels in (tracked, ideal)]
+    difference = [t - i for t, i in zip(*returns, strict=True)]
+    te = statistics.stdev(difference) * math.sqrt(PERIODS_PER_YEAR) if len(difference) > 1 else 0.0
+
+    def annual(levels: list[float]) -> float:
+        return (levels[-1] / levels[0]) ** (1 / years) - 1 if years > 0 else 0.0
+
+    return {"tracking_error_annual": te, "tracking_difference_annual": annual(tracked) - annual(ideal)}
 
 
 def run_backtest(

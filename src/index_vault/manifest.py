@@ -28,6 +28,7 @@ class Deployment:
     nav_feeds: dict[str, str] = field(default_factory=dict)  # vault symbol -> its NavFeed
     rebalancers: dict[str, str] = field(default_factory=dict)  # vault symbol -> its Rebalancer
     adapters: dict[str, str] = field(default_factory=dict)  # DEX name ("uniswap-v3", ...) -> adapter address
+    quoters: dict[str, str] = field(default_factory=dict)  # DEX name -> its quoter ("uniswap-v3": QuoterV2)
     tokens: dict[str, str] = field(default_factory=dict)  # symbol -> address (test tokens on local chains)
     genesis: str | None = None  # hash of block 0, to tell one local chain from the next
     records: dict[str, dict] = field(default_factory=dict)  # "<symbol>:<contract>" -> how it was deployed

@@ -12,6 +12,7 @@ import subprocess
 import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import requests
@@ -455,6 +456,8 @@ def test_script__dry_run_json__run_once__status(run_script, script_env):
     lines = [json.loads(line) for line in dry.stdout.splitlines()]  # every line of stdout is one JSON event
     kinds = [e["event"] for e in lines]
     assert kinds[0] == "start" and kinds[-1] == "summary" and kinds.count("simulated") == 3
+    (manifest,) = (Path(env["INDEX_VAULT_DEPLOYMENTS"]) / "local").glob("*.json")
+    assert lines[0]["quoter"] == json.loads(manifest.read_text())["quoters"]["uniswap-v3"]  # the manifest's quoter
     assert lines[-1]["trades_sent"] == 0 and nonce(keeper) == before
     assert "plan at block" in dry.stderr and "simulated out" in dry.stderr  # the table, beside the JSON
 

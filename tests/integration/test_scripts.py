@@ -38,6 +38,8 @@ def test_deploy__demo_spec__rebalancer_with_targets_and_adapter(deployed, projec
     assert vault.rebalancer() == rebalancer.address and rebalancer.vault() == vault.address
     assert vault.target_weights() == [c.weight for c in SPEC.constituents]
     assert rebalancer.adapter_allowed(deployed["adapters"]["uniswap-v3"])
+    quoter = deployed["quoters"]["uniswap-v3"]  # the keeper's pool quotes
+    assert networks.provider.get_code(quoter) and quoter != deployed["adapters"]["uniswap-v3"]
 
 
 def test_vault_propose_targets__proposal_file__sets_the_rebalancers_targets(deployed, run_script, project, tmp_path):

@@ -64,6 +64,7 @@ from index_vault.planner import (
     plan,
 )
 from index_vault.report import table
+from index_vault.routes import v2_route
 from index_vault.units import format_units
 
 FEE_TIERS = (3000, 500, 10000)  # the V3 fee tiers probed for pools
@@ -206,6 +207,17 @@ class TradeOutcome:
     amount_out: int = 0
     shortfall: int = 0
     gas_used: int = 0
+    venue: str = ""  # "uniswap-v3" or "uniswap-v2"
+
+
+@dataclass(frozen=True)
+class Venue:
+    """Where a trade goes: an allowlisted adapter and the route bytes it takes."""
+
+    name: str  # "uniswap-v3", "uniswap-v2"
+    adapter: str
+    route: bytes
+    path: tuple[str, ...]  # tokens from the one sold to the one bought
 
 
 @dataclass
@@ -257,8 +269,10 @@ class TradeRecord:
 class Keeper:
     """Rounds of read, plan, simulate, send, read again for one Rebalancer, from one account.
 
-    `rebalancer`, `adapter` (an allowlisted `UniswapV3Adapter`) and `quoter` (a Uniswap V3 QuoterV2; without
-    one the expected out is the oracle's less the route's fees and `QUOTE_MARGIN_BPS`) are addresses.
+    `rebalancer`, `adapter` (an allowlisted `UniswapV3Adapter`), `v2_adapter` (an allowlisted
+    `UniswapV2Adapter`, optional) and `quoter` (a Uniswap V3 QuoterV2; without one the expected out is the
+    oracle's less the route's fees and `QUOTE_MARGIN_BPS`) are addresses. With both adapters each trade goes
+    to the venue that quotes more for it (V2: Router02's `getAmountsOut`), at planning and again at sending.
     `hubs` are extra tokens two-hop routes may go through (constituents named USDC, USDT, DAI or WETH and
     the SwapRouter's WETH9 always are). `sleep` and `clock` are injectable for tests.
     """
@@ -269,6 +283,7 @@ class Keeper:
         account: AccountAPI,
         *,
         adapter: str,
+        v2_adapter: str | None = None,
         quoter: str | None = None,
         hubs: Sequence[str] = (),
         config: KeeperConfig | None = None,
@@ -294,6 +309,16 @@ class Keeper:
         self.factory = self._contract(self._read(self.swap_router.functions.factory().call), _type("UniswapV3Factory"))
         self.weth9 = to_checksum_address(self._read(self.swap_router.functions.WETH9().call))
         self.quoter = self._contract(quoter, _type("QuoterV2")) if quoter else None
+        self.v2_adapter = self.v2_router = self.v2_factory = None
+        if v2_adapter:
+            self.v2_adapter = self._contract(v2_adapter, project.UniswapV2Adapter.contract_type)
+            router = self._read(self.v2_adapter.functions.router().call)
+            self.v2_router = self._contract(router, _type("UniswapV2Router02"))
+            self.v2_factory = self._contract(
+                self._read(self.v2_router.functions.factory().call), _type("UniswapV2Factory")
+            )
+        self._v2_paths: dict[tuple[str, str], tuple[str, ...] | None] = {}
+        self._v2_pairs: dict[frozenset[str], bool] = {}
         self.extra_hubs = [to_checksum_address(h) for h in hubs]
         self.keeper_role = self._read(self.vault.functions.KEEPER_ROLE().call)
         self._meta: dict[str, tuple[str, int]] = {}
@@ -433,24 +458,71 @@ class Keeper:
         except ContractLogicError:
             return None
 
+    def _v2_pair_exists(self, a: str, b: str) -> bool:
+        key = frozenset((a, b))
+        if key not in self._v2_pairs:
+            address = self._call(self.v2_factory.functions.getPair(a, b))
+            exists = int(address, 16) != 0
+            if exists:
+                pair = self._contract(address, _type("UniswapV2Pair"))
+                exists = all(r > 0 for r in self._call(pair.functions.getReserves())[:2])
+            self._v2_pairs[key] = exists
+        return self._v2_pairs[key]
+
+    def v2_path(self, sell: str, buy: str, assets: Iterable[str] = ()) -> tuple[str, ...] | None:
+        """The Uniswap V2 path from `sell` to `buy`: the direct pair, else two hops through the first hub."""
+        if self.v2_factory is None:
+            return None
+        if (sell, buy) not in self._v2_paths:
+            path = None
+            if self._v2_pair_exists(sell, buy):
+                path = (sell, buy)
+            else:
+                for hub in self.hubs(assets or (sell, buy)):
+                    if hub not in (sell, buy) and self._v2_pair_exists(sell, hub) and self._v2_pair_exists(hub, buy):
+                        path = (sell, hub, buy)
+                        break
+            self._v2_paths[(sell, buy)] = path
+        return self._v2_paths[(sell, buy)]
+
+    def _v3_out(self, snap: Snapshot, route: Route, amount_in: int, block: int | str) -> int:
+        out = self.quote(route, amount_in, block)
+        if out is None:
+            s, b = snap.index(route.tokens[0]), snap.index(route.tokens[-1])
+            oracle_out = mul_div(
+                mul_div(amount_in, snap.prices[s], 10 ** snap.decimals[s]), 10 ** snap.decimals[b], snap.prices[b]
+            )
+            keep = BPS - int(route.fee_bps + 0.999) - QUOTE_MARGIN_BPS
+            out = mul_div(oracle_out, max(keep, 0), BPS)
+        return out
+
+    def _v2_out(self, path: tuple[str, ...], amount_in: int, block: int | str) -> int:
+        try:
+            return self._call(self.v2_router.functions.getAmountsOut(amount_in, list(path)), block)[-1]
+        except ContractLogicError:
+            return 0
+
+    def venue(self, snap: Snapshot, sell: str, buy: str, amount_in: int, block: int | str) -> tuple[Venue, int] | None:
+        """The venue that pays the most for `amount_in` of `sell` at `block`, and what it pays; None: no route."""
+        offers = []
+        route = self.route(sell, buy, snap.assets)
+        if route is not None:
+            venue = Venue("uniswap-v3", self.adapter.address, route.encode(), route.tokens)
+            offers.append((self._v3_out(snap, route, amount_in, block), venue))
+        path = self.v2_path(sell, buy, snap.assets) if amount_in else None
+        if path is not None:
+            venue = Venue("uniswap-v2", self.v2_adapter.address, v2_route(path), path)
+            offers.append((self._v2_out(path, amount_in, block), venue))
+        if not offers:
+            return None
+        out, venue = max(offers, key=lambda offer: offer[0])  # ties: V3, listed first
+        return venue, out
+
     def _expected_out(self, snap: Snapshot, sell: str, buy: str, amount_in: int, cache: dict) -> int:
         key = (sell, buy, amount_in)
         if key not in cache:
-            route = self.route(sell, buy, snap.assets)
-            if route is None:
-                cache[key] = 0  # untradeable: the planner drops the pair (slippage)
-            else:
-                out = self.quote(route, amount_in, snap.block)
-                if out is None:
-                    s, b = snap.index(sell), snap.index(buy)
-                    oracle_out = mul_div(
-                        mul_div(amount_in, snap.prices[s], 10 ** snap.decimals[s]),
-                        10 ** snap.decimals[b],
-                        snap.prices[b],
-                    )
-                    keep = BPS - int(route.fee_bps + 0.999) - QUOTE_MARGIN_BPS
-                    out = mul_div(oracle_out, max(keep, 0), BPS)
-                cache[key] = out
+            best = self.venue(snap, sell, buy, amount_in, snap.block)
+            cache[key] = 0 if best is None else best[1]  # no route: the planner drops the pair (slippage)
         return cache[key]
 
     # --- planning -------------------------------------------------------------------------------------------
@@ -611,15 +683,19 @@ class Keeper:
 
     # --- trades -------------------------------------------------------------------------------------------
 
-    def _trade_args(self, snap: Snapshot, trade: Trade) -> tuple | None:
-        route = self.route(trade.sell, trade.buy, snap.assets)
-        if route is None:
-            return None
-        return (trade.sell, trade.buy, trade.amount_in, trade.min_out, self.adapter.address, route.encode())
+    def _trade_args(self, snap: Snapshot, trade: Trade, venue: Venue | None = None) -> tuple | None:
+        """`Rebalancer.trade`'s arguments through `venue` (default: the best venue now); None without a route."""
+        if venue is None:
+            best = self.venue(snap, trade.sell, trade.buy, trade.amount_in, "latest")
+            if best is None:
+                return None
+            venue = best[0]
+        return (trade.sell, trade.buy, trade.amount_in, trade.min_out, venue.adapter, venue.route)
 
-    def _trade_fields(self, snap: Snapshot, trade: Trade) -> dict:
+    def _trade_fields(self, snap: Snapshot, trade: Trade, venue: Venue | None = None) -> dict:
         s, b = snap.index(trade.sell), snap.index(trade.buy)
         return {
+            **({"venue": venue.name, "hops": len(venue.path) - 1} if venue else {}),
             "sell": snap.symbols[s],
             "buy": snap.symbols[b],
             "amount_in": format_units(trade.amount_in, snap.decimals[s]),
@@ -637,16 +713,21 @@ class Keeper:
         return int.from_bytes(out[:32], "big")
 
     def execute(self, snap: Snapshot, trade: Trade) -> TradeOutcome:
-        """Simulates, sends and waits for one trade; raises `Reverted` when the simulation fails."""
-        fields = self._trade_fields(snap, trade)
-        self.simulate_trade(snap, trade)
-        args = self._trade_args(snap, trade)
+        """Simulates, sends and waits for one trade through the best venue now; raises `Reverted` when the
+        simulation fails."""
+        best = self.venue(snap, trade.sell, trade.buy, trade.amount_in, "latest")
+        if best is None:
+            raise Reverted("no route between the pair's pools")
+        venue = best[0]
+        fields = self._trade_fields(snap, trade, venue)
+        args = self._trade_args(snap, trade, venue)
+        self.simulate(self._tx(self.rebalancer, "trade", args))
         receipt = self._send(self._tx(self.rebalancer, "trade", args), "trade", **fields)
         tx_hash = _hex(receipt["transactionHash"])
         if receipt["status"] != 1:
             self.metrics.trades_reverted += 1
             self.log("reverted", what="trade", tx=tx_hash, gas_used=receipt["gasUsed"], **fields)
-            return TradeOutcome(trade, tx_hash, "reverted", gas_used=receipt["gasUsed"])
+            return TradeOutcome(trade, tx_hash, "reverted", gas_used=receipt["gasUsed"], venue=venue.name)
         (event,) = self.rebalancer.events.TradeExecuted().process_receipt(receipt, errors=DISCARD)
         self.metrics.trades_mined += 1
         b = snap.index(trade.buy)
@@ -660,7 +741,13 @@ class Keeper:
             **fields,
         )
         return TradeOutcome(
-            trade, tx_hash, "mined", event.args.amount_out, event.args.shortfall, gas_used=receipt["gasUsed"]
+            trade,
+            tx_hash,
+            "mined",
+            event.args.amount_out,
+            event.args.shortfall,
+            gas_used=receipt["gasUsed"],
+            venue=venue.name,
         )
 
     # --- rounds -------------------------------------------------------------------------------------------

@@ -21,16 +21,15 @@ from ape.contracts import ContractInstance
 from ape.utils.testing import generate_dev_accounts
 
 from index_vault.chain.contracts import erc20_at, npm_container
-from index_vault.chain.feeds import deploy_price_feed, set_feed_price
+from index_vault.chain.feeds import deploy_price_feed
+from index_vault.chain.market_mover import MarketMover
 from index_vault.chain.uniswap_v2 import (
     UniswapV2,
     add_liquidity_v2,
     deploy_uniswap_v2,
-    pair_at,
     pair_price_of,
     reserves,
     swap_exact_input_v2,
-    uniswap_v2_from_book,
 )
 from index_vault.chain.uniswap_v3 import (
     Q96,
@@ -39,7 +38,6 @@ from index_vault.chain.uniswap_v3 import (
     create_pool,
     deploy_uniswap_v3,
     deploy_weth,
-    pool_at,
     price_from_sqrt_price_x96,
     sqrt_price_x96,
     swap_exact_input,
@@ -273,43 +271,27 @@ def arbitrage_pair_v2(
 
 
 def advance_market(
-    book: AddressBook, day: str, deployer: AccountAPI, panel: Panel | None = None, echo: Echo = _quiet
+    book: AddressBook,
+    day: str,
+    deployer: AccountAPI,
+    panel: Panel | None = None,
+    echo: Echo = _quiet,
+    mover: MarketMover | None = None,
 ) -> AddressBook:
     """Moves the market to `day`: feeds to its prices, pools arbitraged to them, then one block mined.
 
     Returns the book with the new date (the caller writes it). The deployer mints (or wraps) what it swaps.
-    V2 pairs are arbitraged when the book has them (books built before V2 have none).
+    V2 pairs are arbitraged when the book has them (books built before V2 have none). The transactions go
+    out through `mover` (a `MarketMover` for this book and deployer; a new one when not given).
     """
     if book.chain_id != chain.chain_id:
         raise MarketDataError(f"the address book is for chain {book.chain_id}, connected to {chain.chain_id}")
     plan = plan_market(day, book.assets, panel)
     if set(plan.tokens) != set(book.tokens):
         raise MarketDataError(f"the book's tokens {sorted(book.tokens)} differ from the plan's {sorted(plan.tokens)}")
-    for asset, feed in book.feeds.items():
-        set_feed_price(npm_container("EACAggregatorProxy").at(feed), feed_price(plan.prices[asset]), deployer)
-    uni = uniswap_from_book(book)
-    tokens = {asset: npm_container("StandardTokenMock").at(t["address"]) for asset, t in book.tokens.items()}
-    tokens["ETH"] = npm_container("WETH9").at(book.tokens["ETH"]["address"])
-    for key, address in book.pools.items():
-        target = plan.pool(key)
-        landed = arbitrage_pool(
-            uni,
-            pool_at(address),
-            tokens[target.asset],
-            tokens[target.quote],
-            target.price,
-            deployer,
-            book.uniswap["weth"],
-        )
-        echo(f"pool {key}: {float(landed):.8g} (target {target.price:.8g})")
-    if book.v2_pairs:
-        v2 = uniswap_v2_from_book(book)
-        for key, address in book.v2_pairs.items():
-            target = plan.pool(key)
-            landed = arbitrage_pair_v2(
-                v2, pair_at(address), tokens[target.asset], tokens[target.quote], target.price, deployer
-            )
-            echo(f"v2 pair {key}: {float(landed):.8g} (target {target.price:.8g})")
+    landed = (mover or MarketMover(book, deployer)).move(plan)
+    for key, price in landed.items():
+        echo(f"{key}: {float(price):.8g} (target {plan.pool(key.split()[1]).price:.8g})")
     chain.mine()
     return replace(book, date=plan.date, chain_id=chain.chain_id)
 
