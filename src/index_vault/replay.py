@@ -107,7 +107,7 @@ class ReplayResult:
             "method": self.method,
             **onchain,
             "turnover_annual": sold / self.nav_usd / years if years else 0.0,
-            "costs_usd": execution + gas_usd,
+            "costs_usd": execution + gas_usd,  # what rebalancing cost: the vault's DEX costs and the keeper's gas
             "rebalances": sum(1 for d in days[1:] if d.trades),
             "universe": self.universe,
             "assets": self.assets,
@@ -180,7 +180,8 @@ def format_table(summary: dict) -> str:
         ("turnover (annual)", _pct(summary["turnover_annual"], 1), _pct(bt["turnover_annual"], 1)),
         ("trades", f"{summary['trades']}", f"{bt['trades']}"),
         ("days with trades", f"{summary['rebalances']}", f"{bt['rebalances']}"),
-        ("costs (USD)", f"{summary['costs_usd']:,.2f}", f"{bt['costs_usd']:,.2f}"),
+        ("DEX fees and impact (USD)", f"{summary['execution_cost_usd']:,.2f}", f"{bt['costs_usd']:,.2f}"),
+        ("keeper gas (USD, not the vault's)", f"{summary['gas_usd']:,.2f}", "-"),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"{a:<{width}}  {b:>12}  {c:>12}" for a, b, c in rows]

@@ -409,6 +409,44 @@ def test_filler__auction_fills_once_the_dex_price_pays(env, accounts):
     tally(keeper)
 
 
+def test_filler__killed_between_fill_and_resale__restart_resells_the_lot(env, accounts):
+    move_market(env, 86_400)  # the last auction has expired
+    set_targets(env, [30 * 10**16, 20 * 10**16, 10 * 10**16, 20 * 10**16, 20 * 10**16])
+    usdc, weth = env.tokens["USDC"], env.tokens["WETH"]
+    filler = accounts[4]
+    weth.mint(filler, 10**18, sender=env.deployer)
+    opened = env.rebalancer.open_auction(usdc, weth, 400 * 10**6, sender=env.keeper)
+    (event,) = env.rebalancer.AuctionOpened.from_receipt(opened)
+    chain.mine(timestamp=event.end - 60)  # the price near its floor: reselling pays
+    before = usdc.balanceOf(filler)
+
+    class Killed(BaseException):
+        pass
+
+    def die(*_):
+        raise Killed  # the process dies after the fill was mined, before it resold the lot
+
+    first = make_keeper(env, account=filler, fill_auctions=True)
+    first._resell = die
+    with pytest.raises(Killed):
+        first.run_round()
+    (fill,) = events(first, "auction-fill")
+    lot = usdc.balanceOf(filler) - before
+    assert lot > 0  # the lot sits in the filler's account
+
+    restarted = make_keeper(env, account=filler, fill_auctions=True)
+    restarted.run_round()
+
+    (unsold,) = events(restarted, "unsold-lot")
+    assert unsold["sell"] == "USDC" and unsold["buy"] == "WETH"
+    assert len(events(restarted, "resold")) >= 1
+    assert usdc.balanceOf(filler) == before  # sold on, once: nothing left over, nothing sold twice
+    again = make_keeper(env, account=filler, fill_auctions=True)
+    assert again.unsold_lots(again.read_snapshot()) == {}
+    print(f"\nfill {fill['tx'][:12]} killed before resale; restart resold {lot} USDC units")
+    tally(restarted)
+
+
 def test_status__after_a_round__shows_drift_trades_gas_and_verdict(env):
     keeper = make_keeper(env)
     keeper.run_round()

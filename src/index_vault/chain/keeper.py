@@ -75,6 +75,17 @@ GAS_FILL = 650_000  # a fill values the vault like a trade
 GAS_APPROVE = 50_000
 GAS_SWAP_PER_HOP = 120_000
 DEADLINE_SECONDS = 600
+FILL_LOOKBACK_BLOCKS = 50_000  # how far back unsold lots of this keeper's fills are looked for
+TRANSFER_EVENT = {
+    "type": "event",
+    "name": "Transfer",
+    "anonymous": False,
+    "inputs": [
+        {"name": "from", "type": "address", "indexed": True},
+        {"name": "to", "type": "address", "indexed": True},
+        {"name": "value", "type": "uint256", "indexed": False},
+    ],
+}
 
 
 class KeeperError(RuntimeError):
@@ -923,8 +934,69 @@ class Keeper:
             lo, hi = (mid, hi) if why(mid) is None else (lo, mid)
         return lo, first
 
+    def unsold_lots(self, snap: Snapshot) -> dict[tuple[str, str], int]:
+        """Lots this keeper filled but never resold, by (lot token, auction's buy token), read from the chain.
+
+        For each lot token: what `AuctionFilled` logs of this filler (the last `FILL_LOOKBACK_BLOCKS`) brought
+        in, less every `Transfer` of it out of the account since the first of those fills, and never more than
+        the account holds. A keeper killed between a fill and its resale finds its lot here on restart.
+        """
+        start = max(snap.block - FILL_LOOKBACK_BLOCKS, 0)
+        event = self.rebalancer.events.AuctionFilled()
+        logs = self._read(
+            lambda: event.get_logs(from_block=start, to_block=snap.block, argument_filters={"filler": self.address}),
+            "logs",
+        )
+        bought: dict[tuple[str, str], int] = {}
+        since: dict[str, int] = {}
+        for log in logs:
+            auction = self._call(self.rebalancer.functions.auctions(log["args"]["id"]), snap.block)
+            key = (to_checksum_address(auction[0]), to_checksum_address(auction[1]))
+            bought[key] = bought.get(key, 0) + log["args"]["sold"]
+            since.setdefault(key[0], log["blockNumber"])
+        unsold = {}
+        for (lot, buy), amount in bought.items():
+            token = self.w3.eth.contract(address=lot, abi=[*ERC20_ABI, TRANSFER_EVENT])
+            transfers = self._read(
+                lambda t=token, a=since[lot]: t.events.Transfer().get_logs(
+                    from_block=a, to_block=snap.block, argument_filters={"from": self.address}
+                ),
+                "logs",
+            )
+            sent = sum(t["args"]["value"] for t in transfers)
+            left = min(amount - sent, self._call(token.functions.balanceOf(self.address), snap.block))
+            if left > 0:
+                unsold[(lot, buy)] = left
+        return unsold
+
+    def _resell_unsold(self, snap: Snapshot) -> None:
+        """Resells what `unsold_lots` finds (a fill whose resale never happened), before any new fill."""
+        for (lot, buy), amount in self.unsold_lots(snap).items():
+            s, b = snap.index(lot), snap.index(buy)
+            route = self.route(lot, buy, snap.assets)
+            fields = {
+                "sell": snap.symbols[s],
+                "buy": snap.symbols[b],
+                "amount": format_units(amount, snap.decimals[s]),
+                "pay": "(an earlier fill)",
+            }
+            if route is None:
+                self.log("resell-skip", reason="no DEX route for an unsold lot", **fields)
+                continue
+            dex_out = self.quote(route, amount, snap.block)
+            if dex_out is None:
+                dex_out = self._expected_out(snap, lot, buy, amount, {})
+            self.log("unsold-lot", **fields)
+            try:
+                self._resell(snap, lot, buy, amount, route, dex_out, fields)
+            except Reverted as exc:
+                self.log("resell-skip", reason=exc.reason, **fields)
+
     def _fill_auctions(self, snap: Snapshot, result: RoundResult) -> None:
-        """Fills every live auction whose lot, resold on the DEX, pays more than the gas and the minimum profit."""
+        """Resells any lot a killed run left unsold, then fills every live auction whose lot, resold on the DEX,
+        pays more than the gas and the minimum profit."""
+        if not self.config.dry_run:
+            self._resell_unsold(snap)
         tip = self.priority_fee()
         gas_price, eth_price = snap.base_fee + tip, self.eth_price(snap)
         for auction_id, auction, rate in self.live_auctions(snap):

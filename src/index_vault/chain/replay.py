@@ -32,7 +32,7 @@ from index_vault.backtest import GWEI, BacktestResult, CostModel, Schedule, run_
 from index_vault.basket import MIN_UNIT
 from index_vault.chain.contracts import npm_container
 from index_vault.chain.deploy import deploy_vault
-from index_vault.chain.keeper import Keeper, KeeperConfig
+from index_vault.chain.keeper import Keeper, KeeperConfig, RoundResult
 from index_vault.chain.market import advance_market, build_market
 from index_vault.chain.market_mover import MarketMover
 from index_vault.chain.oracle import FeedSettings, feed_params
@@ -54,6 +54,7 @@ from index_vault.spec import BasketSpec, Constituent
 from index_vault.units import BPS, WAD
 
 DAY = 86_400
+MAX_ROUNDS_PER_DAY = 6
 SHARE_PRICE_USD = 100  # a share is worth $100 on the start day
 FEED_SETTINGS = FeedSettings()
 
@@ -304,7 +305,7 @@ def _weights(setup: ReplaySetup, i: int) -> tuple[dict[str, float], float, int]:
     return {a: v / nav for a, v in zip(setup.basket, values, strict=True)}, nav, supply
 
 
-def _record(setup: ReplaySetup, i: int, drift: float, round_result=None) -> ReplayDay:
+def _record(setup: ReplaySetup, i: int, drift: float, rounds: list[RoundResult] = ()) -> ReplayDay:
     weights, nav, supply = _weights(setup, i)
     targets = {a: w / WAD for a, w in zip(setup.basket, setup.targets, strict=True)}
     result = setup.result
@@ -322,12 +323,12 @@ def _record(setup: ReplaySetup, i: int, drift: float, round_result=None) -> Repl
         targets=targets,
         drift=drift,
     )
-    if round_result is not None:
-        mined = [t for t in round_result.trades if t.status == "mined"]
-        day.trades = len(mined)
-        day.gas = sum(t.gas_used for t in round_result.trades)
-        day.status = round_result.status
-        day.reason = round_result.reason or ""
+    if rounds:
+        outcomes = [t for r in rounds for t in r.trades]
+        day.trades = sum(1 for t in outcomes if t.status == "mined")
+        day.gas = sum(t.gas_used for t in outcomes)
+        day.status = rounds[-1].status + (f" ({len(rounds)} rounds)" if len(rounds) > 1 else "")
+        day.reason = rounds[-1].reason or ""
     return day
 
 
@@ -346,16 +347,28 @@ def move_to_day(setup: ReplaySetup, i: int, deployer: AccountAPI) -> float:
 
 
 def keeper_round(setup: ReplaySetup, i: int, drift: float, keeper: Keeper | None = None) -> ReplayDay:
-    """One round of `keeper` (default: the setup's) on day `i`, then step 5: the day's record, appended."""
+    """The rounds of `keeper` (default: the setup's) on day `i`, then step 5: the day's record, appended.
+
+    A keeper runs all day: when a round ends because a pair is cooling down, the clock moves past the
+    cool-down and another round runs, up to `MAX_ROUNDS_PER_DAY`.
+    """
     result = setup.result
     keeper = keeper or setup.keeper
     reverts_before = keeper.metrics.trades_reverted
-    round_result = keeper.run_round()
-    result.rounds += 1
+    rounds = [keeper.run_round()]
+    while (
+        len(rounds) < MAX_ROUNDS_PER_DAY
+        and rounds[-1].status in ("traded", "idle")
+        and "cooldown" in (rounds[-1].reason or "")
+        and rounds[-1].snapshot is not None
+    ):
+        advance_time(rounds[-1].snapshot.limits.cooldown + 1)
+        rounds.append(keeper.run_round())
+    result.rounds += len(rounds)
     result.reverts += keeper.metrics.trades_reverted - reverts_before
     prices = dict(zip(setup.basket, _prices(setup, i), strict=True))
     by_address = {t.address: (a, d) for a, t, d in zip(setup.basket, setup.tokens, setup.decimals, strict=True)}
-    for outcome in round_result.trades:
+    for outcome in (t for r in rounds for t in r.trades):
         if outcome.status != "mined":
             continue
         (sell, sell_dec), (buy, buy_dec) = by_address[outcome.trade.sell], by_address[outcome.trade.buy]
@@ -366,7 +379,7 @@ def keeper_round(setup: ReplaySetup, i: int, drift: float, keeper: Keeper | None
                 setup.dates[i], sell, buy, sold, sold - bought, outcome.gas_used, outcome.tx_hash, outcome.venue
             )
         )
-    day = _record(setup, i, drift, round_result)
+    day = _record(setup, i, drift, rounds)
     result.days.append(day)
     return day
 
@@ -377,8 +390,22 @@ def replay_day(setup: ReplaySetup, i: int, deployer: AccountAPI) -> ReplayDay:
 
 
 def finish_replay(setup: ReplaySetup) -> ReplayResult:
-    """The management fee accrued to its recipient, valued at the last day's NAV per share."""
+    """The management fee accrued to its recipient, valued at the last day's NAV per share; the backtest's
+    summary cut to the days replayed when the replay stopped early."""
     result, vault = setup.result, setup.vault
+    if result.days[-1].date != setup.dates[-1]:
+        config = setup.backtest
+        short = run_backtest(
+            setup.history,
+            setup.methodology,
+            result.start,
+            result.days[-1].date,
+            config.schedule,
+            config.costs,
+            nav_usd=config.nav_usd,
+        )
+        result.backtest_summary = short.summary()
+        result.end = result.days[-1].date
     last = result.days[-1]
     fee_shares = vault.balanceOf(vault.fee_recipient()) + vault.pending_management_fee()
     result.management_fee_usd = fee_shares * last.nav_usd / last.supply if result.management_fee_bps else 0.0
