@@ -55,6 +55,7 @@ from index_vault.units import BPS, WAD
 
 DAY = 86_400
 MAX_ROUNDS_PER_DAY = 6
+RETRY_LIMITS = ("cooldown", "slippage")  # what a later round of the same day can get past
 SHARE_PRICE_USD = 100  # a share is worth $100 on the start day
 FEED_SETTINGS = FeedSettings()
 
@@ -349,8 +350,9 @@ def move_to_day(setup: ReplaySetup, i: int, deployer: AccountAPI) -> float:
 def keeper_round(setup: ReplaySetup, i: int, drift: float, keeper: Keeper | None = None) -> ReplayDay:
     """The rounds of `keeper` (default: the setup's) on day `i`, then step 5: the day's record, appended.
 
-    A keeper runs all day: when a round ends because a pair is cooling down, the clock moves past the
-    cool-down and another round runs, up to `MAX_ROUNDS_PER_DAY`.
+    A keeper runs all day and arbitrageurs keep the pools at the market price: when a round ends because a
+    pair is cooling down or a pool's depth is spent for now (slippage), the clock moves past the cool-down,
+    the pools are arbitraged back to the day's close, and another round runs, up to `MAX_ROUNDS_PER_DAY`.
     """
     result = setup.result
     keeper = keeper or setup.keeper
@@ -359,10 +361,14 @@ def keeper_round(setup: ReplaySetup, i: int, drift: float, keeper: Keeper | None
     while (
         len(rounds) < MAX_ROUNDS_PER_DAY
         and rounds[-1].status in ("traded", "idle")
-        and "cooldown" in (rounds[-1].reason or "")
+        and any(limit in (rounds[-1].reason or "") for limit in RETRY_LIMITS)
         and rounds[-1].snapshot is not None
     ):
         advance_time(rounds[-1].snapshot.limits.cooldown + 1)
+        if "slippage" in (rounds[-1].reason or ""):
+            day = setup.dates[i]
+            setup.book = advance_market(setup.book, day, setup.mover.trader, setup.panel, mover=setup.mover)
+            advance_time(FEED_SETTINGS.twap_window + 60)
         rounds.append(keeper.run_round())
     result.rounds += len(rounds)
     result.reverts += keeper.metrics.trades_reverted - reverts_before
