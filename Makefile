@@ -22,14 +22,16 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PACK_STAMP := $(NPM_PACK)/.installed
 TOOLS_STAMP := $(CACHE)/bin/.installed
-BOA_TESTS := tests/python tests/unit tests/fuzz tests/stateful
+BOA_TESTS := tests/python tests/static tests/unit tests/security tests/fuzz tests/stateful
+FUZZ_EXAMPLES ?= 2000
 
-.PHONY: help setup compile demo bench test test-unit test-integration lint format clean
+.PHONY: help setup compile demo bench test test-unit test-integration fuzz lint format clean
 
 help:
-	@echo "make demo   deploy an index vault on a local chain, mint, redeem (the main job)"
+	@echo "make demo   90 days of real prices through an index vault and its keeper on a local market (the main job)"
 	@echo "make test   run every test (installs what it needs)"
 	@echo "make bench  gas of the vault's flows at 2..50 constituents (bench/results/)"
+	@echo "make fuzz   the property and stateful tests at FUZZ_EXAMPLES examples each (default 2000)"
 	@echo "make lint   ruff check and format check"
 	@echo "make setup  install only (.venv, node_modules, packed builds, anvil/cast on PATH)"
 
@@ -93,6 +95,11 @@ test: compile
 
 test-unit: setup
 	pytest -n 2 -p no:ape_test $(BOA_TESTS)
+
+# The long profile of the security harness: every property and stateful test with FUZZ_EXAMPLES examples
+# (hypothesis profile "fuzz", tests/conftest.py). It runs as long as that takes; raise FUZZ_EXAMPLES to go longer.
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) pytest -n 2 -p no:ape_test tests/fuzz tests/stateful
 
 test-integration: compile
 	ape test tests/integration

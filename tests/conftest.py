@@ -1,12 +1,31 @@
 """Fixtures for the titanoboa tests (unit, fuzz, stateful): factories of tokens and vaults."""
 
+import os
 from collections.abc import Callable
 
 import boa
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.baskets import CONTRACTS, MAX_UINT, THREE_ASSETS
 from tests.oracle_helpers import WAD, params, set_twap
+
+# Hypothesis profiles: "ci" (the default: `make test` runs in minutes) and "fuzz" (`make fuzz`: as many
+# examples as FUZZ_EXAMPLES asks, for as long as that takes). Stateful and property tests scale their own
+# example counts from the active profile's `max_examples` (see `fuzz_examples`).
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.register_profile(
+    "fuzz",
+    deadline=None,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "2000")),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def fuzz_examples(ci: int) -> int:
+    """`ci` examples under the "ci" profile; the profile's (FUZZ_EXAMPLES) under "fuzz"."""
+    return settings().max_examples if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else ci
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.baskets import MAX_UINT
+from tests.conftest import fuzz_examples
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=fuzz_examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 shares_st = st.integers(min_value=1, max_value=10**24)
 first_st = st.integers(min_value=10**16 + 1, max_value=10**24)

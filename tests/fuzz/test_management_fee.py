@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from index_vault.basket import mint_amounts
 from index_vault.fees import YEAR, FeeModel, pending_fee_shares, rate_from_annual_bps
 from tests.baskets import MAX_UINT, THREE_ASSETS
+from tests.conftest import fuzz_examples
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=fuzz_examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 SHARE = 10**18
 CAP_RATE = rate_from_annual_bps(1_000)

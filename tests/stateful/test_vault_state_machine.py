@@ -11,6 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from index_vault.basket import LOCKED_SHARES, BasketModel
 from tests.baskets import CONTRACTS, MAX_UINT
+from tests.conftest import fuzz_examples
 
 ASSETS = [("WETH", 18, 10**16), ("WBTC", 8, 50_000), ("USDC", 6, 30 * 10**6), ("USDT", 6, 25 * 10**6)]
 ACTORS = 3
@@ -139,4 +140,4 @@ class VaultMachine(RuleBasedStateMachine):
 
 
 TestVaultMachine = VaultMachine.TestCase
-TestVaultMachine.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
+TestVaultMachine.settings = settings(max_examples=fuzz_examples(40), stateful_step_count=25, deadline=None)
