@@ -1,13 +1,15 @@
 """The main job and the keeper end to end on the market chain: `market build` at a start date, the vault at a
 methodology's weights, then real closes of November 2022 (the FTX collapse) replayed through the Uniswap V3 pools
 and V2 pairs with the real keeper; the result checked against the off-chain backtest of the same window. Then, on
-the same chain, the keeper killed between send and receipt, a stale oracle and a paused vault."""
+the same chain, the keeper killed between send and receipt, an RPC outage mid-round, a stale oracle and a paused
+vault."""
 
 import io
 import json
 from dataclasses import replace
 
 import pytest
+import requests
 from ape import chain, networks
 
 from index_vault.chain.keeper import Keeper, trade_history
@@ -127,6 +129,42 @@ def test_replay__keeper_killed_between_send_and_receipt__restarted__no_duplicate
     gap = max(abs(rest.weights[a] - rest.targets[a]) for a in rest.targets)
     assert rest.trades > 0 and gap < 0.1  # 15 points off target before; the period's cap may stop it short
     assert gap <= CONFIG.band_bps / 10_000 + SLACK or rest.reason, (gap, rest.reason)
+
+
+def test_replay__rpc_outage_mid_round__keeper_retries_and_trades_once(replay, accounts, monkeypatch):
+    move_to_day(replay, REPLAYED + 2, accounts[0])
+    skewed = [20 * WAD // 100, 40 * WAD // 100, 20 * WAD // 100, 20 * WAD // 100]  # ETH well under
+    replay.rebalancer.set_target_weights(skewed, sender=accounts[0])
+    start = chain.blocks.head.number + 1
+    keeper = make_keeper(replay)
+    eth = keeper.w3.eth
+    real_call, real_send = eth.call, eth.send_raw_transaction
+    calls = {"n": 0, "failed": 0, "lost": 0}
+
+    def flaky_call(*args, **kwargs):
+        calls["n"] += 1
+        if 20 <= calls["n"] < 24:  # four calls in a row fail in the middle of the first read
+            calls["failed"] += 1
+            raise requests.exceptions.ConnectionError("connection refused")
+        return real_call(*args, **kwargs)
+
+    def lossy_send(raw):
+        tx_hash = real_send(raw)
+        if calls["lost"] == 0:  # the first broadcast lands, but its answer is lost
+            calls["lost"] += 1
+            raise requests.exceptions.ReadTimeout("read timed out")
+        return tx_hash
+
+    monkeypatch.setattr(eth, "call", flaky_call)
+    monkeypatch.setattr(eth, "send_raw_transaction", lossy_send)
+
+    result = keeper.run_round()
+
+    assert result.status == "traded" and calls["failed"] == 4 and calls["lost"] == 1
+    assert keeper.metrics.retries == 5
+    history = trade_history(replay.rebalancer.address, start)
+    pairs = [(t.sell, t.buy) for t in history]
+    assert len(pairs) == len(result.trades) == len(set(pairs))  # the resent broadcast did not trade twice
 
 
 def test_keeper__stale_oracle_then_paused_vault__waits_and_says_why(replay, accounts):
