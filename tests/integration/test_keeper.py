@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import requests
 from ape import accounts, chain, networks
 
 from index_vault.chain.contracts import npm_container
@@ -35,6 +34,7 @@ from index_vault.market import load_panel
 from index_vault.planner import WAD, inside_bands
 from index_vault.spec import load_spec
 from tests.integration.conftest import DEMO_SPEC, NETWORK, ROOT
+from tests.integration.faults import flaky_rpc
 
 SHARES = 100 * 10**18  # $10,000 of the $100-a-share demo basket
 # WETH underweight (35% wanted, 20% held); USDC, LINK and UNI overweight (15% wanted, 20% held)
@@ -312,26 +312,7 @@ def test_keeper__rpc_outage_mid_round__retries_and_completes(env, monkeypatch):
     set_targets(env, [20 * 10**16, 20 * 10**16, 15 * 10**16, 25 * 10**16, 20 * 10**16])  # WETH over; LINK, UNI under
     start = chain.blocks.head.number + 1
     keeper = make_keeper(env)
-    eth = keeper.w3.eth
-    real_call, real_send = eth.call, eth.send_raw_transaction
-    calls = {"n": 0, "failed": 0, "lost": 0}
-
-    def flaky_call(*args, **kwargs):
-        calls["n"] += 1
-        if 20 <= calls["n"] < 24:  # four calls in a row fail in the middle of the first read
-            calls["failed"] += 1
-            raise requests.exceptions.ConnectionError("connection refused")
-        return real_call(*args, **kwargs)
-
-    def lossy_send(raw):
-        tx_hash = real_send(raw)
-        if calls["lost"] == 0:  # the first broadcast lands, but its answer is lost
-            calls["lost"] += 1
-            raise requests.exceptions.ReadTimeout("read timed out")
-        return tx_hash
-
-    monkeypatch.setattr(eth, "call", flaky_call)
-    monkeypatch.setattr(eth, "send_raw_transaction", lossy_send)
+    calls = flaky_rpc(keeper.w3.eth, monkeypatch)  # four calls fail mid-read; the first broadcast's answer is lost
 
     result = keeper.run_round()
 

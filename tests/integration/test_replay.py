@@ -9,7 +9,6 @@ import json
 from dataclasses import replace
 
 import pytest
-import requests
 from ape import chain, networks
 
 from index_vault.chain.keeper import Keeper, trade_history
@@ -25,6 +24,7 @@ from index_vault.chain.replay import (
 from index_vault.keeper_policy import EventLog
 from index_vault.replay import LEVEL_TOLERANCE, TE_TOLERANCE, agreement, format_table, write_results
 from index_vault.units import WAD
+from tests.integration.faults import flaky_rpc
 
 CONFIG = ReplayConfig(
     start="2022-11-05",
@@ -137,26 +137,7 @@ def test_replay__rpc_outage_mid_round__keeper_retries_and_trades_once(replay, ac
     replay.rebalancer.set_target_weights(skewed, sender=accounts[0])
     start = chain.blocks.head.number + 1
     keeper = make_keeper(replay)
-    eth = keeper.w3.eth
-    real_call, real_send = eth.call, eth.send_raw_transaction
-    calls = {"n": 0, "failed": 0, "lost": 0}
-
-    def flaky_call(*args, **kwargs):
-        calls["n"] += 1
-        if 20 <= calls["n"] < 24:  # four calls in a row fail in the middle of the first read
-            calls["failed"] += 1
-            raise requests.exceptions.ConnectionError("connection refused")
-        return real_call(*args, **kwargs)
-
-    def lossy_send(raw):
-        tx_hash = real_send(raw)
-        if calls["lost"] == 0:  # the first broadcast lands, but its answer is lost
-            calls["lost"] += 1
-            raise requests.exceptions.ReadTimeout("read timed out")
-        return tx_hash
-
-    monkeypatch.setattr(eth, "call", flaky_call)
-    monkeypatch.setattr(eth, "send_raw_transaction", lossy_send)
+    calls = flaky_rpc(keeper.w3.eth, monkeypatch)  # four calls fail mid-read; the first broadcast's answer is lost
 
     result = keeper.run_round()
 
