@@ -366,6 +366,9 @@ class _Book:
         sell_held, buy_held = self.holdings[s], self.holdings[b]
         if amount_in > sell_held:
             return EXCEEDS_BALANCE
+        if any(received < min_out for received in fills):  # the vault's check, inside the swap
+            return SWAP_SHORT
+        # `_check_weights`, after the swap: the weights before, then after each fill
         if mul_div(sell_held, self.prices[s], self.units[s]) * WAD <= (self.targets[s] + lim.weight_tolerance) * nav:
             return SELL_NOT_OVERWEIGHT
         if mul_div(buy_held, self.prices[b], self.units[b]) * WAD >= self.targets[b] * nav:
@@ -374,8 +377,6 @@ class _Book:
         sell_floor = self.targets[s] - min(self.targets[s], lim.weight_tolerance)
         buy_ceiling = self.targets[b] + lim.weight_tolerance
         for received in fills:
-            if received < min_out:
-                return SWAP_SHORT
             value_out = mul_div(received, self.prices[b], self.units[b])
             nav_after = nav + value_out - min(nav + value_out, value_in)
             if sell_after * WAD < sell_floor * nav_after:
