@@ -74,13 +74,11 @@ _BPS: constant(uint256) = 10_000
 
 
 # @dev The layout of `_fee_schedule`: the rate in the low 128 bits, then
-# the four fees in basis points, 16 bits each.
+# the in-kind mint and redeem fees in basis points, 16 bits each.
 _RATE_MASK: constant(uint256) = 2**128 - 1
 _BPS_MASK: constant(uint256) = 2**16 - 1
 _MINT_SHIFT: constant(uint256) = 128
 _REDEEM_SHIFT: constant(uint256) = 144
-_ENTRY_SHIFT: constant(uint256) = 160
-_EXIT_SHIFT: constant(uint256) = 176
 
 
 # ---------------------------------------------------------------------------
@@ -111,12 +109,13 @@ entry_fee_bps: public(uint256)
 # @dev Fee on NAV-priced exits (withdraw, redeem), in basis points.
 exit_fee_bps: public(uint256)
 
-# @dev The same schedule packed in one slot, which the flows read: a mint or
-# a redemption then pays one cold SLOAD for the rate and its fee instead of
-# two (2,100 gas). The rate in bits 0-127, then the mint, redeem, entry and
-# exit fees, 16 bits each (`_*_SHIFT`). Every field fits: `_set_fees`
+# @dev What the in-kind flows read of the schedule, packed in one slot: a
+# mint or a redemption then pays one cold SLOAD for the rate and its fee
+# instead of two (2,100 gas). The rate in bits 0-127, then the in-kind mint
+# and redeem fees, 16 bits each (`_*_SHIFT`). Every field fits: `_set_fees`
 # refuses a rate above about RAY // YEAR (far below 2**128) and fees above
-# 500 bps. Only `_set_fees` writes it, together with the five above.
+# 100 bps. Only `_set_fees` writes it, together with the variables above.
+# (The NAV flows read `entry_fee_bps` and `exit_fee_bps` themselves.)
 _fee_schedule: uint256
 
 
@@ -177,7 +176,7 @@ def _rate() -> uint256:
 def _fee_bps(position: uint256) -> uint256:
     """
     @dev One basis-point fee of the packed schedule.
-    @param position Its shift (`_MINT_SHIFT`, `_REDEEM_SHIFT`, ...).
+    @param position Its shift (`_MINT_SHIFT` or `_REDEEM_SHIFT`).
     @return uint256 Basis points.
     """
     return (self._fee_schedule >> position) & _BPS_MASK
@@ -260,13 +259,7 @@ def _set_fees(rate: uint256, mint_fee_bps_: uint256, redeem_fee_bps_: uint256, e
     self.redeem_fee_bps = redeem_fee_bps_
     self.entry_fee_bps = entry_fee_bps_
     self.exit_fee_bps = exit_fee_bps_
-    self._fee_schedule = (
-        rate
-        | mint_fee_bps_ << _MINT_SHIFT
-        | redeem_fee_bps_ << _REDEEM_SHIFT
-        | entry_fee_bps_ << _ENTRY_SHIFT
-        | exit_fee_bps_ << _EXIT_SHIFT
-    )
+    self._fee_schedule = rate | mint_fee_bps_ << _MINT_SHIFT | redeem_fee_bps_ << _REDEEM_SHIFT
     log FeesChanged(
         management_fee_rate=rate,
         mint_fee_bps=mint_fee_bps_,

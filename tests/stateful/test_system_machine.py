@@ -97,6 +97,13 @@ shareholder_st = st.sampled_from(SHAREHOLDERS)
 asset_st = st.integers(0, N - 1)
 ppm_st = st.one_of(st.integers(0, PPM), st.sampled_from([0, 1, PPM // 2, PPM]))
 rate_st = st.one_of(st.just(0), st.just(CAP_RATE), st.integers(0, CAP_RATE))
+fees_st = {  # a fee schedule within the caps: set_fees's arguments
+    "rate": rate_st,
+    "mint_bps": st.integers(0, 100),
+    "redeem_bps": st.integers(0, 100),
+    "entry_bps": st.integers(0, 500),
+    "exit_bps": st.integers(0, 500),
+}
 rarely_st = st.integers(0, 4).map(lambda x: x == 0)  # True one time in five
 # a distinct pair of constituents
 pair_st = st.tuples(asset_st, st.integers(1, N - 1)).map(lambda p: (p[0], (p[0] + p[1]) % N))
@@ -259,13 +266,7 @@ class SystemMachine(RuleBasedStateMachine):
 
     # --- setup ------------------------------------------------------------------------------------
 
-    @initialize(
-        rate=rate_st,
-        mint_bps=st.integers(0, 100),
-        redeem_bps=st.integers(0, 100),
-        entry_bps=st.integers(0, 500),
-        exit_bps=st.integers(0, 500),
-    )
+    @initialize(**fees_st)
     def start_fees(self, rate, mint_bps, redeem_bps, entry_bps, exit_bps):
         self.model.set_fees(now(), rate, mint_bps, redeem_bps, entry_bps, exit_bps)
         self.w.vault.set_fees(rate, mint_bps, redeem_bps, entry_bps, exit_bps)
@@ -480,11 +481,7 @@ class SystemMachine(RuleBasedStateMachine):
         assert vault.units_per_share() == [h * WAD // (ledger.supply + due) for h in self.model.holdings]
 
     @rule(
-        rate=rate_st,
-        mint_bps=st.integers(0, 100),
-        redeem_bps=st.integers(0, 100),
-        entry_bps=st.integers(0, 500),
-        exit_bps=st.integers(0, 500),
+        **fees_st,
         breach=st.one_of(st.none(), st.none(), st.none(), st.sampled_from(["rate", "mint", "redeem", "entry", "exit"])),
     )
     def set_fees(self, rate, mint_bps, redeem_bps, entry_bps, exit_bps, breach):

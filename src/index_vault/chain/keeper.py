@@ -939,7 +939,8 @@ class Keeper:
 
         For each lot token: what `AuctionFilled` logs of this filler (the last `FILL_LOOKBACK_BLOCKS`) brought
         in, less every `Transfer` of it out of the account since the first of those fills, and never more than
-        the account holds. A keeper killed between a fill and its resale finds its lot here on restart.
+        the account holds; it is resold for the buy token of the latest fill. A keeper killed between a fill
+        and its resale finds its lot here on restart.
         """
         start = max(snap.block - FILL_LOOKBACK_BLOCKS, 0)
         event = self.rebalancer.events.AuctionFilled()
@@ -947,15 +948,17 @@ class Keeper:
             lambda: event.get_logs(from_block=start, to_block=snap.block, argument_filters={"filler": self.address}),
             "logs",
         )
-        bought: dict[tuple[str, str], int] = {}
+        bought: dict[str, int] = {}  # by lot token: what fills brought in
+        pay_in: dict[str, str] = {}  # by lot token: the buy token of its latest fill, what a resale goes to
         since: dict[str, int] = {}
         for log in logs:
             auction = self._call(self.rebalancer.functions.auctions(log["args"]["id"]), snap.block)
-            key = (to_checksum_address(auction[0]), to_checksum_address(auction[1]))
-            bought[key] = bought.get(key, 0) + log["args"]["sold"]
-            since.setdefault(key[0], log["blockNumber"])
+            lot, buy = to_checksum_address(auction[0]), to_checksum_address(auction[1])
+            bought[lot] = bought.get(lot, 0) + log["args"]["sold"]
+            pay_in[lot] = buy
+            since.setdefault(lot, log["blockNumber"])
         unsold = {}
-        for (lot, buy), amount in bought.items():
+        for lot, amount in bought.items():
             token = self.w3.eth.contract(address=lot, abi=[*ERC20_ABI, TRANSFER_EVENT])
             transfers = self._read(
                 lambda t=token, a=since[lot]: t.events.Transfer().get_logs(
@@ -966,7 +969,7 @@ class Keeper:
             sent = sum(t["args"]["value"] for t in transfers)
             left = min(amount - sent, self._call(token.functions.balanceOf(self.address), snap.block))
             if left > 0:
-                unsold[(lot, buy)] = left
+                unsold[(lot, pay_in[lot])] = left
         return unsold
 
     def _resell_unsold(self, snap: Snapshot) -> None:

@@ -22,7 +22,7 @@ from ape.utils.testing import generate_dev_accounts
 
 from index_vault.chain.contracts import erc20_at, npm_container
 from index_vault.chain.feeds import deploy_price_feed
-from index_vault.chain.market_mover import MarketMover
+from index_vault.chain.market_mover import GAS_MONEY, MarketMover, check_landed
 from index_vault.chain.uniswap_v2 import (
     UniswapV2,
     add_liquidity_v2,
@@ -32,7 +32,6 @@ from index_vault.chain.uniswap_v2 import (
     swap_exact_input_v2,
 )
 from index_vault.chain.uniswap_v3 import (
-    Q96,
     UniswapV3,
     add_liquidity,
     create_pool,
@@ -41,6 +40,7 @@ from index_vault.chain.uniswap_v3 import (
     price_from_sqrt_price_x96,
     sqrt_price_x96,
     swap_exact_input,
+    swap_to_price,
 )
 from index_vault.market import (
     FEED_DECIMALS,
@@ -55,13 +55,17 @@ from index_vault.market import (
 )
 from index_vault.uniswap_v2_math import raw_price, swap_to_price_v2
 
-__all__ = ["AddressBook", "advance_market", "arbitrage_pair_v2", "arbitrage_pool", "build_market", "read_address_book"]
+__all__ = [
+    "AddressBook",
+    "advance_market",
+    "arbitrage_pair_v2",
+    "arbitrage_pool",
+    "build_market",
+    "read_address_book",
+    "swap_to_price",
+]
 
-ETHER = 10**18
-GAS_MONEY = 100 * ETHER  # ether every whale and the deployer keep on top of what they wrap
 WHALE_FIRST = 10  # whales are test accounts 10, 11, ...: clear of accounts 0-9 that scripts and tests use
-FEE_DENOMINATOR = 1_000_000
-ARBITRAGE_TOLERANCE = Fraction(5, 1000)  # a pool must land within 0.5% of the target price
 
 Echo = Callable[[str], None]
 
@@ -191,27 +195,6 @@ def uniswap_from_book(book: AddressBook) -> UniswapV3:
     )
 
 
-def swap_to_price(sqrt_price: int, target: int, liquidity: int, fee: int) -> tuple[bool, int]:
-    """(zero_for_one, amount_in) that moves a full-range pool from `sqrt_price` to `target` (both Q64.96).
-
-    With one full-range position the active liquidity `L` is constant, so the input before fee is
-    `L * (sqrtP - target) / (sqrtP * target)` of token0 (price falls) or `L * (target - sqrtP)` of token1
-    (price rises), in Q96 units, rounded up as the pool rounds; the fee is grossed up as SwapMath does.
-    """
-    if liquidity <= 0:
-        raise ValueError("the pool has no liquidity")
-    if target == sqrt_price:
-        return True, 0
-    zero_for_one = target < sqrt_price
-    if zero_for_one:
-        numerator = liquidity * Q96 * (sqrt_price - target)
-        net = -(-numerator // (sqrt_price * target))
-    else:
-        net = -(-liquidity * (target - sqrt_price) // Q96)
-    fee_amount = -(-net * fee // (FEE_DENOMINATOR - fee))
-    return zero_for_one, net + fee_amount + 1  # one unit more: the price limit stops the swap exactly at target
-
-
 def arbitrage_pool(
     uni: UniswapV3,
     pool: ContractInstance,
@@ -236,10 +219,7 @@ def arbitrage_pool(
         _give(token_in, token_in.address == weth_address, trader, amount_in, trader)
         swap_exact_input(uni, token_in, token_out, pool.fee(), amount_in, trader, sqrt_price_limit_x96=target)
     landed = price_from_sqrt_price_x96(pool.slot0().sqrtPriceX96, decimals_a, decimals_b, a_is_token0)
-    wanted = Fraction(price_b_per_a)
-    if abs(landed - wanted) > wanted * ARBITRAGE_TOLERANCE:
-        raise RuntimeError(f"pool {pool.address} landed at {float(landed):.8g}, target {float(wanted):.8g}")
-    return landed
+    return check_landed(f"pool {pool.address}", landed, price_b_per_a)
 
 
 def arbitrage_pair_v2(
@@ -263,11 +243,7 @@ def arbitrage_pair_v2(
         token_in, token_out = (token_a, token_b) if swap.a_in else (token_b, token_a)
         _give(token_in, token_in.address == v2.weth, trader, swap.amount_in, trader)
         swap_exact_input_v2(v2, [token_in, token_out], swap.amount_in, trader, amount_out_min=swap.amount_out)
-    landed = pair_price_of(pair, token_a, token_b)
-    wanted = Fraction(price_b_per_a)
-    if abs(landed - wanted) > wanted * ARBITRAGE_TOLERANCE:
-        raise RuntimeError(f"V2 pair {pair.address} landed at {float(landed):.8g}, target {float(wanted):.8g}")
-    return landed
+    return check_landed(f"V2 pair {pair.address}", pair_price_of(pair, token_a, token_b), price_b_per_a)
 
 
 def advance_market(

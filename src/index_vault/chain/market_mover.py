@@ -19,19 +19,27 @@ from eth_utils import to_checksum_address
 
 from index_vault.artifacts import load_artifact
 from index_vault.chain.feeds import price_to_answer
-from index_vault.chain.uniswap_v3 import price_from_sqrt_price_x96, sqrt_price_x96
+from index_vault.chain.uniswap_v3 import price_from_sqrt_price_x96, sqrt_price_x96, swap_to_price
 from index_vault.market import FEED_DECIMALS, AddressBook, MarketPlan, feed_price
 from index_vault.uniswap_v2_math import pair_price, raw_price, swap_to_price_v2
 
 MAX_UINT = 2**256 - 1
 GAS_LIMIT = 1_000_000  # every transaction here needs far less; the node charges what is used
-GAS_MONEY = 100 * 10**18
-ARBITRAGE_TOLERANCE = Fraction(5, 1000)
+GAS_MONEY = 100 * 10**18  # ether a trader keeps on top of what it wraps
+ARBITRAGE_TOLERANCE = Fraction(5, 1000)  # a pool must land within 0.5% of the target price
 DEADLINE = 2**32 - 1
 
 
 def _tuple_type(output: dict) -> str:
     return "(" + ",".join(c["type"] for c in output["components"]) + ")"
+
+
+def check_landed(what: str, landed: Fraction, price: Decimal) -> Fraction:
+    """`landed`, unless it is more than `ARBITRAGE_TOLERANCE` off `price` (then `RuntimeError`)."""
+    wanted = Fraction(price)
+    if abs(landed - wanted) > wanted * ARBITRAGE_TOLERANCE:
+        raise RuntimeError(f"{what} landed at {float(landed):.8g}, target {float(wanted):.8g}")
+    return landed
 
 
 @cache
@@ -154,15 +162,7 @@ class MarketMover:
             landed[f"v2 {key}"] = self._arbitrage_v2(key, target.asset, target.quote, target.price)
         return landed
 
-    def _check(self, what: str, landed: Fraction, price: Decimal) -> Fraction:
-        wanted = Fraction(price)
-        if abs(landed - wanted) > wanted * ARBITRAGE_TOLERANCE:
-            raise RuntimeError(f"{what} landed at {float(landed):.8g}, target {float(wanted):.8g}")
-        return landed
-
     def _arbitrage_v3(self, key: str, a: str, b: str, price: Decimal) -> Fraction:
-        from index_vault.chain.market import swap_to_price  # here: that module imports this one
-
         pool = self.pools[key]
         token0, fee = self.pool_meta[key]
         a_is_token0 = token0 == self.tokens[a]
@@ -179,7 +179,7 @@ class MarketMover:
             self._send(self.swap_router.functions.exactInputSingle(params), f"swap in pool {key}")
             sqrt_price = self._call(pool.functions.slot0())[0]
         landed = price_from_sqrt_price_x96(sqrt_price, dec_a, dec_b, a_is_token0)
-        return self._check(f"pool {key}", landed, price)
+        return check_landed(f"pool {key}", landed, price)
 
     def _arbitrage_v2(self, key: str, a: str, b: str, price: Decimal) -> Fraction:
         pair = self.pairs[key]
@@ -199,4 +199,4 @@ class MarketMover:
             self._send(fn, f"swap in V2 pair {key}")
             reserve0, reserve1, _ = self._call(pair.functions.getReserves())
             reserve_a, reserve_b = (reserve0, reserve1) if a_is_token0 else (reserve1, reserve0)
-        return self._check(f"V2 pair {key}", pair_price(reserve_a, reserve_b, dec_a, dec_b), price)
+        return check_landed(f"V2 pair {key}", pair_price(reserve_a, reserve_b, dec_a, dec_b), price)

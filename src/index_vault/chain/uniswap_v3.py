@@ -278,3 +278,27 @@ def swap_exact_input(
     )
     uni.swap_router.exactInputSingle(params, sender=sender)
     return out.balanceOf(sender) - before
+
+
+FEE_DENOMINATOR = 1_000_000  # pool fees are in hundredths of a bip
+
+
+def swap_to_price(sqrt_price: int, target: int, liquidity: int, fee: int) -> tuple[bool, int]:
+    """(zero_for_one, amount_in) that moves a full-range pool from `sqrt_price` to `target` (both Q64.96).
+
+    With one full-range position the active liquidity `L` is constant, so the input before fee is
+    `L * (sqrtP - target) / (sqrtP * target)` of token0 (price falls) or `L * (target - sqrtP)` of token1
+    (price rises), in Q96 units, rounded up as the pool rounds; the fee is grossed up as SwapMath does.
+    """
+    if liquidity <= 0:
+        raise ValueError("the pool has no liquidity")
+    if target == sqrt_price:
+        return True, 0
+    zero_for_one = target < sqrt_price
+    if zero_for_one:
+        numerator = liquidity * Q96 * (sqrt_price - target)
+        net = -(-numerator // (sqrt_price * target))
+    else:
+        net = -(-liquidity * (target - sqrt_price) // Q96)
+    fee_amount = -(-net * fee // (FEE_DENOMINATOR - fee))
+    return zero_for_one, net + fee_amount + 1  # one unit more: the price limit stops the swap exactly at target
