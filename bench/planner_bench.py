@@ -10,7 +10,7 @@ import random
 import statistics
 import time
 
-from index_vault.planner import BPS, WAD, Constituent, KeeperSettings, Limits, Market, RebalancerState, plan
+from index_vault.keeper.planner import BPS, WAD, Constituent, KeeperSettings, Limits, Market, RebalancerState, plan
 
 NOW = 1_700_000_000
 

@@ -1,4 +1,4 @@
-"""A silverback bot over the keeper (`index_vault.chain.keeper`): one keeper round every few new blocks.
+"""A silverback bot over the keeper (`index_vault.keeper.chain.keeper`): one keeper round every few new blocks.
 
     SILVERBACK_SIGNER_ALIAS=keeper KEEPER_VAULT=0x... silverback run rebalancer --network ethereum:mainnet:node
 
@@ -23,11 +23,11 @@ import os
 from ape import chain
 from silverback import SilverbackBot
 
-from index_vault.chain.cli import load_deployment, resolve_vault_address
 from index_vault.chain.contracts import vault_at
-from index_vault.chain.keeper import Keeper, KeeperConfig
-from index_vault.keeper_policy import GWEI, EventLog
-from index_vault.planner import WAD
+from index_vault.chain.scripting import load_deployment, resolve_vault_address
+from index_vault.keeper.chain.keeper import Keeper, KeeperConfig
+from index_vault.keeper.planner import WAD
+from index_vault.keeper.policy import GWEI, EventLog
 
 bot = SilverbackBot()
 

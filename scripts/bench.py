@@ -31,16 +31,16 @@ from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 from eth_utils import to_hex
 
-from index_vault.basket import with_slippage
-from index_vault.chain.cli import is_local
 from index_vault.chain.contracts import npm_container
-from index_vault.chain.deploy import Deployed, deploy_vault
-from index_vault.chain.factory import Roles, create_args, deploy_factory
-from index_vault.chain.oracle import POOL_FEE
-from index_vault.chain.rebalance import keeper_trade
-from index_vault.report import table
-from index_vault.routes import v3_route
-from index_vault.spec import BasketSpec, parse_spec
+from index_vault.chain.scripting import is_local
+from index_vault.common.report import table
+from index_vault.keeper.routes import v3_route
+from index_vault.oracle.chain.local import POOL_FEE
+from index_vault.vault.basket import with_slippage
+from index_vault.vault.chain.adapters import keeper_trade
+from index_vault.vault.chain.deploy import Deployed, deploy_vault
+from index_vault.vault.chain.factory import Roles, create_args, deploy_factory
+from index_vault.vault.spec import BasketSpec, parse_spec
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 SHARE = 10**18

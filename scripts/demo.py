@@ -5,7 +5,7 @@ pairs) at the start date, deploys an index vault at a methodology's weights and 
 replays each day's real closes: the feeds and pools move to the day's prices and the real keeper trades the
 vault back inside its bands through the pools. At the end a table (NAV against the ideal index and against the
 off-chain backtest of the same window, tracking error, trades, gas, fees) and a chart, written to `--out`.
-See `index_vault.chain.replay`.
+See `index_vault.replay.chain`.
 """
 
 import sys
@@ -17,13 +17,13 @@ from ape import accounts
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
-from index_vault.artifacts import project_root
-from index_vault.chain.cli import is_local
-from index_vault.chain.replay import ReplayConfig, eth_prices, finish_replay, replay_day, setup_replay
-from index_vault.keeper_policy import EventLog
-from index_vault.market import MarketDataError
-from index_vault.methodology import MethodologyError, parse_fraction
-from index_vault.replay import format_table, write_results
+from index_vault.chain.scripting import is_local
+from index_vault.common.artifacts import project_root
+from index_vault.keeper.policy import EventLog
+from index_vault.market.model import MarketDataError
+from index_vault.methodology.weights import MethodologyError, parse_fraction
+from index_vault.replay.chain import ReplayConfig, eth_prices, finish_replay, replay_day, setup_replay
+from index_vault.replay.record import format_table, write_results
 
 
 @click.command(cls=ConnectedProviderCommand)

@@ -13,8 +13,9 @@ from ape import accounts, chain, networks, project
 from ape.cli import ConnectedProviderCommand, account_option
 from ape.contracts import ContractInstance
 
-from index_vault.chain.cli import confirm_live, is_local, load_deployment, pick_account, save_deployment
-from index_vault.chain.deploy import (
+from index_vault.chain.scripting import confirm_live, is_local, load_deployment, pick_account, save_deployment
+from index_vault.common.units import format_units, parse_units
+from index_vault.vault.chain.deploy import (
     DeployError,
     deploy_rebalancer,
     deploy_vault,
@@ -22,10 +23,9 @@ from index_vault.chain.deploy import (
     fund_test_accounts,
     vault_constructor_args,
 )
-from index_vault.chain.governance import hand_over
-from index_vault.manifest import Deployment, deployment_record
-from index_vault.spec import BasketSpec, SpecError, load_spec
-from index_vault.units import format_units, parse_units
+from index_vault.vault.chain.governance import hand_over
+from index_vault.vault.manifest import Deployment, deployment_record
+from index_vault.vault.spec import BasketSpec, SpecError, load_spec
 
 ZERO_ADDRESS = "0x" + "00" * 20
 

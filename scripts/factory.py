@@ -13,9 +13,11 @@ from ape.cli import ConnectedProviderCommand, account_option
 from ape.contracts import ContractInstance
 from eth_utils import keccak
 
-from index_vault.chain.cli import confirm_live, is_local, load_deployment, pick_account, save_deployment
-from index_vault.chain.deploy import DeployError, fund_test_accounts, vault_constructor_args
-from index_vault.chain.factory import (
+from index_vault.chain.scripting import confirm_live, is_local, load_deployment, pick_account, save_deployment
+from index_vault.common.report import table
+from index_vault.common.units import format_units, parse_units
+from index_vault.vault.chain.deploy import DeployError, fund_test_accounts, vault_constructor_args
+from index_vault.vault.chain.factory import (
     ZERO_ADDRESS,
     Roles,
     create_from_spec,
@@ -23,11 +25,9 @@ from index_vault.chain.factory import (
     estimate_create_gas,
     vault_init_code,
 )
-from index_vault.chain.factory import list_vaults as registry
-from index_vault.manifest import deployment_record
-from index_vault.report import table
-from index_vault.spec import SpecError, load_spec
-from index_vault.units import format_units, parse_units
+from index_vault.vault.chain.factory import list_vaults as registry
+from index_vault.vault.manifest import deployment_record
+from index_vault.vault.spec import SpecError, load_spec
 
 yes_option = click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
 factory_option = click.option("--factory", "factory_address", help="The VaultFactory (default: the manifest's).")

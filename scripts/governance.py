@@ -11,10 +11,10 @@ import click
 from ape import chain, project
 from ape.cli import ConnectedProviderCommand, account_option
 
-from index_vault.chain.cli import confirm_live, pick_account
-from index_vault.chain.governance import DAY, deploy_governor, pending_calls
-from index_vault.fees import annual_bps_from_rate, rate_from_annual_bps
-from index_vault.report import table
+from index_vault.chain.scripting import confirm_live, pick_account
+from index_vault.common.report import table
+from index_vault.vault.chain.governance import DAY, deploy_governor, pending_calls
+from index_vault.vault.fees import annual_bps_from_rate, rate_from_annual_bps
 
 governor_option = click.option("--governor", "governor_address", required=True, help="The Governor's address.")
 

@@ -1,6 +1,6 @@
 """`ape run keeper run|status`: the rebalancing keeper of an index vault.
 
-`run` plays rounds (see `index_vault.chain.keeper`): read the chain, plan, simulate each trade with eth_call,
+`run` plays rounds (see `index_vault.keeper.chain.keeper`): read the chain, plan, simulate each trade with eth_call,
 send under a gas price cap, wait for the receipt, read again. Killed at any point and restarted, it re-plans
 from the chain and never sends a second transaction while one of its account is in flight. `--dry-run`
 plans and simulates only and prints the plan as a table; `--fill-auctions` also fills the vault's Dutch
@@ -20,17 +20,17 @@ import sys
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from index_vault.chain.cli import confirm_live, load_deployment, pick_account, resolve_vault_address
 from index_vault.chain.contracts import vault_at
-from index_vault.chain.keeper import (
+from index_vault.chain.scripting import confirm_live, load_deployment, pick_account, resolve_vault_address
+from index_vault.keeper.chain.keeper import (
     Keeper,
     KeeperConfig,
     format_keeper_status,
     format_plan_table,
     keeper_status,
 )
-from index_vault.keeper_policy import GWEI, LOG_FORMATS, EventLog, RetryPolicy
-from index_vault.planner import WAD
+from index_vault.keeper.planner import WAD
+from index_vault.keeper.policy import GWEI, LOG_FORMATS, EventLog, RetryPolicy
 
 ZERO = "0x" + "00" * 20
 

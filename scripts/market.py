@@ -22,11 +22,11 @@ from ape import accounts, networks
 from ape.cli import ConnectedProviderCommand
 from eth_utils import to_checksum_address
 
-from index_vault.anvil import AnvilError, start_anvil, stop_anvil
-from index_vault.artifacts import project_root
-from index_vault.chain.cli import is_local
-from index_vault.chain.market import advance_market, build_market
-from index_vault.market import MarketDataError, load_panel, plan_market, read_address_book
+from index_vault.chain.scripting import is_local
+from index_vault.common.anvil import AnvilError, start_anvil, stop_anvil
+from index_vault.common.artifacts import project_root
+from index_vault.market.chain.build import advance_market, build_market
+from index_vault.market.model import MarketDataError, load_panel, plan_market, read_address_book
 
 LOCAL_FOUNDRY = "ethereum:local:foundry"
 BOOK_NAME = "address_book.json"

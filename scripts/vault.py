@@ -8,13 +8,13 @@ import click
 from ape import project
 from ape.cli import ConnectedProviderCommand, account_option
 
-from index_vault.chain.cli import confirm_live, pick_account, resolve_vault_address
 from index_vault.chain.contracts import vault_at
-from index_vault.chain.vault import VaultClient, VaultError
-from index_vault.methodology import MethodologyError, read_proposal
-from index_vault.proposal import ProposalError, weights_for_basket
-from index_vault.report import format_status
-from index_vault.units import parse_units
+from index_vault.chain.scripting import confirm_live, pick_account, resolve_vault_address
+from index_vault.common.report import format_status
+from index_vault.common.units import parse_units
+from index_vault.methodology.proposal import ProposalError, weights_for_basket
+from index_vault.methodology.weights import MethodologyError, read_proposal
+from index_vault.vault.chain.client import VaultClient, VaultError
 
 vault_option = click.option("--vault", "vault_ref", help="Vault address, or its symbol in the manifest.")
 slippage_option = click.option(

@@ -7,11 +7,13 @@ import sys
 import click
 import yaml
 
-from index_vault.artifacts import project_root
-from index_vault.backtest import GAS_PER_TRADE, GWEI, NAV_USD, CostModel, Schedule, run_backtest, write_backtest
-from index_vault.basket import LOCKED_SHARES, MAX_ASSETS, MIN_UNIT, mint_amounts, redeem_amounts
-from index_vault.market import POOL_FEE, MarketDataError
-from index_vault.methodology import (
+from index_vault.common.artifacts import project_root
+from index_vault.common.report import format_amounts, table
+from index_vault.common.units import format_units, parse_units
+from index_vault.market.model import POOL_FEE, MarketDataError
+from index_vault.methodology.analytics import write_backtest
+from index_vault.methodology.backtest import GAS_PER_TRADE, GWEI, NAV_USD, CostModel, Schedule, run_backtest
+from index_vault.methodology.weights import (
     METRIC_PREFIX,
     MIN_HISTORY_DAYS,
     WINDOW_DAYS,
@@ -22,9 +24,8 @@ from index_vault.methodology import (
     load_history,
     parse_fraction,
 )
-from index_vault.report import format_amounts, table
-from index_vault.spec import SpecError, load_spec
-from index_vault.units import format_units, parse_units
+from index_vault.vault.basket import LOCKED_SHARES, MAX_ASSETS, MIN_UNIT, mint_amounts, redeem_amounts
+from index_vault.vault.spec import SpecError, load_spec
 
 SUMMARY_KEYS = (
     "start",

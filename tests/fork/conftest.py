@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from index_vault.anvil import stop_anvil
+from index_vault.common.anvil import stop_anvil
 from tests.fork.upstream import BOOK, STATE, built_market, start_upstream
 
 MARKET_DAY = "2022-06-01"
@@ -78,7 +78,7 @@ class ForkMarket:
 
 
 def _market_chain() -> ForkMarket:
-    from index_vault.market import plan_market, read_address_book
+    from index_vault.market.model import plan_market, read_address_book
 
     book = read_address_book(os.environ[BOOK_ENV])
     plan = plan_market(book.date, book.assets)
@@ -97,7 +97,7 @@ def _market_chain() -> ForkMarket:
 
 def _mainnet() -> ForkMarket:
     from index_vault.chain.contracts import npm_container
-    from index_vault.chain.feeds import answer_to_price
+    from index_vault.oracle.chain.feeds import answer_to_price
 
     data = json.loads(MAINNET_CONFIG.read_text())
     prices = {}

@@ -15,13 +15,13 @@ from ape.contracts import ContractInstance
 from web3 import Web3
 
 from index_vault.chain.contracts import erc20_at, npm_container
-from index_vault.chain.deploy import deploy_vault
-from index_vault.chain.oracle import FeedSettings, feed_params
-from index_vault.chain.rebalance import allow_adapters, deploy_adapters, keeper_trade
-from index_vault.chain.uniswap_v3 import advance_time, swap_exact_input
-from index_vault.routes import v2_route, v3_route
-from index_vault.spec import BasketSpec, Constituent
-from index_vault.units import parse_units
+from index_vault.common.units import parse_units
+from index_vault.keeper.routes import v2_route, v3_route
+from index_vault.market.chain.uniswap_v3 import advance_time, swap_exact_input
+from index_vault.oracle.chain.local import FeedSettings, feed_params
+from index_vault.vault.chain.adapters import allow_adapters, deploy_adapters, keeper_trade
+from index_vault.vault.chain.deploy import deploy_vault
+from index_vault.vault.spec import BasketSpec, Constituent
 from tests.fork.conftest import ForkMarket
 
 WAD = 10**18

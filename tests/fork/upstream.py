@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from index_vault.anvil import start_anvil
+from index_vault.common.anvil import start_anvil
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "market"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index_vault.basket import mint_amounts
-from index_vault.fees import YEAR, FeeModel, pending_fee_shares, rate_from_annual_bps
+from index_vault.vault.basket import mint_amounts
+from index_vault.vault.fees import YEAR, FeeModel, pending_fee_shares, rate_from_annual_bps
 from tests.baskets import MAX_UINT, THREE_ASSETS
 from tests.conftest import fuzz_examples
 

@@ -7,7 +7,7 @@ import re
 from ape import accounts
 from eth_utils import keccak
 
-from index_vault.spec import load_spec
+from index_vault.vault.spec import load_spec
 from tests.integration.conftest import DEMO_SPEC
 
 ADDRESS = r"(0x[0-9a-fA-F]{40})"

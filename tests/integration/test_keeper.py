@@ -18,9 +18,7 @@ import pytest
 from ape import accounts, chain, networks
 
 from index_vault.chain.contracts import npm_container
-from index_vault.chain.deploy import deploy_vault, fund_test_accounts
-from index_vault.chain.feeds import set_feed_price
-from index_vault.chain.keeper import (
+from index_vault.keeper.chain.keeper import (
     Keeper,
     KeeperConfig,
     format_keeper_status,
@@ -28,11 +26,13 @@ from index_vault.chain.keeper import (
     keeper_status,
     trade_history,
 )
-from index_vault.chain.market import arbitrage_pool
-from index_vault.keeper_policy import EventLog, RetryPolicy
-from index_vault.market import load_panel
-from index_vault.planner import WAD, inside_bands
-from index_vault.spec import load_spec
+from index_vault.keeper.planner import WAD, inside_bands
+from index_vault.keeper.policy import EventLog, RetryPolicy
+from index_vault.market.chain.build import arbitrage_pool
+from index_vault.market.model import load_panel
+from index_vault.oracle.chain.feeds import set_feed_price
+from index_vault.vault.chain.deploy import deploy_vault, fund_test_accounts
+from index_vault.vault.spec import load_spec
 from tests.integration.conftest import DEMO_SPEC, NETWORK, ROOT
 from tests.integration.faults import flaky_rpc
 

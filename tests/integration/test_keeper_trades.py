@@ -4,10 +4,10 @@ import pytest
 from ape import chain, networks
 from web3.exceptions import ContractLogicError as Web3Revert
 
-from index_vault.chain.deploy import deploy_vault, fund_test_accounts
-from index_vault.chain.rebalance import allow_adapters, deploy_adapters, keeper_trade, oracle_out
-from index_vault.routes import v3_route
-from index_vault.spec import load_spec
+from index_vault.keeper.routes import v3_route
+from index_vault.vault.chain.adapters import allow_adapters, deploy_adapters, keeper_trade, oracle_out
+from index_vault.vault.chain.deploy import deploy_vault, fund_test_accounts
+from index_vault.vault.spec import load_spec
 from tests.integration.conftest import DEMO_SPEC
 
 SHARES = 100 * 10**18  # $10,000 of the $100-a-share demo basket

@@ -11,8 +11,7 @@ from ape.contracts import ContractInstance
 from ape.exceptions import ContractLogicError
 
 from index_vault.chain.contracts import npm_container
-from index_vault.chain.feeds import aggregator_of, answer_to_price, deploy_price_feed, set_feed_price
-from index_vault.chain.uniswap_v3 import (
+from index_vault.market.chain.uniswap_v3 import (
     MAX_TICK,
     Q192,
     UniswapV3,
@@ -28,6 +27,7 @@ from index_vault.chain.uniswap_v3 import (
     sqrt_price_x96,
     swap_exact_input,
 )
+from index_vault.oracle.chain.feeds import aggregator_of, answer_to_price, deploy_price_feed, set_feed_price
 
 ETHER = 10**18
 PHASE_1 = 1 << 64  # the proxy's round ids carry the aggregator's phase in their top bits

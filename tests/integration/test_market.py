@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from index_vault.anvil import start_anvil, stop_anvil
 from index_vault.chain.contracts import erc20_at, npm_container
-from index_vault.chain.feeds import price_to_answer
-from index_vault.chain.market import advance_market, build_market
-from index_vault.chain.uniswap_v2 import (
+from index_vault.common.anvil import start_anvil, stop_anvil
+from index_vault.market.chain.build import advance_market, build_market
+from index_vault.market.chain.uniswap_v2 import (
     add_liquidity_v2,
     pair_at,
     quote_exact_input_v2,
@@ -28,9 +27,10 @@ from index_vault.chain.uniswap_v2 import (
     v2_pair,
     v2_price,
 )
-from index_vault.chain.uniswap_v3 import pool_at, pool_price
-from index_vault.market import AddressBook, MarketPlan, feed_price, load_panel, plan_market, read_address_book
-from index_vault.uniswap_v2_math import get_amount_out
+from index_vault.market.chain.uniswap_v3 import pool_at, pool_price
+from index_vault.market.model import AddressBook, MarketPlan, feed_price, load_panel, plan_market, read_address_book
+from index_vault.market.uniswap_v2_math import get_amount_out
+from index_vault.oracle.chain.feeds import price_to_answer
 
 BUILD_DAY, NEXT_DAY = "2022-06-01", "2022-06-15"
 ASSETS = ["ETH", "BTC", "LINK"]

@@ -11,8 +11,10 @@ from dataclasses import replace
 import pytest
 from ape import chain, networks
 
-from index_vault.chain.keeper import Keeper, trade_history
-from index_vault.chain.replay import (
+from index_vault.common.units import WAD
+from index_vault.keeper.chain.keeper import Keeper, trade_history
+from index_vault.keeper.policy import EventLog
+from index_vault.replay.chain import (
     ReplayConfig,
     eth_prices,
     finish_replay,
@@ -21,9 +23,7 @@ from index_vault.chain.replay import (
     replay_day,
     setup_replay,
 )
-from index_vault.keeper_policy import EventLog
-from index_vault.replay import LEVEL_TOLERANCE, TE_TOLERANCE, agreement, format_table, write_results
-from index_vault.units import WAD
+from index_vault.replay.record import LEVEL_TOLERANCE, TE_TOLERANCE, agreement, format_table, write_results
 from tests.integration.faults import flaky_rpc
 
 CONFIG = ReplayConfig(

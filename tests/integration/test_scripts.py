@@ -7,9 +7,9 @@ import subprocess
 from ape import Contract, accounts, networks
 from ethpm_types import ContractType
 
-from index_vault.basket import LOCKED_SHARES
 from index_vault.chain.contracts import ERC20_ABI, npm_container
-from index_vault.spec import load_spec
+from index_vault.vault.basket import LOCKED_SHARES
+from index_vault.vault.spec import load_spec
 from tests.integration.conftest import DEMO_SPEC
 
 SHARE = 10**18

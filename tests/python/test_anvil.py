@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from index_vault.anvil import AnvilError, start_anvil, stop_anvil
+from index_vault.common.anvil import AnvilError, start_anvil, stop_anvil
 
 pytestmark = pytest.mark.skipif(shutil.which("anvil") is None, reason="anvil is not on PATH (run through make)")
 

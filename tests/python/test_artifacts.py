@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from index_vault.artifacts import ArtifactError, load_artifact, parse_artifact
+from index_vault.common.artifacts import ArtifactError, load_artifact, parse_artifact
 
 ABI = [{"type": "function", "name": "f", "inputs": [], "outputs": []}]
 

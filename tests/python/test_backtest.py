@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from index_vault.analytics import (
+from index_vault.methodology.analytics import (
     annualised_volatility,
     correlation_matrix,
     covariance_matrix,
     max_drawdown,
     risk_contributions,
     stress_days,
+    write_backtest,
 )
-from index_vault.backtest import CostModel, Schedule, run_backtest, write_backtest
-from index_vault.methodology import History, Methodology, MethodologyError, load_history
+from index_vault.methodology.backtest import CostModel, Schedule, run_backtest
+from index_vault.methodology.weights import History, Methodology, MethodologyError, load_history
 
 ROOT = Path(__file__).resolve().parents[2]
 FIVE = ("BTC", "ETH", "LINK", "UNI", "AAVE")

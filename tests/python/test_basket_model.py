@@ -2,7 +2,7 @@
 
 import pytest
 
-from index_vault.basket import LOCKED_SHARES, BasketModel, mint_amounts, redeem_amounts, with_slippage
+from index_vault.vault.basket import LOCKED_SHARES, BasketModel, mint_amounts, redeem_amounts, with_slippage
 
 
 def test_mint_amounts__no_supply__uses_units_rounded_up():

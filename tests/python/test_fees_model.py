@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from index_vault.fees import (
+from index_vault.vault.fees import (
     MAX_ACCRUAL_PERIOD,
     RAY,
     YEAR,

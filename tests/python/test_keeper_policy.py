@@ -8,7 +8,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index_vault.keeper_policy import (
+from index_vault.keeper.policy import (
     GWEI,
     WAD,
     EventLog,
@@ -24,7 +24,7 @@ from index_vault.keeper_policy import (
     pair_key,
     transient_error,
 )
-from index_vault.routes import v3_route
+from index_vault.keeper.routes import v3_route
 
 WETH, USDC, LINK, UNI, DAI = ("0x" + c * 40 for c in "abcde")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index_vault.market import (
+from index_vault.market.model import (
     MAX_DEPTH_USD,
     MIN_DEPTH_USD,
     AddressBook,

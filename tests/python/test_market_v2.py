@@ -10,9 +10,9 @@ from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index_vault.artifacts import load_artifact
-from index_vault.market import AddressBook, read_address_book
-from index_vault.uniswap_v2_math import V2Swap, get_amount_out, pair_price, raw_price, swap_to_price_v2
+from index_vault.common.artifacts import load_artifact
+from index_vault.market.model import AddressBook, read_address_book
+from index_vault.market.uniswap_v2_math import V2Swap, get_amount_out, pair_price, raw_price, swap_to_price_v2
 
 ETHER = 10**18
 

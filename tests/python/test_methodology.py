@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index_vault.market import MarketDataError, load_panel
-from index_vault.methodology import (
+from index_vault.market.model import MarketDataError, load_panel
+from index_vault.methodology.weights import (
     WAD,
     History,
     Methodology,

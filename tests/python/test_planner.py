@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from index_vault.planner import (
+from index_vault.keeper.planner import (
     ABOVE_SIZE_CAP,
     BELOW_ORACLE_BOUND,
     BPS,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from index_vault.proposal import ProposalError, weights_for_basket
+from index_vault.methodology.proposal import ProposalError, weights_for_basket
 
 
 def test_weights_for_basket__market_symbols__ordered_by_basket_with_wrapped_tokens():

@@ -1,11 +1,11 @@
-"""The main job's record and report (`index_vault.replay`), without a chain."""
+"""The main job's record and report (`index_vault.replay.record`), without a chain."""
 
 import json
 
 import pytest
 
-from index_vault.backtest import tracking
-from index_vault.replay import (
+from index_vault.methodology.backtest import tracking
+from index_vault.replay.record import (
     LEVEL_TOLERANCE,
     ReplayDay,
     ReplayResult,

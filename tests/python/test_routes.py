@@ -3,7 +3,7 @@
 import pytest
 from eth_abi import decode
 
-from index_vault.routes import RouteError, v2_route, v3_route
+from index_vault.keeper.routes import RouteError, v2_route, v3_route
 
 A, B, C = "0x" + "aa" * 20, "0x" + "bb" * 20, "0x" + "cc" * 20
 

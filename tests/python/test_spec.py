@@ -5,7 +5,7 @@ import json
 import pytest
 from eth_utils import to_checksum_address
 
-from index_vault.spec import SpecError, load_spec, parse_spec
+from index_vault.vault.spec import SpecError, load_spec, parse_spec
 
 GOOD = {
     "name": "Test Index",

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index_vault.units import format_units, parse_units
+from index_vault.common.units import format_units, parse_units
 
 
 @pytest.mark.parametrize(

@@ -18,11 +18,11 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from index_vault import planner
-from index_vault.basket import ceil_div, mint_amounts
-from index_vault.fees import FeeModel, check_fees, mint_fee_shares
-from index_vault.planner import Limits, mul_div
-from index_vault.units import BPS, WAD
+from index_vault.common.units import BPS, WAD
+from index_vault.keeper import planner
+from index_vault.keeper.planner import Limits, mul_div
+from index_vault.vault.basket import ceil_div, mint_amounts
+from index_vault.vault.fees import FeeModel, check_fees, mint_fee_shares
 
 # --- revert reasons (the contracts', in their words) ------------------------------------------------
 

@@ -50,10 +50,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from index_vault.basket import LOCKED_SHARES
-from index_vault.fees import FeeModel, pending_fee_shares, rate_from_annual_bps
-from index_vault.planner import KeeperSettings, Limits, Market, Trade, check_trade, mul_div, plan
-from index_vault.units import BPS, WAD
+from index_vault.common.units import BPS, WAD
+from index_vault.keeper.planner import KeeperSettings, Limits, Market, Trade, check_trade, mul_div, plan
+from index_vault.vault.basket import LOCKED_SHARES
+from index_vault.vault.fees import FeeModel, pending_fee_shares, rate_from_annual_bps
 from tests.baskets import CONTRACTS, MAX_UINT
 from tests.conftest import fuzz_examples
 from tests.stateful.system_model import ZERO_FLOW, Feed, Revert, SystemModel

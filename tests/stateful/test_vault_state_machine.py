@@ -9,7 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from index_vault.basket import LOCKED_SHARES, BasketModel
+from index_vault.vault.basket import LOCKED_SHARES, BasketModel
 from tests.baskets import CONTRACTS, MAX_UINT
 from tests.conftest import fuzz_examples
 

@@ -7,8 +7,8 @@ import boa
 import pytest
 from eth_utils import keccak
 
-from index_vault.basket import MIN_UNIT
-from index_vault.manifest import read_manifest
+from index_vault.vault.basket import MIN_UNIT
+from index_vault.vault.manifest import read_manifest
 from tests.baskets import CONTRACTS, MAX_UINT
 
 WAD = 10**18

@@ -3,8 +3,8 @@
 import boa
 import pytest
 
-from index_vault.basket import WAD, mint_amounts
-from index_vault.fees import (
+from index_vault.vault.basket import WAD, mint_amounts
+from index_vault.vault.fees import (
     MAX_ACCRUAL_PERIOD,
     YEAR,
     mint_fee_shares,

@@ -1,6 +1,7 @@
-"""The thin Ape layer: deploy and use vaults on a connected network.
+"""The Ape plumbing the domains share: contract containers, the transaction sender, script helpers.
 
-Import only inside an Ape session (`ape run`, `ape test`): it needs a provider.
+Import only inside an Ape session (`ape run`, `ape test`): it needs a provider. Every `chain` package of a
+domain imports this one first, so the warning filter below is always installed.
 """
 
 import warnings

@@ -6,7 +6,7 @@ from ape import project
 from ape.contracts import ContractContainer, ContractInstance
 from ethpm_types import ContractType
 
-from index_vault.artifacts import load_artifact
+from index_vault.common.artifacts import load_artifact
 
 # The ERC-20 surface the tooling reads from any constituent, wherever it was deployed.
 ERC20_ABI = [
@@ -46,7 +46,7 @@ ERC20_ABI = [
 
 @cache
 def npm_container(name: str) -> ContractContainer:
-    """A deployable container for a known npm build (see `index_vault.artifacts.KNOWN_BUILDS`)."""
+    """A deployable container for a known npm build (see `index_vault.common.artifacts.KNOWN_BUILDS`)."""
     artifact = load_artifact(name)
     contract_type = ContractType.model_validate(
         {"contractName": artifact.name, "abi": artifact.abi, "deploymentBytecode": {"bytecode": artifact.bytecode}}

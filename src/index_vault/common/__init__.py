@@ -1,0 +1,1 @@
+"""Shared pure helpers: token units, artifact loading, text tables, a local anvil process."""

@@ -1,0 +1,1 @@
+"""The index methodology (pure): target weights, proposals, backtests and their analytics."""

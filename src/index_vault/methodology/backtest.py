@@ -1,0 +1,342 @@
+"""Backtests on real history: an ideal index against one that is only rebalanced on a schedule and pays for it.
+
+Both start on `start` at 100, invested at that day's target weights at no cost (a vault seeded in kind). Every
+later day, in order:
+- the ideal index earns yesterday's target weights' return (it is back at target every day, for free);
+- the tracked index's holdings drift with prices;
+- the day's target is computed from data up to that day (`Methodology.weights`, the same integer weights
+  `index-vault weights` proposes);
+- on a rebalance day (`Schedule`) the tracked index trades every constituent back to target at the day's prices
+  and pays the `CostModel`; its NAV drops by the cost before the new holdings are bought.
+
+Cost model (`CostModel`), in USD at the tracked NAV (`nav_usd` at the start): each constituent whose value
+changes is one trade against its own USDC pool, a constant-product pool of depth `pool_depth_usd` (the local
+market's rule in `index_vault.market.model`, on the day's robust market cap) per side, paying the pool's fee
+(`fee_bps`, 30 as the market's 0.3% pools) and the price impact: selling or buying `x` USD against depth `D`
+costs `x - D * x' / (D + x')` with `x' = x * (1 - fee)`. Each trade also pays `gas_per_trade` gas (700,000: a
+keeper trade on the local market measures 698,276, docs/DESIGN.md) at `gwei` and the day's ETH price. A trade
+smaller than a billionth of NAV (float noise) is not made.
+
+Schedules: `daily`, `weekly` (first day of an ISO week), `monthly`, `quarterly` (first day in the window of
+each month or quarter), `drift:BPS` (when a constituent's weight is more than BPS basis points off its target).
+
+Summary (`BacktestResult.summary`): daily returns, 365 a year. `tracking_error_annual` is the sample standard
+deviation of the daily return difference (tracked - ideal) times sqrt(365); `tracking_difference_annual` the
+tracked index's annualised return less the ideal one's; `turnover_annual` the one-way turnover (half the sum
+of absolute trades over NAV, summed over rebalances) per year; `costs_usd` slippage plus gas; `rebalances`
+the rebalances after the start. Floats throughout: this is analytics, nothing here meets the chain.
+"""
+
+import itertools
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from index_vault.market.model import MIN_DEPTH_USD, POOL_FEE, MarketDataError, pool_depth_usd
+from index_vault.methodology.weights import History, Methodology, MethodologyError, date_range, days_between
+
+PERIODS_PER_YEAR = 365
+GAS_PER_TRADE = 700_000
+GWEI = 30.0
+NAV_USD = 1_000_000.0
+NOISE = 1e-9  # trades below this share of NAV are not made
+SCHEDULE_KINDS = ("daily", "weekly", "monthly", "quarterly")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the tracked index rebalances: a calendar rule, or a drift threshold in basis points."""
+
+    kind: str
+    drift_bps: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> "Schedule":
+        """`daily`, `weekly`, `monthly`, `quarterly` or `drift:BPS`."""
+        raw = text.strip().lower()
+        if raw in SCHEDULE_KINDS:
+            return cls(raw)
+        if raw.startswith("drift:"):
+            try:
+                bps = float(raw[len("drift:") :])
+            except ValueError:
+                bps = -1.0
+            if math.isfinite(bps) and bps >= 0:
+                return cls("drift", bps)
+        raise MethodologyError(f"unknown schedule {text!r}; use {', '.join(SCHEDULE_KINDS)} or drift:BPS", "rebalance")
+
+    def __str__(self) -> str:
+        return f"drift:{self.drift_bps:g}" if self.kind == "drift" else self.kind
+
+    def due(self, previous: str, today: str, drift: float) -> bool:
+        """Whether to rebalance on `today` (the day before in the data was `previous`; `drift` the largest gap)."""
+        if self.kind == "drift":
+            return drift * 10_000 > self.drift_bps
+        if self.kind == "daily":
+            return True
+        before, now = date.fromisoformat(previous), date.fromisoformat(today)
+        if self.kind == "weekly":
+            return before.isocalendar()[:2] != now.isocalendar()[:2]
+        if self.kind == "monthly":
+            return (before.year, before.month) != (now.year, now.month)
+        return (before.year, (before.month - 1) // 3) != (now.year, (now.month - 1) // 3)
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """DEX fee and constant-product price impact against the local market's pool depth, plus gas per trade."""
+
+    enabled: bool = True
+    fee_bps: float = POOL_FEE / 100
+    gas_per_trade: int = GAS_PER_TRADE
+    gwei: float = GWEI
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.fee_bps < 10_000 or self.gas_per_trade < 0 or self.gwei < 0:
+            raise MethodologyError("costs: the fee must be within 0..10000 bps, gas and gwei non-negative", "costs")
+
+    @property
+    def needs_eth(self) -> bool:
+        return self.enabled and self.gas_per_trade > 0 and self.gwei > 0
+
+    def swap_cost_usd(self, amount_usd: float, depth_usd: float) -> float:
+        """What a trade of `amount_usd` loses to the fee and the price impact in a pool `depth_usd` deep a side."""
+        if not self.enabled or amount_usd <= 0:
+            return 0.0
+        net = amount_usd * (1 - self.fee_bps / 10_000)
+        return amount_usd - depth_usd * net / (depth_usd + net)
+
+    def gas_usd(self, eth_price: float) -> float:
+        """One trade's gas in USD."""
+        return self.gas_per_trade * self.gwei * 1e-9 * eth_price if self.enabled else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "enabled": self.enabled,
+            "fee_bps": self.fee_bps,
+            "gas_per_trade": self.gas_per_trade,
+            "gwei": self.gwei,
+        }
+
+
+@dataclass
+class BacktestResult:
+    """A backtest's daily record (levels start at 100) and totals; `summary()` is `summary.json`."""
+
+    methodology: Methodology
+    schedule: Schedule
+    costs: CostModel
+    nav_usd: float
+    data: str
+    dates: list[str]
+    ideal: list[float]
+    tracked: list[float]
+    weights: list[dict[str, float]]  # tracked, at the end of each day
+    targets: list[dict[str, float]]
+    drift: list[float]  # the largest |weight - target| before the day's rebalance
+    returns: dict[str, list[float | None]]  # each constituent's daily return (dates[1:]); None where unobserved
+    rebalance_dates: list[str] = field(default_factory=list)
+    turnover: float = 0.0
+    slippage_usd: float = 0.0
+    gas_usd: float = 0.0
+    trades: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def assets(self) -> list[str]:
+        """Every asset ever targeted or held, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for day in [*self.targets, *self.weights]:
+            seen.update(dict.fromkeys(day))
+        return list(seen)
+
+    @property
+    def years(self) -> float:
+        return days_between(self.dates[0], self.dates[-1]) / PERIODS_PER_YEAR
+
+    def daily_returns(self, levels: list[float]) -> list[float]:
+        return [b / a - 1 for a, b in itertools.pairwise(levels)]
+
+    def annual_return(self, levels: list[float]) -> float:
+        return (levels[-1] / levels[0]) ** (1 / self.years) - 1
+
+    def summary(self) -> dict:
+        """The summary.json keys (module doc), then context."""
+        return {
+            "start": self.dates[0],
+            "end": self.dates[-1],
+            "method": self.methodology.method,
+            **tracking(self.dates, self.ideal, self.tracked),
+            "turnover_annual": self.turnover / self.years,
+            "costs_usd": self.slippage_usd + self.gas_usd,
+            "rebalances": len(self.rebalance_dates),
+            "universe": self.methodology.universe,
+            "cap": str(self.methodology.effective_cap),
+            "floor": str(self.methodology.floor),
+            "schedule": str(self.schedule),
+            "nav_usd": self.nav_usd,
+            "cost_model": self.costs.to_dict(),
+            "slippage_usd": self.slippage_usd,
+            "gas_usd": self.gas_usd,
+            "trades": self.trades,
+            "return_annual_ideal": self.annual_return(self.ideal),
+            "return_annual_tracked": self.annual_return(self.tracked),
+            "final_level_ideal": self.ideal[-1],
+            "final_level_tracked": self.tracked[-1],
+            "days": len(self.dates),
+            "data": self.data,
+            "warnings": self.warnings,
+        }
+
+
+def tracking(dates: list[str], ideal: list[float], tracked: list[float]) -> dict[str, float]:
+    """`tracking_error_annual` and `tracking_difference_annual` of two level series over `dates` (module doc)."""
+    years = days_between(dates[0], dates[-1]) / PERIODS_PER_YEAR
+    returns = [[b / a - 1 for a, b in itertools.pairwise(levels)] for levels in (tracked, ideal)]
+    difference = [t - i for t, i in zip(*returns, strict=True)]
+    te = statistics.stdev(difference) * math.sqrt(PERIODS_PER_YEAR) if len(difference) > 1 else 0.0
+
+    def annual(levels: list[float]) -> float:
+        return (levels[-1] / levels[0]) ** (1 / years) - 1 if years > 0 else 0.0
+
+    return {"tracking_error_annual": te, "tracking_difference_annual": annual(tracked) - annual(ideal)}
+
+
+def run_backtest(
+    history: History,
+    methodology: Methodology,
+    start: str,
+    end: str,
+    schedule: Schedule,
+    costs: CostModel | None = None,
+    nav_usd: float = NAV_USD,
+    on_day: Callable[[int], None] | None = None,
+) -> BacktestResult:
+    """Replays `start`..`end` day by day (module doc); `on_day(1)` after each day, for a progress bar."""
+    costs = costs or CostModel()
+    methodology.check(history)
+    start, end = date_range(start, end)
+    first, last = history.index(start, "start"), history.index(end, "end")
+    if last - first < 1:
+        raise MethodologyError(f"empty window: the data have fewer than two days in {start}..{end}", "start")
+    if not nav_usd > 0:
+        raise MethodologyError("the NAV must be positive", "nav")
+    if costs.needs_eth and "ETH" not in history.symbols:
+        raise MethodologyError("gas costs need ETH's price, which the data lack (set the gwei to 0)", "gwei")
+    warnings = _Warnings()
+
+    def target(i: int) -> dict[str, float]:
+        proposal = methodology.weights(history, i)
+        warnings.add(proposal.warnings)
+        return {a: w for a, w in proposal.fractions().items() if w > 0}
+
+    def prices(i: int, assets: list[str]) -> dict[str, float]:
+        found = {a: history.price(a, i) for a in assets}
+        missing = [a for a, p in found.items() if p is None]
+        if missing:
+            raise MarketDataError(f"{', '.join(missing)} held but without a price on {history.dates[i]} or just before")
+        return found
+
+    goal = target(first)
+    now = prices(first, list(goal))
+    holdings = {a: w * 100 / now[a] for a, w in goal.items()}  # index-level units per price
+    result = BacktestResult(
+        methodology=methodology,
+        schedule=schedule,
+        costs=costs,
+        nav_usd=nav_usd,
+        data=str(history.path),
+        dates=[history.dates[first]],
+        ideal=[100.0],
+        tracked=[100.0],
+        weights=[dict(goal)],
+        targets=[dict(goal)],
+        drift=[0.0],
+        returns={},
+    )
+    ideal_weights = goal
+    if on_day:
+        on_day(1)
+    for i in range(first + 1, last + 1):
+        before, today = history.dates[i - 1], history.dates[i]
+        yesterday = now
+        now = prices(i, list(dict.fromkeys([*holdings, *ideal_weights])))
+        result.ideal.append(
+            result.ideal[-1] * (1 + sum(w * (now[a] / yesterday[a] - 1) for a, w in ideal_weights.items()))
+        )
+        value = sum(q * now[a] for a, q in holdings.items())
+        goal = target(i)
+        now.update(prices(i, [a for a in goal if a not in now]))
+        current = {a: q * now[a] / value for a, q in holdings.items()}
+        drift = max((abs(current.get(a, 0.0) - goal.get(a, 0.0)) for a in {*current, *goal}), default=0.0)
+        if schedule.due(before, today, drift):
+            value = _rebalance(history, i, holdings, now, value, goal, costs, nav_usd / 100, result)
+            result.rebalance_dates.append(today)
+            current = dict(goal)
+        result.dates.append(today)
+        result.tracked.append(value)
+        result.weights.append(current)
+        result.targets.append(goal)
+        result.drift.append(drift)
+        ideal_weights = goal
+        if on_day:
+            on_day(1)
+    for asset in result.assets:
+        series = history.columns["price_usd"][asset]
+        result.returns[asset] = [
+            series[i] / series[i - 1] - 1 if series[i] and series[i - 1] else None for i in range(first + 1, last + 1)
+        ]
+    result.warnings = warnings.summary()
+    return result
+
+
+def _rebalance(
+    history: History,
+    i: int,
+    holdings: dict[str, float],
+    prices: dict[str, float],
+    value: float,
+    goal: dict[str, float],
+    costs: CostModel,
+    usd_per_point: float,
+    result: BacktestResult,
+) -> float:
+    """Trades `holdings` to `goal` at `prices`, paying `costs`; returns the NAV left (index points)."""
+    trades = {a: goal.get(a, 0.0) * value - holdings.get(a, 0.0) * prices[a] for a in {*holdings, *goal}}
+    trades = {a: t for a, t in trades.items() if abs(t) > NOISE * value}
+    slippage = 0.0
+    for asset, amount in sorted(trades.items()):
+        cap = history.market_cap(asset, i)
+        depth = pool_depth_usd(int(cap)) if cap else MIN_DEPTH_USD
+        slippage += costs.swap_cost_usd(abs(amount) * usd_per_point, depth)
+    gas = len(trades) * costs.gas_usd(history.price("ETH", i) or 0.0) if costs.needs_eth else 0.0
+    result.slippage_usd += slippage
+    result.gas_usd += gas
+    result.trades += len(trades)
+    result.turnover += sum(abs(t) for t in trades.values()) / 2 / value
+    left = value - (slippage + gas) / usd_per_point
+    if left <= 0:
+        raise MethodologyError(f"costs on {history.dates[i]} exceed the NAV; raise --nav or lower the costs", "nav")
+    holdings.clear()
+    holdings.update({a: w * left / prices[a] for a, w in goal.items()})
+    return left
+
+
+class _Warnings:
+    """Daily methodology warnings, folded into one line per message with its days."""
+
+    def __init__(self) -> None:
+        self.days: dict[str, list[str]] = {}
+
+    def add(self, messages: tuple[str, ...]) -> None:
+        for message in messages:
+            day, _, text = message.partition(": ")
+            self.days.setdefault(text, []).append(day)
+
+    def summary(self) -> list[str]:
+        return [
+            f"{text} ({days[0]}{'..' + days[-1] + f', {len(days)} days' if len(days) > 1 else ''})"
+            for text, days in self.days.items()
+        ]

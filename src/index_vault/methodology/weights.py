@@ -1,0 +1,619 @@
+"""Index methodology: which assets, at which target weights, from real daily history (no chain).
+
+A `Methodology` is a weighting method, a universe rule, per-asset floor and cap, and a few windows. Its
+`weights(history, day)` gives a `Proposal`: the basket in order and integer weights (1e18 fixed point)
+summing to exactly 10**18, ready for `Rebalancer.set_target_weights`.
+
+Methods (the score each eligible asset is weighted by):
+- `market-cap`: robust market cap (below); `sqrt-market-cap`: its square root (Indexed Finance's rule);
+- `capped-market-cap`: market cap with a single-asset cap, 25% unless `cap` says otherwise (DPI, March 2021);
+- `equal`: 1 each; `liquidity`: trailing mean daily USD volume (below);
+- `metric:COLUMN`: the trailing median of any numeric column of the data folder (the panel, or another CSV
+  there with `date` and `symbol` columns).
+
+Floors and caps apply to every method: `w_i = clip(lam * s_i, floor, cap)` with the one `lam` that makes the
+weights sum to 1, solved exactly in rational arithmetic. With caps only this is the fixed point of DPI's
+iterative redistribution (each pass hands the excess over the cap to the uncapped names pro rata to their
+scores). Weights are then rounded to integers by largest remainder (`to_wad`): each gets `floor(w * 1e18)`
+and the units left go to the largest fractional parts (ties: basket order), so the sum is exactly 10**18 and
+an exact cap such as 25% is never exceeded by a wei.
+
+Universe: `assets` fixes the basket and its order; `top` takes the N largest eligible assets by robust market
+cap on the day (basket order: market cap, descending). Eligible: a price on the day, a usable score, and at
+least `min_history_days` since the asset's first price.
+
+Data faults (`../shared/data/README.md`) and the choices made for them (nothing ever looks past the day):
+- Market caps come only from CoinGecko (the panel), never CoinMarketCap, whose supply definitions give caps
+  0.7-2.3x apart for SNX, SUSHI, BAL, LDO, UNI.
+- Circulating-supply jumps (BAL 2022-06-16 x3.2, LDO May 2021, 1INCH 2021-08-05..12): the robust market cap on
+  a day is that day's price times the median circulating supply (`market_cap / price`) of the trailing
+  `window_days` (30). A glitch shorter than half the window never shows; a lasting re-definition (BAL) is
+  adopted after about 15 days. Smoothing supply rather than the cap keeps the day's price move in the weight.
+- Gaps (LDO has no rows for 2021-01-01..04): a price is carried forward at most `PRICE_FILL_DAYS` (3) days;
+  beyond that the asset has no price. Windows are calendar days, so gaps in the dates are handled too.
+- Missing volume (complete only for BTC, ETH, LINK; ten assets stop on 2021-10-17; eight have none): the
+  liquidity score is the trailing 30-day mean of the panel's `volume_usd` when at least two thirds
+  (`MIN_COVERAGE`, 20 of 30) of those days have it; otherwise the mean of CoinMarketCap's monthly 24h volumes
+  of the trailing `CMC_LOOKBACK_DAYS` (92, so up to three snapshots) when the folder has
+  `cmc_top200_monthly.csv`; otherwise the asset is excluded with a warning. Coinbase volume is not used: one
+  venue, a small and varying share of the aggregate volume the other two report.
+- Excluded assets: under `top` they are skipped (the next one takes the place); under fixed `assets` an
+  excluded asset keeps its place at weight 0 (floors do not apply to it) and a warning says why, so the
+  weights still line up with the basket. Every warning is kept in `Proposal.warnings`.
+
+Proposal file (`Proposal.to_json`, read back by `read_proposal`), for `ape run vault propose-targets`:
+
+    {"date": "2022-12-31", "method": "capped-market-cap", "assets": ["BTC", "ETH", "UNI", ...],
+     "weights": ["250000000000000000", "250000000000000000", "200665517861861239", ...],
+     "universe": "top 10", "cap": "1/4", "floor": "0", "metric": "market_cap_usd",
+     "metrics": {"BTC": 319384880568.77, ...}, "warnings": []}
+
+`assets` is the basket order the weights are for (one weight per asset, as decimal strings so that no JSON
+reader rounds them; plain integers are accepted on reading); they sum to exactly 10**18. A reader must check
+that the vault's constituents are these assets in this order before calling `set_target_weights`.
+
+Length: over 500 lines, about 60 of them this docstring, which is the methodology's written rule; the history
+reader, the weighting and the proposal file it describes stay beside it.
+"""
+
+import bisect
+import csv
+import json
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+from index_vault.common.units import WAD
+from index_vault.market.model import MarketDataError, parse_date
+
+BASE_METHODS = ("market-cap", "capped-market-cap", "equal", "liquidity", "sqrt-market-cap")
+METRIC_PREFIX = "metric:"
+DPI_CAP = Fraction(1, 4)
+WINDOW_DAYS = 30
+MIN_COVERAGE = Fraction(2, 3)  # of the window's days with volume, for the trailing mean volume
+MIN_HISTORY_DAYS = 90
+PRICE_FILL_DAYS = 3
+CMC_FILE = "cmc_top200_monthly.csv"
+CMC_LOOKBACK_DAYS = 92
+REQUIRED_COLUMNS = ("date", "symbol", "price_usd", "market_cap_usd")
+
+
+class MethodologyError(ValueError):
+    """A methodology that cannot give weights (bad method, universe, bounds or dates); `param` names the option."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass(frozen=True)
+class History:
+    """Daily data as floats: `columns[column][symbol][i]` is the value on `dates[i]`, None where missing."""
+
+    path: Path
+    dates: tuple[str, ...]
+    symbols: tuple[str, ...]
+    columns: dict[str, dict[str, tuple[float | None, ...]]] = field(repr=False)
+    monthly_volume: dict[str, tuple[tuple[int, float], ...]] = field(default_factory=dict, repr=False)  # CMC
+    ordinals: tuple[int, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ordinals", tuple(date.fromisoformat(d).toordinal() for d in self.dates))
+
+    def index(self, day: str, what: str = "date") -> int:
+        """The position of `day` in `dates`; `MethodologyError` (param `what`) when the data lack it."""
+        try:
+            key = parse_date(day)
+        except MarketDataError as exc:
+            raise MethodologyError(str(exc), what) from exc
+        i = bisect.bisect_left(self.dates, key)
+        if i == len(self.dates) or self.dates[i] != key:
+            raise MethodologyError(
+                f"no data for {key}: {self.path.name} covers {self.dates[0]}..{self.dates[-1]}", what
+            )
+        return i
+
+    def check_symbols(self, symbols: Sequence[str]) -> None:
+        """Raises `MethodologyError` (param `assets`) naming any symbol the data do not have."""
+        unknown = [s for s in symbols if s not in self.columns["price_usd"]]
+        if unknown:
+            raise MethodologyError(
+                f"unknown symbol{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                f"{self.path.name} has {', '.join(self.symbols)}",
+                "assets",
+            )
+
+    def window(self, i: int, days: int) -> range:
+        """Positions of the `days` calendar days ending on `dates[i]` (inclusive)."""
+        first = bisect.bisect_left(self.ordinals, self.ordinals[i] - days + 1)
+        return range(first, i + 1)
+
+    def price(self, symbol: str, i: int) -> float | None:
+        """The price on `dates[i]`, carried forward at most `PRICE_FILL_DAYS` days; None beyond."""
+        series = self.columns["price_usd"][symbol]
+        for j in reversed(self.window(i, PRICE_FILL_DAYS + 1)):
+            if series[j] is not None:
+                return series[j]
+        return None
+
+    def first_price(self, symbol: str) -> int | None:
+        """The position of `symbol`'s first price, None when it has none."""
+        return next((j for j, v in enumerate(self.columns["price_usd"][symbol]) if v is not None), None)
+
+    def market_cap(self, symbol: str, i: int, window_days: int = WINDOW_DAYS) -> float | None:
+        """Robust market cap: the day's price times the trailing median circulating supply (module doc)."""
+        price = self.price(symbol, i)
+        if price is None:
+            return None
+        prices, caps = self.columns["price_usd"][symbol], self.columns["market_cap_usd"][symbol]
+        supplies = [caps[j] / prices[j] for j in self.window(i, window_days) if caps[j] and prices[j]]
+        return price * statistics.median(supplies) if supplies else None
+
+    def trailing_median(self, column: str, symbol: str, i: int, window_days: int = WINDOW_DAYS) -> float | None:
+        """The median of `column`'s observed values over the trailing window; None when it has none."""
+        series = self.columns[column][symbol]
+        values = [series[j] for j in self.window(i, window_days) if series[j] is not None]
+        return statistics.median(values) if values else None
+
+    def liquidity(self, symbol: str, i: int, window_days: int = WINDOW_DAYS) -> tuple[float | None, str]:
+        """Trailing mean daily USD volume and its source ("panel", "cmc"), or (None, why) (module doc)."""
+        series = self.columns.get("volume_usd", {}).get(symbol)
+        if series is not None:
+            values = [series[j] for j in self.window(i, window_days) if series[j] is not None]
+            if len(values) >= math.ceil(MIN_COVERAGE * window_days):
+                return statistics.fmean(values), "panel"
+        snapshots = self.monthly_volume.get(symbol, ())
+        today = self.ordinals[i]
+        recent = [usd for day, usd in snapshots if today - CMC_LOOKBACK_DAYS < day <= today]
+        if recent:
+            return statistics.fmean(recent), "cmc"
+        return None, "no volume in the panel's trailing window nor a CoinMarketCap snapshot"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Target weights for one day: the basket in order, weights summing to exactly 10**18 (see the module doc)."""
+
+    date: str
+    method: str
+    assets: tuple[str, ...]
+    weights: tuple[int, ...]
+    universe: str = ""
+    cap: Fraction = Fraction(1)
+    floor: Fraction = Fraction(0)
+    metric: str = ""
+    metrics: tuple[float | None, ...] = ()  # the raw metric per asset, None where unusable
+    warnings: tuple[str, ...] = ()
+
+    def fractions(self) -> dict[str, float]:
+        """The weights as floats by symbol (for analytics)."""
+        return {a: w / WAD for a, w in zip(self.assets, self.weights, strict=True)}
+
+    def to_dict(self) -> dict:
+        return {
+            "date": self.date,
+            "method": self.method,
+            "assets": list(self.assets),
+            "weights": [str(w) for w in self.weights],
+            "universe": self.universe,
+            "cap": str(self.cap),
+            "floor": str(self.floor),
+            "metric": self.metric,
+            "metrics": dict(zip(self.assets, self.metrics, strict=True)) if self.metrics else {},
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    def write(self, path: str | Path) -> Path:
+        """Writes the proposal file (folders created); returns its path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json())
+        return path
+
+
+def read_proposal(path: str | Path) -> Proposal:
+    """Reads and checks a proposal file: one integer weight per asset, summing to exactly 10**18."""
+    path = Path(path)
+    if not path.is_file():
+        raise MethodologyError(f"no proposal file at {path}")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise MethodologyError(f"{path}: not JSON: {exc}") from exc
+    if not isinstance(data, dict) or not {"date", "method", "assets", "weights"} <= set(data):
+        raise MethodologyError(f"{path}: a proposal needs date, method, assets and weights")
+    assets, raw = data["assets"], data["weights"]
+    if not isinstance(assets, list) or not assets or not all(isinstance(a, str) and a for a in assets):
+        raise MethodologyError(f"{path}: assets must be a non-empty list of symbols")
+    if len(set(assets)) != len(assets):
+        raise MethodologyError(f"{path}: an asset is listed twice")
+    if not isinstance(raw, list) or len(raw) != len(assets):
+        raise MethodologyError(f"{path}: one weight per asset is required ({len(assets)} assets)")
+    weights = []
+    for value in raw:
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+            raise MethodologyError(f"{path}: weight {value!r} is not a non-negative integer")
+        weights.append(int(value))
+    if sum(weights) != WAD:
+        raise MethodologyError(f"{path}: weights sum to {sum(weights)}, not 10**18")
+    return Proposal(
+        date=parse_date(data["date"]), method=str(data["method"]), assets=tuple(assets), weights=tuple(weights)
+    )
+
+
+def parse_method(text: str) -> str:
+    """A weighting method name, checked (`metric:COLUMN` keeps its column)."""
+    method = text.strip()
+    if method in BASE_METHODS:
+        return method
+    if method.startswith(METRIC_PREFIX) and method[len(METRIC_PREFIX) :].strip():
+        return METRIC_PREFIX + method[len(METRIC_PREFIX) :].strip()
+    raise MethodologyError(f"unknown method {text!r}; use one of {', '.join(BASE_METHODS)} or metric:COLUMN", "method")
+
+
+def parse_fraction(text: str | float | Fraction, what: str) -> Fraction:
+    """A fraction of the index from "0.25", "25%" or "1/4", within 0..1."""
+    try:
+        raw = str(text).strip()
+        value = Fraction(raw[:-1]) / 100 if raw.endswith("%") else Fraction(raw)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise MethodologyError(f"not a fraction: {text!r} (write 0.25, 25% or 1/4)", what) from exc
+    if not 0 <= value <= 1:
+        raise MethodologyError(f"{text} is not within 0..1", what)
+    return value
+
+
+def bounded_proportional(
+    scores: Sequence[Fraction | float | int], floor: Fraction = Fraction(0), cap: Fraction = Fraction(1)
+) -> list[Fraction]:
+    """Exact weights `clip(lam * s_i, floor, cap)` summing to 1 (see the module doc); a list of Fractions."""
+    floor, cap = Fraction(floor), Fraction(cap)
+    values = [Fraction(s) for s in scores]
+    n = len(values)
+    if not n:
+        raise MethodologyError("no assets to weight")
+    if any(s < 0 for s in values):
+        raise MethodologyError("scores must be non-negative")
+    if floor > cap:
+        raise MethodologyError(f"the floor {floor} is above the cap {cap}", "floor")
+    if n * floor > 1:
+        raise MethodologyError(f"a floor of {float(floor):.4g} on {n} assets exceeds 100%", "floor")
+    if n * cap < 1:
+        raise MethodologyError(
+            f"a cap of {float(cap):.4g} on {n} assets cannot reach 100% (needs at least {math.ceil(1 / cap)} assets)",
+            "cap",
+        )
+
+    def weight(lam: Fraction, s: Fraction) -> Fraction:
+        return min(cap, max(floor, lam * s))
+
+    def total(lam: Fraction) -> Fraction:
+        return sum((weight(lam, s) for s in values), Fraction(0))
+
+    points = sorted({b / s for s in values if s > 0 for b in (floor, cap) if b > 0})
+    if not points or total(points[-1]) < 1:
+        raise MethodologyError("the assets with a positive score cannot reach 100% under the cap", "cap")
+    lo, hi = 0, len(points) - 1  # the first breakpoint where the total reaches 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if total(points[mid]) >= 1:
+            hi = mid
+        else:
+            lo = mid + 1
+    lam = points[lo]
+    if total(lam) != 1:  # strictly inside the segment ending at points[lo]: the total is linear there
+        inside = ((points[lo - 1] if lo else Fraction(0)) + lam) / 2
+        fixed = sum((weight(inside, s) for s in values if weight(inside, s) != inside * s), Fraction(0))
+        free = sum((s for s in values if weight(inside, s) == inside * s), Fraction(0))
+        lam = (1 - fixed) / free
+    return [weight(lam, s) for s in values]
+
+
+def to_wad(weights: Sequence[Fraction]) -> list[int]:
+    """Largest-remainder rounding of exact weights summing to 1 into integers summing to exactly 10**18."""
+    if sum(weights, Fraction(0)) != 1 or any(w < 0 for w in weights):
+        raise MethodologyError("weights must be non-negative and sum to exactly 1")
+    scaled = [Fraction(w) * WAD for w in weights]
+    result = [math.floor(x) for x in scaled]
+    left = WAD - sum(result)
+    for i in sorted(range(len(scaled)), key=lambda i: (result[i] - scaled[i], i))[:left]:
+        result[i] += 1
+    return result
+
+
+@dataclass(frozen=True)
+class Methodology:
+    """A weighting method, a universe (`assets` fixed, else the `top` N), and bounds; see the module doc."""
+
+    method: str
+    assets: tuple[str, ...] = ()
+    top: int | None = None
+    cap: Fraction | None = None  # None: the method's own (25% for capped-market-cap, none otherwise)
+    floor: Fraction = Fraction(0)
+    min_history_days: int = MIN_HISTORY_DAYS
+    window_days: int = WINDOW_DAYS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "method", parse_method(self.method))
+        assets = tuple(a.strip().upper() for a in self.assets if a.strip())
+        object.__setattr__(self, "assets", assets)
+        if bool(assets) == (self.top is not None):
+            raise MethodologyError("give either a fixed list of assets or a top N, not both or neither", "assets")
+        if len(set(assets)) != len(assets):
+            raise MethodologyError(f"an asset is listed twice: {', '.join(assets)}", "assets")
+        if self.top is not None and self.top < 1:
+            raise MethodologyError("top N needs N >= 1", "top")
+        if self.cap is not None and self.cap <= 0:
+            raise MethodologyError("the cap must be positive", "cap")
+        if self.floor > self.effective_cap:
+            raise MethodologyError(f"the floor {self.floor} is above the cap {self.effective_cap}", "floor")
+        if self.window_days < 1 or self.min_history_days < 0:
+            raise MethodologyError("windows must be positive", "window")
+
+    @property
+    def effective_cap(self) -> Fraction:
+        if self.cap is not None:
+            return Fraction(self.cap)
+        return DPI_CAP if self.method == "capped-market-cap" else Fraction(1)
+
+    @property
+    def metric_name(self) -> str:
+        """What the raw metric is: `market_cap_usd`, `volume_usd` or the metric's column."""
+        if self.method == "liquidity":
+            return "volume_usd"
+        if self.method.startswith(METRIC_PREFIX):
+            return self.method[len(METRIC_PREFIX) :]
+        return "market_cap_usd"
+
+    @property
+    def universe(self) -> str:
+        return f"top {self.top}" if self.top is not None else ",".join(self.assets)
+
+    def check(self, history: History) -> None:
+        """Raises `MethodologyError` for symbols or a metric column the data do not have."""
+        if self.assets:
+            history.check_symbols(self.assets)
+        if self.method.startswith(METRIC_PREFIX) and self.metric_name not in history.columns:
+            numeric = ", ".join(c for c in history.columns if c not in ("price_usd",))
+            raise MethodologyError(
+                f"no numeric column {self.metric_name!r} in the data folder; it has {numeric}", "method"
+            )
+
+    def metric(self, history: History, symbol: str, i: int) -> tuple[float | None, str]:
+        """The raw metric of `symbol` on `dates[i]`, or (None, why it is unusable)."""
+        if history.price(symbol, i) is None:
+            return None, f"no price within {PRICE_FILL_DAYS} days"
+        if self.metric_name == "market_cap_usd":
+            cap = history.market_cap(symbol, i, self.window_days)
+            return (cap, "") if cap else (None, "no market cap in the trailing window")
+        if self.method == "liquidity":
+            volume, source = history.liquidity(symbol, i, self.window_days)
+            return (volume, source) if volume else (None, source if volume is None else "zero volume")
+        value = history.trailing_median(self.metric_name, symbol, i, self.window_days)
+        if value is not None and value < 0:
+            raise MethodologyError(f"{self.metric_name} is negative for {symbol} on {history.dates[i]}", "method")
+        return (value, "") if value else (None, f"no positive {self.metric_name} in the trailing window")
+
+    def score(self, metric: float) -> Fraction:
+        if self.method == "equal":
+            return Fraction(1)
+        if self.method == "sqrt-market-cap":
+            return Fraction(math.sqrt(metric))
+        return Fraction(metric)
+
+    def weights(self, history: History, day: str | int) -> Proposal:
+        """The target weights on `day` (a date, or a position in `history.dates`), from data up to that day."""
+        self.check(history)
+        i = day if isinstance(day, int) else history.index(day)
+        today = history.dates[i]
+        warnings: list[str] = []
+        if self.assets:
+            basket = list(self.assets)
+            metrics = {}
+            for symbol in basket:
+                value, note = self.metric(history, symbol, i)
+                metrics[symbol] = value
+                if value is None:
+                    warnings.append(f"{today}: {symbol} excluded (weight 0): {note}")
+                elif note == "cmc":
+                    warnings.append(f"{today}: {symbol} liquidity from CoinMarketCap monthly volume")
+        else:
+            basket, metrics = self._top(history, i, warnings)
+        eligible = [s for s in basket if metrics[s] is not None]
+        if not eligible and self.top is not None:
+            raise MethodologyError(
+                f"no asset is eligible for top {self.top} on {today}: each needs a price, a usable "
+                f"{self.metric_name} and {self.min_history_days} days since its first price (the data start "
+                f"{history.dates[0]})",
+                "top",
+            )
+        if not eligible:
+            raise MethodologyError(f"no asset of {self.universe} has a usable {self.metric_name} on {today}", "assets")
+        fractions = dict(
+            zip(
+                eligible,
+                bounded_proportional([self.score(metrics[s]) for s in eligible], self.floor, self.effective_cap),
+                strict=True,
+            )
+        )
+        weights = to_wad([fractions.get(s, Fraction(0)) for s in basket])
+        return Proposal(
+            date=today,
+            method=self.method,
+            assets=tuple(basket),
+            weights=tuple(weights),
+            universe=self.universe,
+            cap=self.effective_cap,
+            floor=self.floor,
+            metric=self.metric_name,
+            metrics=tuple(metrics[s] for s in basket),
+            warnings=tuple(warnings),
+        )
+
+    def _top(self, history: History, i: int, warnings: list[str]) -> tuple[list[str], dict[str, float | None]]:
+        """The N largest eligible assets by robust market cap, largest first, with their metrics."""
+        today = history.dates[i]
+        ranked = []
+        for symbol in history.symbols:
+            first = history.first_price(symbol)
+            if first is None or history.ordinals[i] - history.ordinals[first] + 1 < self.min_history_days:
+                continue
+            cap = history.market_cap(symbol, i, self.window_days)
+            value, note = self.metric(history, symbol, i)
+            if cap is not None and value is not None:
+                ranked.append((-cap, symbol, value, note))
+        ranked.sort()
+        chosen = ranked[: self.top]
+        warnings.extend(
+            f"{today}: {s} liquidity from CoinMarketCap monthly volume" for _, s, _, note in chosen if note == "cmc"
+        )
+        if len(chosen) < (self.top or 0):
+            warnings.append(f"{today}: only {len(chosen)} eligible assets for top {self.top}")
+        return [c[1] for c in chosen], {c[1]: c[2] for c in chosen}
+
+
+def find_panel(path: str | Path) -> Path:
+    """The panel CSV of a data folder (`panel*.csv` here or in `prices/`, or the one CSV with the columns)."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise MarketDataError(f"no data folder or file at {path}")
+    for folder in (path, path / "prices"):
+        candidates = [p for p in sorted(folder.glob("*.csv")) if set(REQUIRED_COLUMNS) <= set(_header(p))]
+        named = [p for p in candidates if p.name.startswith("panel")] or candidates
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise MarketDataError(f"{folder}: several panels ({', '.join(p.name for p in named)}); give the CSV itself")
+    raise MarketDataError(
+        f"{path}: no CSV panel with columns {', '.join(REQUIRED_COLUMNS)} here or in {path / 'prices'}"
+    )
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(newline="") as handle:
+        return [c.strip() for c in next(csv.reader(handle), [])]
+
+
+def _number(text: str, what: str, where: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise MarketDataError(f"{where}: {what} is not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise MarketDataError(f"{where}: {what} must be a non-negative number: {text!r}")
+    return value
+
+
+def _read_long_csv(path: Path, columns: Sequence[str] | None) -> tuple[dict[str, dict[str, dict[str, float]]], set]:
+    """`values[column][symbol][date]` of a date,symbol CSV; `columns` None takes every numeric column."""
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields = [f for f in (reader.fieldnames or ()) if f not in ("date", "symbol")]
+        rows = list(reader)
+    if columns is None:  # numeric columns: every non-empty value parses
+        columns = [f for f in fields if all(_is_number(r[f]) for r in rows)]
+    values: dict[str, dict[str, dict[str, float]]] = {c: {} for c in columns}
+    seen: set[tuple[str, str]] = set()
+    for line, row in enumerate(rows, start=2):
+        where = f"{path.name} line {line}"
+        day, symbol = parse_date(row["date"]), row["symbol"].strip().upper()
+        if (day, symbol) in seen:
+            raise MarketDataError(f"{where}: {symbol} appears twice on {day}")
+        seen.add((day, symbol))
+        for column in columns:
+            value = _number(row[column] or "", column, where)
+            if value is not None:
+                values[column].setdefault(symbol, {})[day] = value
+    return values, {d for d, _ in seen}
+
+
+def _is_number(text: str | None) -> bool:
+    if text is None or not text.strip():
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_history(path: str | Path, columns: Sequence[str] = ()) -> History:
+    """Reads a data folder (or panel CSV) into a `History`; `columns` not in the panel come from sibling CSVs."""
+    panel = find_panel(path)
+    values, days = _read_long_csv(panel, None)
+    for required in REQUIRED_COLUMNS[2:]:
+        if required not in values:
+            raise MarketDataError(f"{panel.name}: column {required} is not numeric")
+    if not days:
+        raise MarketDataError(f"{panel.name}: no rows")
+    for (column, symbol), by_day in [((c, s), v) for c, bs in values.items() for s, v in bs.items()]:
+        if column == "price_usd" and any(v == 0 for v in by_day.values()):
+            raise MarketDataError(f"{panel.name}: {symbol} has a zero price")
+    for column in [c for c in columns if c not in values]:
+        values[column] = _sibling_column(panel.parent, panel, column)
+    dates = tuple(sorted(days))
+    symbols = tuple(sorted(values["price_usd"]))
+    table = {
+        column: {s: tuple(by_symbol.get(s, {}).get(d) for d in dates) for s in symbols}
+        for column, by_symbol in values.items()
+    }
+    return History(panel, dates, symbols, table, _monthly_volume(panel.parent / CMC_FILE))
+
+
+def _sibling_column(folder: Path, panel: Path, column: str) -> dict[str, dict[str, float]]:
+    for path in sorted(folder.glob("*.csv")):
+        header = _header(path)
+        if path != panel and {"date", "symbol", column} <= set(header):
+            return _read_long_csv(path, [column])[0][column]
+    raise MethodologyError(f"no CSV in {folder} has a numeric column {column!r} (with date and symbol)", "method")
+
+
+def _monthly_volume(path: Path) -> dict[str, tuple[tuple[int, float], ...]]:
+    """CoinMarketCap's monthly 24h volume by symbol (the highest-ranked row per symbol and snapshot)."""
+    if not path.is_file():
+        return {}
+    best: dict[tuple[str, int], tuple[int, float]] = {}
+    with path.open(newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            volume = _number(row.get("volume_24h_usd") or "", "volume_24h_usd", f"{path.name} line {line}")
+            if not volume:
+                continue
+            day = date.fromisoformat(parse_date(row["snapshot_date"])).toordinal()
+            key, rank = (row["symbol"].strip().upper(), day), int(row.get("rank") or 0)
+            if key not in best or rank < best[key][0]:
+                best[key] = (rank, volume)
+    result: dict[str, list[tuple[int, float]]] = {}
+    for (symbol, day), (_, volume) in sorted(best.items()):
+        result.setdefault(symbol, []).append((day, volume))
+    return {s: tuple(v) for s, v in result.items()}
+
+
+def date_range(start: str, end: str) -> tuple[str, str]:
+    """Checked ISO start and end dates, start before end."""
+    checked = []
+    for text, what in ((start, "start"), (end, "end")):
+        try:
+            checked.append(parse_date(text))
+        except MarketDataError as exc:
+            raise MethodologyError(str(exc), what) from exc
+    first, last = checked
+    if first >= last:
+        raise MethodologyError(f"empty window: {first}..{last} (the start must come before the end)", "start")
+    return first, last
+
+
+def days_between(first: str, last: str) -> int:
+    """Calendar days from `first` to `last`."""
+    return (date.fromisoformat(last) - date.fromisoformat(first)) // timedelta(days=1)

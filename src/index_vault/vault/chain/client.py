@@ -1,0 +1,218 @@
+"""Using a deployed vault from an account: status, mint and redeem in kind."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ape import chain, project
+from ape.api import AccountAPI
+from ape.contracts import ContractInstance
+from ape.exceptions import ContractLogicError
+
+from index_vault.chain.contracts import erc20_at
+from index_vault.common.report import ConstituentStatus, FeeStatus, VaultStatus, format_amounts
+from index_vault.vault.basket import with_slippage
+from index_vault.vault.fees import annual_bps_from_rate
+
+
+class VaultError(RuntimeError):
+    """A request the vault would refuse, caught before sending."""
+
+
+@dataclass
+class VaultClient:
+    """One vault and its constituents' tokens."""
+
+    vault: ContractInstance
+
+    def __post_init__(self) -> None:
+        self.last_receipt = None  # the receipt of the last mint or redeem sent
+        self.tokens = [erc20_at(a) for a in self.vault.assets()]
+        self.symbols = [t.symbol() for t in self.tokens]
+        self.decimals = [t.decimals() for t in self.tokens]
+
+    def describe(self, amounts: Sequence[int]) -> str:
+        """Amounts in basket order as readable text."""
+        return format_amounts(self.symbols, self.decimals, list(amounts))
+
+    def status(self, account: AccountAPI | str | None = None) -> VaultStatus:
+        """Supply, holdings, units per share, prices and NAV; for `account`, its balance and claim."""
+        owner = str(account.address if hasattr(account, "address") else account) if account else None
+        supply = self.vault.totalSupply()
+        balance = self.vault.balanceOf(owner) if owner else 0
+        claim = self.vault.preview_redeem_in_kind(balance) if balance else [0] * len(self.tokens)
+        router = project.OracleRouter.at(self.vault.oracle())
+        now = chain.blocks.head.timestamp
+        prices = [router.price_data(t.address) for t in self.tokens]
+        targets = list(self.vault.target_weights()) or [None] * len(self.tokens)
+        constituents = tuple(
+            ConstituentStatus(
+                symbol=s,
+                address=t.address,
+                decimals=d,
+                holding=h,
+                units_per_share=u,
+                claim=c,
+                price=p.price if p.status == 0 else 0,
+                price_age=now - p.updated_at if p.updated_at else None,
+                price_status="ok" if p.status == 0 else router.status_reason(p.status).removeprefix("oracle: "),
+                target=w,
+            )
+            for s, t, d, h, u, c, p, w in zip(
+                self.symbols,
+                self.tokens,
+                self.decimals,
+                self.vault.holdings(),
+                self.vault.units_per_share(),
+                claim,
+                prices,
+                targets,
+                strict=True,
+            )
+        )
+        nav = per_share = None
+        nav_error = ""
+        try:
+            nav, per_share = self.vault.total_value(), self.vault.value_per_share()
+        except ContractLogicError as exc:
+            nav_error = str(exc.message)
+        return VaultStatus(
+            address=self.vault.address,
+            name=self.vault.name(),
+            symbol=self.vault.symbol(),
+            supply=supply,
+            account=owner,
+            balance=balance,
+            constituents=constituents,
+            nav=nav,
+            value_per_share=per_share,
+            nav_error=nav_error,
+            base_asset=self.symbols[self.base_index()],
+            fees=self.fee_status(),
+        )
+
+    def fee_status(self) -> FeeStatus:
+        """The fee schedule, the management fee pending and what the recipient holds."""
+        v = self.vault
+        recipient = v.fee_recipient()
+        return FeeStatus(
+            recipient=recipient,
+            management_annual_bps=annual_bps_from_rate(v.management_fee_rate()),
+            pending_shares=v.pending_management_fee(),
+            recipient_balance=v.balanceOf(recipient),
+            mint_bps=v.mint_fee_bps(),
+            redeem_bps=v.redeem_fee_bps(),
+            entry_bps=v.entry_fee_bps(),
+            exit_bps=v.exit_fee_bps(),
+        )
+
+    def mint(
+        self, account: AccountAPI, shares: int, slippage_bps: int = 50, echo: Callable[[str], None] = print
+    ) -> list[int]:
+        """Approves what is needed and mints `shares`; returns the amounts paid."""
+        if shares <= 0:
+            raise VaultError("shares must be positive")
+        if self.vault.totalSupply() == 0 and shares <= self.vault.LOCKED_SHARES():
+            raise VaultError(f"the first mint must exceed {self.vault.LOCKED_SHARES()} wei of shares")
+        preview = self.vault.preview_mint_in_kind(shares)
+        max_in = with_slippage(preview, slippage_bps, up=True)
+        for token, symbol, amount in zip(self.tokens, self.symbols, max_in, strict=True):
+            have = token.balanceOf(account)
+            if have < amount:
+                raise VaultError(f"{account.address} holds {have} base units of {symbol}, needs up to {amount}")
+        echo(f"mint {shares / 10**18:g} shares for at most: {self.describe(max_in)}")
+        self._approve(account, max_in)
+        receipt = self.last_receipt = self.vault.mint_in_kind(shares, account, max_in, sender=account)
+        (event,) = self.vault.MintedInKind.from_receipt(receipt)
+        return list(event.amounts)
+
+    def redeem(
+        self,
+        account: AccountAPI,
+        shares: int,
+        slippage_bps: int = 50,
+        skip: Sequence[str] = (),
+        echo: Callable[[str], None] = print,
+    ) -> list[int]:
+        """Redeems `shares` in kind, leaving the constituents in `skip` (symbols or addresses)."""
+        if shares <= 0:
+            raise VaultError("shares must be positive")
+        balance = self.vault.balanceOf(account)
+        if shares > balance:
+            raise VaultError(f"{account.address} holds {balance} shares (wei), cannot redeem {shares}")
+        skipped = [self._resolve(s) for s in skip]
+        preview = self.vault.preview_redeem_in_kind(shares)
+        min_out = with_slippage(preview, slippage_bps, up=False)
+        for i in skipped:
+            min_out[i] = 0
+        echo(f"redeem {shares / 10**18:g} shares for at least: {self.describe(min_out)}")
+        if skipped:
+            receipt = self.vault.redeem_in_kind_skipping(
+                shares, account, min_out, [self.tokens[i].address for i in skipped], sender=account
+            )
+        else:
+            receipt = self.vault.redeem_in_kind(shares, account, min_out, sender=account)
+        self.last_receipt = receipt
+        (event,) = self.vault.RedeemedInKind.from_receipt(receipt)
+        return list(event.amounts)
+
+    def deposit(
+        self, account: AccountAPI, assets: int, slippage_bps: int = 50, echo: Callable[[str], None] = print
+    ) -> tuple[int, int]:
+        """Buys shares with at most `assets` of the base asset at NAV; returns (assets paid, shares).
+
+        ERC-4626 `deposit` has no minimum out, so this calls `mint` for the shares that
+        `assets` less the slippage buys now, with an approval of exactly `assets`: the vault can
+        never take more, and a price that moved further makes the transaction revert.
+        """
+        base = self.base_index()
+        if assets <= 0:
+            raise VaultError("assets must be positive")
+        limit = self.vault.maxDeposit(account)
+        if assets > limit:
+            raise VaultError(f"the vault takes at most {self.describe_one(base, limit)} now (flow cap, pause or halt)")
+        shares = self.vault.previewDeposit(assets * (10_000 - slippage_bps) // 10_000)
+        if shares == 0:
+            raise VaultError("that amount buys no shares")
+        echo(f"deposit at most {self.describe_one(base, assets)} for {shares / 10**18:g} shares at NAV")
+        self._approve(account, [assets if i == base else 0 for i in range(len(self.tokens))], exact=True)
+        receipt = self.last_receipt = self.vault.mint(shares, account, sender=account)
+        (event,) = self.vault.Deposit.from_receipt(receipt)
+        return event.assets, event.shares
+
+    def redeem_at_nav(self, account: AccountAPI, shares: int, echo: Callable[[str], None] = print) -> tuple[int, int]:
+        """Sells `shares` for the base asset at NAV (ERC-4626 `redeem`); returns (assets, shares)."""
+        base = self.base_index()
+        if shares <= 0:
+            raise VaultError("shares must be positive")
+        limit = self.vault.maxRedeem(account)
+        if shares > limit:
+            raise VaultError(f"at most {limit / 10**18:g} shares can be redeemed at NAV now (base held, flow cap)")
+        echo(f"redeem {shares / 10**18:g} shares for {self.describe_one(base, self.vault.previewRedeem(shares))}")
+        receipt = self.last_receipt = self.vault.redeem(shares, account, account, sender=account)
+        (event,) = self.vault.Withdraw.from_receipt(receipt)
+        return event.assets, event.shares
+
+    def describe_one(self, index: int, amount: int) -> str:
+        """An amount of one constituent as readable text."""
+        return format_amounts([self.symbols[index]], [self.decimals[index]], [amount])
+
+    def base_index(self) -> int:
+        """The position of the ERC-4626 base asset in basket order."""
+        return [t.address for t in self.tokens].index(self.vault.asset())
+
+    def _approve(self, account: AccountAPI, amounts: Sequence[int], exact: bool = False) -> None:
+        """Allows the vault at least `amounts` (mint_in_kind bounds the pull itself by max_amounts_in), or
+        exactly `amounts` where the allowance is the only bound (`exact`, for NAV-priced mints)."""
+        for token, amount in zip(self.tokens, amounts, strict=True):
+            current = token.allowance(account, self.vault)
+            if amount == 0 or current == amount or (current > amount and not exact):
+                continue
+            if current != 0:  # USDT-style tokens refuse to change a non-zero allowance
+                token.approve(self.vault, 0, sender=account)
+            token.approve(self.vault, amount, sender=account)
+
+    def _resolve(self, name: str) -> int:
+        for i, (token, symbol) in enumerate(zip(self.tokens, self.symbols, strict=True)):
+            if name.lower() in (symbol.lower(), token.address.lower()):
+                return i
+        raise VaultError(f"{name} is not a constituent (constituents: {', '.join(self.symbols)})")
