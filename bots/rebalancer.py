@@ -1,4 +1,4 @@
-"""A silverback bot over the keeper (`index_vault.keeper.chain.keeper`): one keeper round every few new blocks.
+"""A silverback bot over the keeper (`index_vault.keeper.chain`): one keeper round every few new blocks.
 
     SILVERBACK_SIGNER_ALIAS=keeper KEEPER_VAULT=0x... silverback run rebalancer --network ethereum:mainnet:node
 
@@ -23,11 +23,9 @@ import os
 from ape import chain
 from silverback import SilverbackBot
 
-from index_vault.chain.contracts import vault_at
-from index_vault.chain.scripting import load_deployment, resolve_vault_address
-from index_vault.keeper.chain.keeper import Keeper, KeeperConfig
-from index_vault.keeper.planner import WAD
-from index_vault.keeper.policy import GWEI, EventLog
+from index_vault.common.sending import GWEI
+from index_vault.keeper.chain.build import KeeperOptions, build_keeper
+from index_vault.keeper.chain.keeper import Keeper
 
 bot = SilverbackBot()
 
@@ -41,13 +39,8 @@ def _number(name: str, default: float | None) -> float | None:
     return float(value) if value else default
 
 
-def build_keeper() -> Keeper:
+def _keeper() -> Keeper:
     """The keeper the environment describes, signing with the bot's signer."""
-    vault = vault_at(resolve_vault_address(os.environ.get("KEEPER_VAULT") or None))
-    deployment = load_deployment()
-    adapter = os.environ.get("KEEPER_ADAPTER") or deployment.adapters.get("uniswap-v3")
-    if not adapter:
-        raise RuntimeError("set KEEPER_ADAPTER: the manifest records no uniswap-v3 adapter")
     signer = bot.signer
     dry_run = _flag("KEEPER_DRY_RUN") or signer is None
     if signer is None:
@@ -56,30 +49,26 @@ def build_keeper() -> Keeper:
         signer = accounts.test_accounts[0] if chain.provider.network.is_local else None
     if signer is None:
         raise RuntimeError("a dry run needs an account to simulate from: set SILVERBACK_SIGNER_ALIAS")
-    slippage = _number("KEEPER_SLIPPAGE_BPS", None)
-    gas_cap = _number("KEEPER_MAX_GAS_GWEI", None)
-    config = KeeperConfig(
-        band=int(_number("KEEPER_BAND_BPS", 100)) * 10**14,
-        min_trade_usd=max(int(_number("KEEPER_MIN_TRADE_USD", 100) * WAD), 1),
+    slippage, gas_cap = _number("KEEPER_SLIPPAGE_BPS", None), _number("KEEPER_MAX_GAS_GWEI", None)
+    options = KeeperOptions(
+        vault=os.environ.get("KEEPER_VAULT") or None,
+        adapter=os.environ.get("KEEPER_ADAPTER") or None,
+        v2_adapter=os.environ.get("KEEPER_V2_ADAPTER") or None,
+        quoter=os.environ.get("KEEPER_QUOTER") or None,
+        band_bps=int(_number("KEEPER_BAND_BPS", 100)),
+        min_trade_usd=_number("KEEPER_MIN_TRADE_USD", 100),
         slippage_bps=int(slippage) if slippage is not None else None,
-        max_gas_price=int(gas_cap * GWEI) if gas_cap is not None else None,
-        dry_run=dry_run,
-        fill_auctions=_flag("KEEPER_FILL_AUCTIONS"),
+        log_format=os.environ.get("KEEPER_LOG_FORMAT", "text"),
     )
-    return Keeper(
-        vault.rebalancer(),
-        signer,
-        adapter=adapter,
-        v2_adapter=os.environ.get("KEEPER_V2_ADAPTER") or deployment.adapters.get("uniswap-v2"),
-        quoter=os.environ.get("KEEPER_QUOTER") or deployment.quoters.get("uniswap-v3"),
-        config=config,
-        log=EventLog(os.environ.get("KEEPER_LOG_FORMAT", "text")),
+    max_gas_price = int(gas_cap * GWEI) if gas_cap is not None else None
+    return build_keeper(
+        options, signer, max_gas_price=max_gas_price, dry_run=dry_run, fill_auctions=_flag("KEEPER_FILL_AUCTIONS")
     )
 
 
 @bot.on_startup()
 def startup(startup_state):
-    bot.state.keeper = build_keeper()
+    bot.state.keeper = _keeper()
     bot.state.last_round_block = -1
     keeper = bot.state.keeper
     keeper.log("start", vault=keeper.vault.address, keeper=keeper.address, dry_run=keeper.config.dry_run)

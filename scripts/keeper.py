@@ -14,25 +14,18 @@ stdout, one line each (`--log-format json`: one JSON object per line; the dry ru
 stderr); a metrics summary is printed on exit, Ctrl-C included.
 """
 
-import os
 import sys
 
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from index_vault.chain.contracts import vault_at
-from index_vault.chain.scripting import confirm_live, load_deployment, pick_account, resolve_vault_address
-from index_vault.keeper.chain.keeper import (
-    Keeper,
-    KeeperConfig,
-    format_keeper_status,
-    format_plan_table,
-    keeper_status,
-)
+from index_vault.chain.scripting import confirm_live, load_deployment, pick_account, unattended
+from index_vault.common.sending import GWEI, RetryPolicy
+from index_vault.keeper.chain.build import KeeperOptions, build_keeper
+from index_vault.keeper.chain.config import KeeperError
+from index_vault.keeper.chain.status import format_keeper_status, format_plan_table, keeper_status
 from index_vault.keeper.planner import WAD
-from index_vault.keeper.policy import GWEI, LOG_FORMATS, EventLog, RetryPolicy
-
-ZERO = "0x" + "00" * 20
+from index_vault.keeper.policy import LOG_FORMATS
 
 
 def _keeper_options(f):
@@ -66,35 +59,16 @@ def _keeper_options(f):
 def _build(
     vault_ref, account, adapter, v2_adapter, quoter, hubs, band_bps, min_trade_usd, slippage_bps, log_format, **config
 ):
-    vault = vault_at(resolve_vault_address(vault_ref))
-    rebalancer = vault.rebalancer()
-    if rebalancer == ZERO:
-        raise click.ClickException(f"the vault at {vault.address} has no rebalancer")
-    deployment = load_deployment()
-    adapter = adapter or deployment.adapters.get("uniswap-v3")
-    if not adapter:
-        raise click.UsageError("pass --adapter ADDRESS (the manifest records no uniswap-v3 adapter)")
-    quoter = quoter or deployment.quoters.get("uniswap-v3")
-    v2_adapter = v2_adapter or deployment.adapters.get("uniswap-v2")
-    sender = pick_account(account)
-    alias = getattr(sender, "alias", None)
-    if alias and hasattr(sender, "set_autosign") and (secret := os.environ.get(f"APE_ACCOUNTS_{alias}_PASSPHRASE")):
-        sender.set_autosign(True, passphrase=secret)  # unattended: sign without asking
     try:
-        min_usd = int(float(min_trade_usd) * WAD)
+        min_usd = float(min_trade_usd)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--min-trade-usd") from exc
-    settings = KeeperConfig(
-        band=band_bps * 10**14,
-        min_trade_usd=max(min_usd, 1),
-        slippage_bps=slippage_bps,
-        **config,
-    )
-    log = EventLog(log_format)
-    keeper = Keeper(
-        rebalancer, sender, adapter=adapter, v2_adapter=v2_adapter, quoter=quoter, hubs=hubs, config=settings, log=log
-    )
-    return keeper, log
+    options = KeeperOptions(vault_ref, adapter, v2_adapter, quoter, hubs, band_bps, min_usd, slippage_bps, log_format)
+    try:
+        keeper = build_keeper(options, unattended(pick_account(account)), **config)
+    except KeeperError as exc:
+        raise click.ClickException(f"{exc} (--vault, --adapter)") from exc
+    return keeper, keeper.log
 
 
 @click.group()

@@ -18,16 +18,13 @@ import pytest
 from ape import accounts, chain, networks
 
 from index_vault.chain.contracts import npm_container
-from index_vault.keeper.chain.keeper import (
-    Keeper,
-    KeeperConfig,
-    format_keeper_status,
-    format_plan_table,
-    keeper_status,
-    trade_history,
-)
+from index_vault.common.sending import RetryPolicy
+from index_vault.keeper.chain.config import KeeperConfig
+from index_vault.keeper.chain.history import trade_history
+from index_vault.keeper.chain.keeper import Keeper
+from index_vault.keeper.chain.status import format_keeper_status, format_plan_table, keeper_status
 from index_vault.keeper.planner import WAD, inside_bands
-from index_vault.keeper.policy import EventLog, RetryPolicy
+from index_vault.keeper.policy import EventLog
 from index_vault.market.chain.build import arbitrage_pool
 from index_vault.market.model import load_panel
 from index_vault.oracle.chain.feeds import set_feed_price
@@ -209,7 +206,7 @@ def test_keeper__killed_between_send_and_receipt__restarted__no_duplicate_trade(
     def die(*_):
         raise Killed  # the process dies here: the transaction is in the node's pool, no receipt was seen
 
-    first._await_receipt = die
+    first.tx.await_receipt = die
     web3.provider.make_request("evm_setAutomine", [False])
     try:
         with pytest.raises(Killed):
@@ -408,7 +405,7 @@ def test_filler__killed_between_fill_and_resale__restart_resells_the_lot(env, ac
         raise Killed  # the process dies after the fill was mined, before it resold the lot
 
     first = make_keeper(env, account=filler, fill_auctions=True)
-    first._resell = die
+    first.filler._resell = die
     with pytest.raises(Killed):
         first.run_round()
     (fill,) = events(first, "auction-fill")

@@ -12,7 +12,8 @@ import pytest
 from ape import chain, networks
 
 from index_vault.common.units import WAD
-from index_vault.keeper.chain.keeper import Keeper, trade_history
+from index_vault.keeper.chain.history import trade_history
+from index_vault.keeper.chain.keeper import Keeper
 from index_vault.keeper.policy import EventLog
 from index_vault.replay.chain import (
     ReplayConfig,
@@ -105,7 +106,7 @@ def test_replay__keeper_killed_between_send_and_receipt__restarted__no_duplicate
         raise Killed  # the process dies here: the transaction is in the node's pool, no receipt was seen
 
     first = make_keeper(replay)
-    first._await_receipt = die
+    first.tx.await_receipt = die
     web3.provider.make_request("evm_setAutomine", [False])
     try:
         with pytest.raises(Killed):

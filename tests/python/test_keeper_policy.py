@@ -8,21 +8,18 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
+from index_vault.common.sending import GWEI, RetryPolicy, fee_caps, transient_error
 from index_vault.keeper.policy import (
-    GWEI,
     WAD,
     EventLog,
     Metrics,
-    RetryPolicy,
     Route,
     auction_buy_in,
-    fee_caps,
     fill_profit,
     find_route,
     format_event,
     gas_usd,
     pair_key,
-    transient_error,
 )
 from index_vault.keeper.routes import v3_route
 

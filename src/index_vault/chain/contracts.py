@@ -4,6 +4,7 @@ from functools import cache
 
 from ape import project
 from ape.contracts import ContractContainer, ContractInstance
+from eth_utils import to_checksum_address
 from ethpm_types import ContractType
 
 from index_vault.common.artifacts import load_artifact
@@ -67,3 +68,18 @@ def erc20_at(address: str) -> ContractInstance:
 def vault_at(address: str) -> ContractInstance:
     """The index vault at `address`."""
     return project.IndexVault.at(address)
+
+
+def abi_of(contract_type: ContractType) -> list[dict]:
+    """A contract type's ABI as plain JSON dicts (what web3 takes)."""
+    return [a.model_dump(mode="json", by_alias=True, exclude_none=True) for a in contract_type.abi]
+
+
+def web3_contract(w3, address: str, contract_type: ContractType):
+    """A plain web3 contract at `address` (no Ape on its calls: reverts come back at once with their reason)."""
+    return w3.eth.contract(address=to_checksum_address(address), abi=abi_of(contract_type))
+
+
+def npm_type(name: str) -> ContractType:
+    """The contract type of an npm build (`npm_container`)."""
+    return npm_container(name).contract_type

@@ -32,6 +32,14 @@ def pick_account(account: AccountAPI | None) -> AccountAPI:
     raise click.UsageError("pass --account ALIAS on a live network (see `ape accounts list`)")
 
 
+def unattended(account: AccountAPI) -> AccountAPI:
+    """`account`, set to sign without asking when `APE_ACCOUNTS_<alias>_PASSPHRASE` holds its passphrase."""
+    alias = getattr(account, "alias", None)
+    if alias and hasattr(account, "set_autosign") and (secret := os.environ.get(f"APE_ACCOUNTS_{alias}_PASSPHRASE")):
+        account.set_autosign(True, passphrase=secret)
+    return account
+
+
 def confirm_live(action: str, yes: bool) -> None:
     """Asks before sending transactions on a live network, unless `--yes`."""
     if is_local() or yes:

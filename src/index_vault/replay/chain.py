@@ -30,7 +30,8 @@ from ape.contracts import ContractInstance
 from index_vault.chain.contracts import npm_container
 from index_vault.common.artifacts import project_root
 from index_vault.common.units import BPS, WAD
-from index_vault.keeper.chain.keeper import Keeper, KeeperConfig, RoundResult
+from index_vault.keeper.chain.config import KeeperConfig, RoundResult
+from index_vault.keeper.chain.keeper import Keeper
 from index_vault.keeper.policy import EventLog
 from index_vault.market.chain.build import advance_market, build_market
 from index_vault.market.chain.mover import MarketMover

@@ -3,11 +3,11 @@
 Moving a market of N assets to a new day is 3N+1 feed updates, pool swaps and mints. Through Ape's contract
 calls each transaction costs a dozen RPC round trips (type detection, estimates, traces): 11 s a day for five
 assets. `MarketMover` reads what never changes once (decimals, aggregators, pool tokens and fees), approves the
-routers for good, signs locally with the trader's key at a fixed gas limit and reads one receipt per transaction:
-about 1 s a day. The maths are `advance_market`'s own (`swap_to_price`, `swap_to_price_v2`, exact integers).
+routers for good, and sends through `index_vault.chain.tx.LocalSender` (signed locally with the trader's key at
+a fixed gas limit, one receipt read per transaction): about 1 s a day. The maths are `advance_market`'s own
+(`swap_to_price`, `swap_to_price_v2`, exact integers).
 """
 
-import time
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
@@ -17,6 +17,7 @@ from ape.api import AccountAPI
 from eth_abi import decode
 from eth_utils import to_checksum_address
 
+from index_vault.chain.tx import LocalSender
 from index_vault.common.artifacts import load_artifact
 from index_vault.market.chain.uniswap_v3 import price_from_sqrt_price_x96, sqrt_price_x96, swap_to_price
 from index_vault.market.model import FEED_DECIMALS, AddressBook, MarketPlan, feed_price
@@ -24,7 +25,6 @@ from index_vault.market.uniswap_v2_math import pair_price, raw_price, swap_to_pr
 from index_vault.oracle.chain.feeds import price_to_answer
 
 MAX_UINT = 2**256 - 1
-GAS_LIMIT = 1_000_000  # every transaction here needs far less; the node charges what is used
 GAS_MONEY = 100 * 10**18  # ether a trader keeps on top of what it wraps
 ARBITRAGE_TOLERANCE = Fraction(5, 1000)  # a pool must land within 0.5% of the target price
 DEADLINE = 2**32 - 1
@@ -58,9 +58,7 @@ class MarketMover:
         self.book = book
         self.trader = trader
         self.address = to_checksum_address(trader.address)
-        self.key = trader.private_key
-        self.chain_id = self.w3.eth.chain_id
-        self.nonce = 0
+        self.sender = LocalSender(trader, web3=self.w3)
         self.weth = to_checksum_address(book.uniswap["weth"])
         self.tokens = {a: to_checksum_address(t["address"]) for a, t in book.tokens.items()}
         self.decimals = {a: int(t["decimals"]) for a, t in book.tokens.items()}
@@ -77,53 +75,21 @@ class MarketMover:
         }
         self.pairs = {key: self._contract(address, "UniswapV2Pair") for key, address in book.v2_pairs.items()}
         self.pair_token0 = {key: pair.functions.token0().call() for key, pair in self.pairs.items()}
-        self.gas_price = 0
 
     def _contract(self, address: str, name: str):
         return self.w3.eth.contract(address=to_checksum_address(address), abi=list(_abi(name)))
 
-    def _rpc(self, method: str, params: list):
-        """One JSON-RPC request, straight to the node (no web3 middleware: a third of the round trips)."""
-        response = self.w3.provider.make_request(method, params)
-        if "error" in response:
-            raise RuntimeError(f"{method}: {response['error']}")
-        return response["result"]
-
     def _call(self, fn):
         """A view function's result (a tuple when it has several outputs), by one eth_call."""
         data = fn._encode_transaction_data()
-        result = self._rpc("eth_call", [{"to": fn.address, "data": data}, "latest"])
+        result = self.sender.rpc("eth_call", [{"to": fn.address, "data": data}, "latest"])
         types = [o["type"] if o["type"] != "tuple" else _tuple_type(o) for o in fn.abi["outputs"]]
         values = decode(types, bytes.fromhex(result.removeprefix("0x")))
         return values[0] if len(values) == 1 else values
 
     def _send(self, fn, what: str, value: int = 0) -> dict:
-        tx = {
-            "to": fn.address,
-            "data": fn._encode_transaction_data(),
-            "nonce": self.nonce,
-            "gas": GAS_LIMIT,
-            "gasPrice": self.gas_price,
-            "chainId": self.chain_id,
-            "value": value,
-        }
-        signed = self.w3.eth.account.sign_transaction(tx, self.key)
-        tx_hash = self._rpc("eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex().removeprefix("0x")])
-        self.nonce += 1
-        receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
-        while receipt is None:  # automine answers at once; a node mining on a timer does not
-            time.sleep(0.01)
-            receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
-        if int(receipt["status"], 16) != 1:
-            raise RuntimeError(f"{what} reverted (tx {tx_hash}): {self._reason(tx, int(receipt['blockNumber'], 16))}")
-        return receipt
-
-    def _reason(self, tx: dict, block: int) -> str:
-        """Why `tx` reverted: the same call replayed on the state before its block."""
-        call = {"from": self.address, "to": tx["to"], "data": tx["data"], "value": hex(tx["value"])}
-        response = self.w3.provider.make_request("eth_call", [call, hex(block - 1)])
-        error = response.get("error") or {}
-        return str(error.get("message") or "no reason given")
+        """Sends `fn` from the trader; `RuntimeError` with the reason when it reverts."""
+        return self.sender.send({"to": fn.address, "data": fn._encode_transaction_data()}, what, value)
 
     def _token(self, asset: str):
         return self._contract(self.tokens[asset], "WETH9" if self.tokens[asset] == self.weth else "StandardTokenMock")
@@ -132,7 +98,7 @@ class MarketMover:
         """Mints `amount` of a test token to the trader, or wraps ether (topped up) for WETH."""
         token = self._token(asset)
         if self.tokens[asset] == self.weth:
-            balance = int(self._rpc("eth_getBalance", [self.address, "latest"]), 16)
+            balance = int(self.sender.rpc("eth_getBalance", [self.address, "latest"]), 16)
             if balance < amount + GAS_MONEY // 2:
                 self.w3.provider.make_request("anvil_setBalance", [self.address, hex(balance + amount + GAS_MONEY)])
             self._send(token.functions.deposit(), f"wrap {amount} WETH", value=amount)
@@ -148,8 +114,7 @@ class MarketMover:
 
     def move(self, plan: MarketPlan) -> dict[str, Fraction]:
         """Feeds to the plan's prices, then every V3 pool and V2 pair arbitraged to them; returns landed prices."""
-        self.gas_price = 2 * int(self._rpc("eth_gasPrice", []), 16) + 1
-        self.nonce = int(self._rpc("eth_getTransactionCount", [self.address, "pending"]), 16)  # others may have sent
+        self.sender.sync()  # others may have sent
         for asset, aggregator in self.aggregators.items():
             answer = price_to_answer(feed_price(plan.prices[asset]), FEED_DECIMALS)
             self._send(aggregator.functions.updateAnswer(answer), f"feed {asset}")

@@ -1,0 +1,170 @@
+"""Where the keeper trades: Uniswap V3 routes and quotes, Uniswap V2 paths, and the venue that pays more.
+
+V3 pools are found through the factory's `getPool` (direct, else two hops through a hub: a constituent named
+USDC, USDT, DAI or WETH, the SwapRouter's WETH9, or an extra hub given); with a `UniswapV2Adapter` too, V2
+paths through `getPair` the same way. A trade goes to the venue quoting more for it: QuoterV2 for V3 (without
+a quoter, the oracle less the route's fees and `QUOTE_MARGIN_BPS`), Router02's `getAmountsOut` for V2.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ape import project
+from eth_utils import to_checksum_address
+from web3.exceptions import ContractLogicError
+
+from index_vault.chain.contracts import npm_type, web3_contract
+from index_vault.chain.tx import TxSender
+from index_vault.keeper.chain.snapshot import Snapshot
+from index_vault.keeper.planner import BPS, mul_div
+from index_vault.keeper.policy import Route, find_route, pair_key
+from index_vault.keeper.routes import v2_route
+
+FEE_TIERS = (3000, 500, 10000)  # the V3 fee tiers probed for pools
+HUB_SYMBOLS = ("USDC", "USDT", "DAI", "WETH")  # constituents routes may go through
+QUOTE_MARGIN_BPS = 10  # without a quoter: expected out = oracle less the route's fees and this much impact
+
+
+@dataclass(frozen=True)
+class Venue:
+    """Where a trade goes: an allowlisted adapter and the route bytes it takes."""
+
+    name: str  # "uniswap-v3", "uniswap-v2"
+    adapter: str
+    route: bytes
+    path: tuple[str, ...]  # tokens from the one sold to the one bought
+
+
+class Venues:
+    """The DEX side of a keeper: `adapter` (an allowlisted `UniswapV3Adapter`), `v2_adapter` (a
+    `UniswapV2Adapter`, optional) and `quoter` (a QuoterV2, optional) are addresses; `token(address)` gives
+    (symbol, decimals). Pools, pairs and routes found are cached."""
+
+    def __init__(self, tx: TxSender, token, *, adapter: str, v2_adapter=None, quoter=None, hubs: Sequence[str] = ()):
+        self.tx, self.w3, self.token = tx, tx.w3, token
+        self.adapter = web3_contract(self.w3, adapter, project.UniswapV3Adapter.contract_type)
+        self.swap_router = web3_contract(self.w3, tx.read(self.adapter.functions.router().call), npm_type("SwapRouter"))
+        factory = tx.read(self.swap_router.functions.factory().call)
+        self.factory = web3_contract(self.w3, factory, npm_type("UniswapV3Factory"))
+        self.weth9 = to_checksum_address(tx.read(self.swap_router.functions.WETH9().call))
+        self.quoter = web3_contract(self.w3, quoter, npm_type("QuoterV2")) if quoter else None
+        self.v2_adapter = self.v2_router = self.v2_factory = None
+        if v2_adapter:
+            self.v2_adapter = web3_contract(self.w3, v2_adapter, project.UniswapV2Adapter.contract_type)
+            router = tx.read(self.v2_adapter.functions.router().call)
+            self.v2_router = web3_contract(self.w3, router, npm_type("UniswapV2Router02"))
+            factory = tx.read(self.v2_router.functions.factory().call)
+            self.v2_factory = web3_contract(self.w3, factory, npm_type("UniswapV2Factory"))
+        self._v2_paths: dict[tuple[str, str], tuple[str, ...] | None] = {}
+        self._v2_pairs: dict[frozenset[str], bool] = {}
+        self.extra_hubs = [to_checksum_address(h) for h in hubs]
+        self._pools: dict[tuple[str, str, int], bool] = {}
+        self._routes: dict[tuple[str, str], Route | None] = {}
+
+    def _pool_exists(self, a: str, b: str, fee: int) -> bool:
+        key = (*sorted((a, b)), fee)
+        if key not in self._pools:
+            address = self.tx.call(self.factory.functions.getPool(a, b, fee))
+            exists = int(address, 16) != 0
+            if exists:
+                pool = web3_contract(self.w3, address, npm_type("UniswapV3Pool"))
+                exists = self.tx.call(pool.functions.liquidity()) > 0
+            self._pools[key] = exists
+        return self._pools[key]
+
+    def hubs(self, assets: Iterable[str]) -> list[str]:
+        found = list(self.extra_hubs)
+        for asset in assets:
+            if self.token(asset)[0] in HUB_SYMBOLS and asset not in found:
+                found.append(asset)
+        if self.weth9 not in found:
+            found.append(self.weth9)
+        return found
+
+    def route(self, sell: str, buy: str, assets: Iterable[str] = ()) -> Route | None:
+        """The V3 route from `sell` to `buy` (`find_route` over the pools the factory knows)."""
+        if (sell, buy) not in self._routes:
+            hubs = self.hubs(assets or (sell, buy))
+            pools: dict[frozenset[str], list[int]] = {}
+            for a, b in [(sell, buy)] + [(x, h) for h in hubs for x in (sell, buy)]:
+                if a != b:
+                    pools[pair_key(a, b)] = [f for f in FEE_TIERS if self._pool_exists(a, b, f)]
+            self._routes[(sell, buy)] = find_route(sell, buy, pools, hubs)
+        return self._routes[(sell, buy)]
+
+    def quote(self, route: Route, amount_in: int, block: int | str = "latest") -> int | None:
+        """QuoterV2's amount out along `route`, or None without a quoter or when it reverts (no liquidity)."""
+        if self.quoter is None or amount_in == 0:
+            return None
+        fn = self.quoter.functions.quoteExactInput(route.encode(), amount_in)
+        try:
+            return self.tx.call(fn, block)[0]
+        except ContractLogicError:
+            return None
+
+    def _v2_pair_exists(self, a: str, b: str) -> bool:
+        key = frozenset((a, b))
+        if key not in self._v2_pairs:
+            address = self.tx.call(self.v2_factory.functions.getPair(a, b))
+            exists = int(address, 16) != 0
+            if exists:
+                pair = web3_contract(self.w3, address, npm_type("UniswapV2Pair"))
+                exists = all(r > 0 for r in self.tx.call(pair.functions.getReserves())[:2])
+            self._v2_pairs[key] = exists
+        return self._v2_pairs[key]
+
+    def v2_path(self, sell: str, buy: str, assets: Iterable[str] = ()) -> tuple[str, ...] | None:
+        """The Uniswap V2 path from `sell` to `buy`: the direct pair, else two hops through the first hub."""
+        if self.v2_factory is None:
+            return None
+        if (sell, buy) not in self._v2_paths:
+            path = None
+            if self._v2_pair_exists(sell, buy):
+                path = (sell, buy)
+            else:
+                for hub in self.hubs(assets or (sell, buy)):
+                    if hub not in (sell, buy) and self._v2_pair_exists(sell, hub) and self._v2_pair_exists(hub, buy):
+                        path = (sell, hub, buy)
+                        break
+            self._v2_paths[(sell, buy)] = path
+        return self._v2_paths[(sell, buy)]
+
+    def v3_out(self, snap: Snapshot, route: Route, amount_in: int, block: int | str) -> int:
+        out = self.quote(route, amount_in, block)
+        if out is None:
+            s, b = snap.index(route.tokens[0]), snap.index(route.tokens[-1])
+            oracle_out = mul_div(
+                mul_div(amount_in, snap.prices[s], 10 ** snap.decimals[s]), 10 ** snap.decimals[b], snap.prices[b]
+            )
+            keep = BPS - int(route.fee_bps + 0.999) - QUOTE_MARGIN_BPS
+            out = mul_div(oracle_out, max(keep, 0), BPS)
+        return out
+
+    def v2_out(self, path: tuple[str, ...], amount_in: int, block: int | str) -> int:
+        try:
+            return self.tx.call(self.v2_router.functions.getAmountsOut(amount_in, list(path)), block)[-1]
+        except ContractLogicError:
+            return 0
+
+    def venue(self, snap: Snapshot, sell: str, buy: str, amount_in: int, block: int | str) -> tuple[Venue, int] | None:
+        """The venue that pays the most for `amount_in` of `sell` at `block`, and what it pays; None: no route."""
+        offers = []
+        route = self.route(sell, buy, snap.assets)
+        if route is not None:
+            venue = Venue("uniswap-v3", self.adapter.address, route.encode(), route.tokens)
+            offers.append((self.v3_out(snap, route, amount_in, block), venue))
+        path = self.v2_path(sell, buy, snap.assets) if amount_in else None
+        if path is not None:
+            venue = Venue("uniswap-v2", self.v2_adapter.address, v2_route(path), path)
+            offers.append((self.v2_out(path, amount_in, block), venue))
+        if not offers:
+            return None
+        out, venue = max(offers, key=lambda offer: offer[0])  # ties: V3, listed first
+        return venue, out
+
+    def expected_out(self, snap: Snapshot, sell: str, buy: str, amount_in: int, cache: dict) -> int:
+        key = (sell, buy, amount_in)
+        if key not in cache:
+            best = self.venue(snap, sell, buy, amount_in, snap.block)
+            cache[key] = 0 if best is None else best[1]  # no route: the planner drops the pair (slippage)
+        return cache[key]
