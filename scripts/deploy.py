@@ -3,71 +3,22 @@
 It shows what it will deploy (with a gas estimate where every address is known), asks before
 sending on a live network, and records each contract in the network's manifest (address,
 transaction, block, constructor arguments, git commit) as soon as it exists: run again after an
-interruption, it deploys only what is missing. On local chains, constituents without an address
-get test tokens (an OpenZeppelin ERC-20 from npm, with the spec's symbol and decimals), a local
-price market is built for the oracle, and the test accounts are funded.
+interruption, it deploys only what is missing (`index_vault.vault.chain.records`). On local chains,
+constituents without an address get test tokens (an OpenZeppelin ERC-20 from npm, with the spec's symbol and
+decimals), a local price market is built for the oracle, and the test accounts are funded.
 """
 
 import click
-from ape import accounts, chain, networks, project
+from ape import networks
 from ape.cli import ConnectedProviderCommand, account_option
 from ape.contracts import ContractInstance
 
 from index_vault.chain.scripting import confirm_live, is_local, load_deployment, pick_account, save_deployment
-from index_vault.common.units import format_units, parse_units
-from index_vault.vault.chain.deploy import (
-    DeployError,
-    deploy_rebalancer,
-    deploy_vault,
-    estimate_vault_gas,
-    fund_test_accounts,
-    vault_constructor_args,
-)
+from index_vault.common.units import format_units
+from index_vault.vault.chain.deploy import DeployError, deploy_vault, estimate_vault_gas
 from index_vault.vault.chain.governance import hand_over
-from index_vault.vault.manifest import Deployment, deployment_record
-from index_vault.vault.spec import BasketSpec, SpecError, load_spec
-
-ZERO_ADDRESS = "0x" + "00" * 20
-
-
-def _record(deployment: Deployment, key: str, contract: ContractInstance, args: list) -> None:
-    tx_hash = getattr(contract, "txn_hash", None)
-    block = chain.provider.get_receipt(tx_hash).block_number if tx_hash else None
-    deployment.records[key] = deployment_record(contract.address, str(tx_hash) if tx_hash else None, block, args)
-
-
-def _has_code(address: str | None) -> bool:
-    return bool(address) and len(chain.provider.get_code(address)) > 0
-
-
-def _resume(spec: BasketSpec, deployment: Deployment, deployer) -> bool:
-    """Finishes a deployment of `spec` recorded in the manifest; False when there is none to resume."""
-    vault_address = deployment.vaults.get(spec.symbol)
-    if not _has_code(vault_address):
-        return False
-    vault = project.IndexVault.at(vault_address)
-    if (vault.name(), vault.symbol()) != (spec.name, spec.symbol):
-        raise click.ClickException(f"the manifest's {spec.symbol} vault at {vault_address} is another index")
-    if spec.has_all_addresses and [a.lower() for a in vault.assets()] != [c.address.lower() for c in spec.constituents]:
-        raise click.ClickException(f"the manifest's {spec.symbol} vault holds other constituents than the spec")
-    click.echo(f"  vault {spec.symbol} already deployed at {vault_address} (manifest)")
-    done = True
-    if not _has_code(deployment.rebalancers.get(spec.symbol)):
-        if vault.rebalancer() != ZERO_ADDRESS:
-            raise click.ClickException(f"the {spec.symbol} vault names a rebalancer the manifest does not know")
-        rebalancer = deploy_rebalancer(spec, vault, deployer, echo=click.echo)
-        deployment.rebalancers[spec.symbol] = rebalancer.address
-        _record(deployment, f"{spec.symbol}:Rebalancer", rebalancer, [vault_address, deployer.address])
-        done = False
-    if not _has_code(deployment.nav_feeds.get(spec.symbol)):
-        nav_feed = project.NavFeed.deploy(vault, sender=deployer)
-        deployment.nav_feeds[spec.symbol] = nav_feed.address
-        _record(deployment, f"{spec.symbol}:NavFeed", nav_feed, [vault_address])
-        click.echo(f"  NAV feed {spec.symbol} / USD at {nav_feed.address} (was missing)")
-        done = False
-    if done:
-        click.echo("  nothing left to deploy")
-    return True
+from index_vault.vault.chain.records import fund_local, record_deployed, record_vault, resume_deployment
+from index_vault.vault.spec import SpecError, load_spec
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -99,7 +50,11 @@ def cli(spec_file, account, fund_shares, oracle, admin, governor, redeploy, yes)
     if not local and not oracle:
         raise click.UsageError("pass --oracle ADDRESS: a configured OracleRouter for every constituent")
     deployment = load_deployment()
-    if not redeploy and _resume(spec, deployment, deployer):
+    try:
+        resumed = not redeploy and resume_deployment(spec, deployment, deployer, echo=click.echo)
+    except DeployError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if resumed:
         click.echo(f"manifest: {save_deployment(deployment)}")
         return
 
@@ -122,10 +77,7 @@ def cli(spec_file, account, fund_shares, oracle, admin, governor, redeploy, yes)
     confirm_live("Deploy", yes)
 
     def save_vault(vault: ContractInstance, router: ContractInstance) -> None:
-        deployment.vaults[spec.symbol] = vault.address
-        deployment.oracles[spec.symbol] = router.address
-        args = vault_constructor_args(spec, list(vault.assets()), router.address, deployer.address)
-        _record(deployment, f"{spec.symbol}:IndexVault", vault, args)
+        record_vault(deployment, spec, vault, router, deployer.address)
         save_deployment(deployment)
 
     try:
@@ -134,21 +86,9 @@ def cli(spec_file, account, fund_shares, oracle, admin, governor, redeploy, yes)
         )
     except DeployError as exc:
         raise click.ClickException(str(exc)) from exc
-    deployment.nav_feeds[spec.symbol] = deployed.nav_feed.address
-    _record(deployment, f"{spec.symbol}:NavFeed", deployed.nav_feed, [deployed.vault.address])
-    deployment.rebalancers[spec.symbol] = deployed.rebalancer.address
-    for name, adapter in deployed.adapters.items():
-        deployment.adapters[name] = adapter.address
-        _record(deployment, f"{spec.symbol}:{name}", adapter, [adapter.router()])
-    if deployed.market:  # the keeper's pool quotes on the local market
-        deployment.quoters["uniswap-v3"] = deployed.market.uniswap.quoter_v2.address
-    _record(deployment, f"{spec.symbol}:Rebalancer", deployed.rebalancer, [deployed.vault.address, deployer.address])
+    record_deployed(deployment, spec, deployed, deployer.address)
     if local:
-        deployment.tokens.update({c.symbol: t.address for c, t in zip(spec.constituents, deployed.tokens, strict=True)})
-        shares = parse_units(fund_shares, 18)
-        if shares:
-            fund_test_accounts(spec, deployed.tokens, list(accounts.test_accounts)[:3], shares, sender=deployer)
-            click.echo(f"  funded test accounts 0-2 for {fund_shares} shares each")
+        fund_local(deployment, spec, deployed.tokens, fund_shares, deployer, echo=click.echo)
     if governor:
         targets = [deployed.vault, deployed.rebalancer] + ([deployed.oracle] if deployed.market else [])
         hand_over(governor, targets, deployer, echo=click.echo)

@@ -8,15 +8,15 @@ the one in this network's manifest; what the commands deploy is recorded there.
 """
 
 import click
-from ape import accounts, chain, networks, project
+from ape import networks, project
 from ape.cli import ConnectedProviderCommand, account_option
 from ape.contracts import ContractInstance
 from eth_utils import keccak
 
 from index_vault.chain.scripting import confirm_live, is_local, load_deployment, pick_account, save_deployment
 from index_vault.common.report import table
-from index_vault.common.units import format_units, parse_units
-from index_vault.vault.chain.deploy import DeployError, fund_test_accounts, vault_constructor_args
+from index_vault.common.units import format_units
+from index_vault.vault.chain.deploy import DeployError
 from index_vault.vault.chain.factory import (
     ZERO_ADDRESS,
     Roles,
@@ -26,24 +26,20 @@ from index_vault.vault.chain.factory import (
     vault_init_code,
 )
 from index_vault.vault.chain.factory import list_vaults as registry
-from index_vault.vault.manifest import deployment_record
+from index_vault.vault.chain.records import fund_local, has_code, record_created, record_factory
 from index_vault.vault.spec import SpecError, load_spec
 
 yes_option = click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
 factory_option = click.option("--factory", "factory_address", help="The VaultFactory (default: the manifest's).")
 
 
-def _has_code(address: str | None) -> bool:
-    return bool(address) and len(chain.provider.get_code(address)) > 0
-
-
 def _factory(address: str | None) -> ContractInstance:
     """`--factory`, else the manifest's factory."""
     if not address:
         address = load_deployment().factory
-        if not _has_code(address):
+        if not has_code(address):
             raise click.UsageError("no VaultFactory in this network's manifest: run `ape run factory deploy` first")
-    elif not _has_code(address):
+    elif not has_code(address):
         raise click.UsageError(f"no contract at {address}")
     return project.VaultFactory.at(address)
 
@@ -61,7 +57,7 @@ def deploy(account, redeploy, yes):
     """Deploy a VaultFactory: the vault's code chunks, the blueprints, the factory."""
     deployer = pick_account(account)
     deployment = load_deployment()
-    if not redeploy and _has_code(deployment.factory):
+    if not redeploy and has_code(deployment.factory):
         click.echo(f"VaultFactory already deployed at {deployment.factory} (manifest); --redeploy for another")
         if project.VaultFactory.at(deployment.factory).vault_code_hash() != keccak(vault_init_code()):
             click.echo("  its vault code is not this build's IndexVault")
@@ -76,14 +72,7 @@ def deploy(account, redeploy, yes):
     except DeployError as exc:
         raise click.ClickException(str(exc)) from exc
     factory = deployed.factory
-    args = [deployed.chunks, factory.vault_init_code_size(), deployed.rebalancer_blueprint, deployed.nav_feed_blueprint]
-    for name, receipt in deployed.receipts.items():
-        address = factory.address if name == "VaultFactory" else receipt.contract_address
-        record_args = args if name == "VaultFactory" else []
-        deployment.records[f"factory:{name}"] = deployment_record(
-            address, str(receipt.txn_hash), receipt.block_number, record_args
-        )
-    deployment.factory = factory.address
+    record_factory(deployment, deployed)
     click.echo(f"factory at {factory.address}")
     click.echo(f"manifest: {save_deployment(deployment)}")
 
@@ -119,7 +108,7 @@ def create(
         raise click.UsageError("pass --oracle ADDRESS: a configured OracleRouter for every constituent")
     factory = _factory(factory_address)
     deployment = load_deployment()
-    if not replace and _has_code(deployment.vaults.get(spec.symbol)):
+    if not replace and has_code(deployment.vaults.get(spec.symbol)):
         raise click.UsageError(
             f"the manifest already has a {spec.symbol} vault at {deployment.vaults[spec.symbol]}: pass --replace to "
             "create another and record it instead"
@@ -158,26 +147,9 @@ def create(
         created = create_from_spec(spec, factory, creator, local=local, oracle=oracle, roles=roles, echo=click.echo)
     except DeployError as exc:
         raise click.ClickException(str(exc)) from exc
-    vault, receipt = created.vault, created.receipt
-    deployment.vaults[spec.symbol] = vault.address
-    deployment.oracles[spec.symbol] = created.oracle.address
-    deployment.rebalancers[spec.symbol] = created.rebalancer.address
-    deployment.nav_feeds[spec.symbol] = created.nav_feed.address
-    # The constructor arguments each contract really got: the factory was the first admin of both.
-    vault_args = vault_constructor_args(spec, list(vault.assets()), created.oracle.address, factory.address)
-    for name, contract, args in (
-        ("IndexVault", vault, vault_args),
-        ("Rebalancer", created.rebalancer, [vault.address, factory.address]),
-        ("NavFeed", created.nav_feed, [vault.address]),
-    ):
-        record = deployment_record(contract.address, str(receipt.txn_hash), receipt.block_number, args)
-        deployment.records[f"{spec.symbol}:{name}"] = {**record, "factory": factory.address}
+    record_created(deployment, spec, created, factory.address)
     if local:
-        deployment.tokens.update({c.symbol: t.address for c, t in zip(spec.constituents, created.tokens, strict=True)})
-        shares = parse_units(fund_shares, 18)
-        if shares:
-            fund_test_accounts(spec, created.tokens, list(accounts.test_accounts)[:3], shares, sender=creator)
-            click.echo(f"  funded test accounts 0-2 for {fund_shares} shares each")
+        fund_local(deployment, spec, created.tokens, fund_shares, creator, echo=click.echo)
     click.echo(f"manifest: {save_deployment(deployment)}")
 
 

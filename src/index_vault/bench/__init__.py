@@ -1,0 +1,1 @@
+"""The gas benchmark against the field: `chain` measures (Ape), `report` checks the targets and writes."""

@@ -1,0 +1,320 @@
+"""The gas benchmark harness (`ape run bench`, what `make bench` runs): the vault's flows beside its peers and
+its floor.
+
+One anvil, one run, steady state: every measured holder has used the flow before, the vault (or SetToken)
+already holds every constituent, the tokens are OpenZeppelin ERC-20s (Set Protocol V2's StandardTokenMock
+build). The chain's clock is fixed: the first block is stamped `T0`, every block after it `BLOCK_TIME`
+seconds after the one before, and each measured transaction's block has its timestamp set explicitly, so
+that two runs give the same figures.
+
+- In kind, N = 2..50: `mint_in_kind` and `redeem_in_kind` beside Set Protocol V2's BasicIssuanceModule
+  `issue` and `redeem` (the npm build of @setprotocol/set-protocol-v2 0.1.16: Controller, SetTokenCreator,
+  BasicIssuanceModule) over the same tokens, units and holder; and beside the floor, one transaction that
+  only moves the same N tokens by `transferFrom` (contracts/bench/TransferFloor.vy).
+- NAV-priced, on a local market (Chainlink feeds and Uniswap V3 pools from npm, the real oracle): ERC-4626
+  deposit and redeem, `total_value` (a transaction calling the view), at N = 10 and 50; at N = 10 also a
+  keeper trade through the Uniswap V3 adapter beside the bare `SwapRouter.exactInput` it wraps (same route
+  and amount), an auction fill, and `create_vault` through the VaultFactory.
+
+`run_bench` returns the rows ({op, n_assets, gas[, peer, peer_gas][, floor_gas]});
+`index_vault.bench.report` checks the targets of the benchmark issue and writes bench/results/gas.json and gas.md.
+"""
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from ape import accounts, chain, networks, project
+from eth_utils import to_hex
+
+from index_vault.chain.contracts import npm_container
+from index_vault.keeper.routes import v3_route
+from index_vault.oracle.chain.local import POOL_FEE
+from index_vault.vault.basket import with_slippage
+from index_vault.vault.chain.adapters import keeper_trade
+from index_vault.vault.chain.deploy import Deployed, deploy_vault
+from index_vault.vault.chain.factory import Roles, create_args, deploy_factory
+from index_vault.vault.spec import BasketSpec, parse_spec
+
+SHARE = 10**18
+WAD = 10**18
+MAX_UINT = 2**256 - 1
+ZERO_ADDRESS = "0x" + "00" * 20
+T0 = 2_000_000_000  # the first block's timestamp (2033-05-18): later than any chain's start on a wall clock
+BLOCK_TIME = 12  # seconds between two blocks, measured or not
+REBALANCE_N = 10  # the basket of the keeper trade, the auction fill and the factory
+SLIPPAGE_BPS = 50  # the client's default bounds around the previews
+QUICK_GAS = 300_000  # gas limit of the setup transactions sent straight to anvil (mints, approvals)
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot run on this chain."""
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+# ---------------------------------------------------------------------------
+#                                 chain helpers
+# ---------------------------------------------------------------------------
+
+
+def _fix_clock() -> None:
+    """Stamps the next block `T0` and every block after it `BLOCK_TIME` seconds after the one before."""
+    if chain.blocks.head.timestamp >= T0:
+        raise BenchError("the chain's clock is past the benchmark's start: run on a fresh local chain")
+    networks.provider.make_request("anvil_setBlockTimestampInterval", [BLOCK_TIME])
+    chain.mine(timestamp=T0)
+
+
+def _pin(seconds: int = BLOCK_TIME) -> None:
+    """Sets the timestamp of the next block (the measured transaction's) explicitly: `seconds` after the head."""
+    chain.pending_timestamp = chain.blocks.head.timestamp + seconds
+
+
+def _quick(calls: list[tuple]) -> None:
+    """Setup transactions (sender, contract, method, *args), none measured, sent straight to anvil (its
+    accounts are Ape's test accounts, unlocked) and mined together: a tenth of Ape's time per transaction."""
+    provider = networks.provider
+    request = provider.make_request
+    sent = []
+    provider.auto_mine = False
+    try:
+        for sender, contract, method, *args in calls:
+            data = to_hex(getattr(contract, method).encode_input(*args))
+            tx = {"from": sender.address, "to": contract.address, "data": data, "gas": hex(QUICK_GAS)}
+            sent.append((request("eth_sendTransaction", [tx]), method, contract.address))
+        for tx_hash, method, address in sent:
+            while (receipt := request("eth_getTransactionReceipt", [tx_hash])) is None:
+                request("evm_mine", [])  # a block takes what fits under its gas limit
+            if int(receipt["status"], 16) != 1:
+                raise RuntimeError(f"setup transaction {method} on {address} reverted")
+    finally:
+        provider.auto_mine = True
+
+
+def _fund(tokens, holders, spenders, deployer) -> None:
+    """Mints every holder plenty of every token and approves every spender for it."""
+    calls: list[tuple] = []
+    for token in tokens:
+        for who in holders:
+            calls.append((deployer, token, "mint", who, 10**40))
+            calls.extend((who, token, "approve", spender, MAX_UINT) for spender in spenders)
+    _quick(calls)
+
+
+# ---------------------------------------------------------------------------
+#                          in kind, beside Set and the floor
+# ---------------------------------------------------------------------------
+
+
+def _deploy_set_v2(deployer):
+    """Set Protocol V2's issuance system: Controller, SetTokenCreator, BasicIssuanceModule."""
+    controller = npm_container("Controller").deploy(deployer, sender=deployer)  # fee recipient: the deployer
+    creator = npm_container("SetTokenCreator").deploy(controller, sender=deployer)
+    module = npm_container("BasicIssuanceModule").deploy(controller, sender=deployer)
+    controller.initialize([creator], [module], [], [], sender=deployer)  # factories, modules, resources, ids
+    return creator, module
+
+
+def _create_set(creator, module, tokens, units, manager, n: int):
+    """A SetToken of `tokens` at `units` per 10**18 set tokens, with the issuance module initialized."""
+    receipt = creator.create(tokens, units, [module], manager, f"Set Bench {n}", f"SB{n}", sender=manager)
+    (event,) = creator.SetTokenCreated.from_receipt(receipt)
+    set_token = npm_container("SetToken").at(event._setToken)
+    module.initialize(set_token, ZERO_ADDRESS, sender=manager)  # no pre-issue hook
+    return set_token
+
+
+def _measure_in_kind(n: int, deployer, holder, set_v2) -> list[dict]:
+    token_type = npm_container("StandardTokenMock")
+    decimals = [(18, 8, 6)[i % 3] for i in range(n)]
+    tokens = [token_type.deploy(deployer, 0, f"Token {i}", f"T{i}", d, sender=deployer) for i, d in enumerate(decimals)]
+    units = [10 ** max(d - 2, 2) for d in decimals]
+    # the in-kind flows never read the oracle: a mock router stands in
+    oracle = project.MockOracleRouter.deploy(sender=deployer)
+    vault = project.IndexVault.deploy(
+        "Bench Index", "BENCH", tokens, units, tokens[0], oracle, deployer, sender=deployer
+    )
+    floor = project.TransferFloor.deploy(sender=deployer)
+    creator, module = set_v2
+    set_token = _create_set(creator, module, tokens, units, deployer, n)
+    sink = accounts.test_accounts[5]
+    _fund(tokens, [deployer, holder], [vault, floor, module], deployer)
+    _quick([(deployer, token, "mint", sink, 10**18) for token in tokens])  # the floor's receiver holds each token
+
+    # the first mint and issue, then the holder's own first ones: what follows is steady state
+    vault.mint_in_kind(100 * SHARE, deployer, [MAX_UINT] * n, sender=deployer)
+    module.issue(set_token, 100 * SHARE, deployer, sender=deployer)
+    vault.mint_in_kind(SHARE, holder, [MAX_UINT] * n, sender=holder)
+    module.issue(set_token, SHARE, holder, sender=holder)
+
+    # the bounds as the project's client sends them (`ape run vault mint|redeem`): the previews, 50 bps off
+    amounts = vault.preview_mint_in_kind(SHARE)
+    max_in = with_slippage(amounts, SLIPPAGE_BPS, up=True)
+    min_out = with_slippage(vault.preview_redeem_in_kind(SHARE), SLIPPAGE_BPS, up=False)
+    _pin()
+    mint = vault.mint_in_kind(SHARE, holder, max_in, sender=holder)
+    _pin()
+    floor_tx = floor.pull(tokens, amounts, sink, sender=holder)
+    _pin()
+    redeem = vault.redeem_in_kind(SHARE, holder, min_out, sender=holder)
+    # no bounds: max_amounts_in all 2**256 - 1 (32 non-zero bytes of calldata each), min_amounts_out all 0
+    _pin()
+    mint_unbounded = vault.mint_in_kind(SHARE, holder, [MAX_UINT] * n, sender=holder)
+    _pin()
+    redeem_unbounded = vault.redeem_in_kind(SHARE, holder, [0] * n, sender=holder)
+    _pin()
+    issue = module.issue(set_token, SHARE, holder, sender=holder)
+    _pin()
+    set_redeem = module.redeem(set_token, SHARE, holder, sender=holder)
+    return [
+        {
+            "op": op,
+            "n_assets": n,
+            "gas": tx.gas_used,
+            "peer": "set_v2_issue",
+            "peer_gas": issue.gas_used,
+            "floor_gas": floor_tx.gas_used,
+        }
+        for op, tx in (("mint_in_kind", mint), ("mint_in_kind_unbounded", mint_unbounded))
+    ] + [
+        {"op": op, "n_assets": n, "gas": tx.gas_used, "peer": "set_v2_redeem", "peer_gas": set_redeem.gas_used}
+        for op, tx in (("redeem_in_kind", redeem), ("redeem_in_kind_unbounded", redeem_unbounded))
+    ]
+
+
+# ---------------------------------------------------------------------------
+#                           NAV-priced, on a local market
+# ---------------------------------------------------------------------------
+
+
+def _nav_spec(n: int) -> BasketSpec:
+    """N test assets worth $10 each per share at $1..$1,000, equal weights; the ninth is USDC ($1, 6 decimals),
+    the quote of the local market's pools, so that a keeper trade USDC -> N1 is one hop."""
+    decimals = [(18, 8, 6)[i % 3] for i in range(n)]
+    prices = [Decimal(10) ** (i % 4) for i in range(n)]  # $1, $10, $100, $1,000, ...
+    weights = [WAD // n + (WAD % n if i == 0 else 0) for i in range(n)]  # summing to exactly 1
+    return parse_spec(
+        {
+            "name": "Bench NAV Index",
+            "symbol": "BNAV",
+            "constituents": [
+                {
+                    "symbol": "USDC" if i == 8 else f"N{i}",
+                    "decimals": d,
+                    "units": str(Decimal(10) / p),
+                    "price_usd": str(p),
+                    "weight": str(Decimal(w) / WAD),
+                }
+                for i, (d, p, w) in enumerate(zip(decimals, prices, weights, strict=True))
+            ],
+        }
+    )
+
+
+def _measure_nav(spec: BasketSpec, deployer, holder) -> tuple[list[dict], Deployed]:
+    n = len(spec.constituents)
+    deployed = deploy_vault(spec, deployer, local=True, echo=_noop)
+    vault = deployed.vault
+    _fund(deployed.tokens, [deployer, holder], [vault], deployer)
+    vault.mint_in_kind(10_000 * SHARE, deployer, [MAX_UINT] * n, sender=deployer)
+    vault.deposit(10**18, holder, sender=holder)  # the holder's first deposit
+    _pin()
+    deposit = vault.deposit(10**18, holder, sender=holder)
+    _pin()
+    redeem = vault.redeem(vault.balanceOf(holder) // 2, holder, holder, sender=holder)
+    _pin()
+    total_value = vault.total_value.transact(sender=holder)
+    max_in = with_slippage(vault.preview_mint_in_kind(SHARE), SLIPPAGE_BPS, up=True)
+    _pin()
+    mint_in_kind = vault.mint_in_kind(SHARE, holder, max_in, sender=holder)
+    rows = [
+        {"op": "erc4626_deposit", "n_assets": n, "gas": deposit.gas_used},
+        {"op": "erc4626_redeem", "n_assets": n, "gas": redeem.gas_used},
+        {"op": "total_value", "n_assets": n, "gas": total_value.gas_used},
+        {"op": "mint_in_kind_with_oracle_vault", "n_assets": n, "gas": mint_in_kind.gas_used},
+    ]
+    return rows, deployed
+
+
+def _measure_rebalancing(spec: BasketSpec, deployed: Deployed, deployer) -> list[dict]:
+    """A keeper trade USDC -> N1 beside the bare swap it wraps, an auction fill of the same pair."""
+    n = len(spec.constituents)
+    keeper, trader, filler = accounts.test_accounts[2], accounts.test_accounts[3], accounts.test_accounts[4]
+    vault, rebalancer, tokens = deployed.vault, deployed.rebalancer, deployed.tokens
+    adapter, swap_router = deployed.adapters["uniswap-v3"], deployed.market.uniswap.swap_router
+    symbols = [c.symbol for c in spec.constituents]
+    sell, buy = tokens[symbols.index("USDC")], tokens[1]
+    # USDC 10% held, 4% wanted: overweight; N1 10% held, 16% wanted: underweight; every move below is far
+    # inside the size caps (5% of NAV a trade, 20% a period) and the weight bounds
+    targets = [10**17] * n
+    targets[symbols.index("USDC")], targets[1] = 4 * 10**16, 16 * 10**16
+    rebalancer.set_target_weights(targets, sender=deployer)
+    vault.grantRole(vault.KEEPER_ROLE(), keeper, sender=deployer)
+    _fund([sell], [trader], [swap_router], deployer)
+    _fund([buy], [filler], [rebalancer], deployer)
+    # $1,000 of USDC: 0.1% of the vault's NAV, 0.05% of the pool's depth; after the pool's 0.3% fee and the
+    # impact of the swaps before it, a trade stays within the Rebalancer's 1% bound below the oracle
+    amount = 1_000 * 10**6
+    route = v3_route([sell.address, buy.address], [POOL_FEE])
+    cooldown = rebalancer.limits().cooldown
+
+    def bare():
+        return swap_router.exactInput((route, trader.address, 2**40, amount, 0), sender=trader)
+
+    # each once first: the pair's last trade, the period's use, the trader's balance of N1 are set
+    keeper_trade(rebalancer, keeper, sell.address, buy.address, amount, adapter, route, slippage_bps=100)
+    bare()
+    _pin(cooldown + BLOCK_TIME)  # past the pair's cool-down
+    bare_tx = bare()
+    _pin()
+    trade = keeper_trade(rebalancer, keeper, sell.address, buy.address, amount, adapter, route, slippage_bps=100)
+
+    opened = rebalancer.open_auction(sell, buy, 3 * amount, sender=keeper)
+    (event,) = rebalancer.AuctionOpened.from_receipt(opened)
+    rebalancer.fill(event.id, amount, MAX_UINT, sender=filler)  # the filler's first fill
+    _pin()
+    fill = rebalancer.fill(event.id, amount, MAX_UINT, sender=filler)  # a third remains: no refund
+    return [
+        {
+            "op": "keeper_trade",
+            "n_assets": n,
+            "gas": trade.receipt.gas_used,
+            "peer": "uniswap_v3_exactInput",
+            "peer_gas": bare_tx.gas_used,
+        },
+        {"op": "auction_fill", "n_assets": n, "gas": fill.gas_used},
+    ]
+
+
+def _measure_factory(spec: BasketSpec, deployed: Deployed, deployer) -> list[dict]:
+    """`create_vault` of the same basket (tokens, oracle, equal target weights) through a VaultFactory."""
+    factory = deploy_factory(deployer, echo=_noop).factory
+    args = create_args(spec, [t.address for t in deployed.tokens], deployed.oracle.address, Roles(deployer.address))
+    factory.create_vault(*args, sender=deployer)  # the factory's first vault: its registry starts at zero
+    _pin()
+    created = factory.create_vault(*args, sender=deployer)
+    return [{"op": "factory_create_vault", "n_assets": len(spec.constituents), "gas": created.gas_used}]
+
+
+def run_bench(sizes: list[int], nav_sizes: list[int], progress: Callable[[str], None] = _noop) -> list[dict]:
+    """Every measured row: in kind at `sizes`, NAV-priced at `nav_sizes` (and at N = `REBALANCE_N` the keeper
+    trade, the auction fill and the factory), on a fresh local chain whose clock it fixes."""
+    _fix_clock()
+    deployer, holder = accounts.test_accounts[0], accounts.test_accounts[1]
+    rows: list[dict] = []
+    set_v2 = _deploy_set_v2(deployer)
+    for n in sizes:
+        progress(f"in kind beside Set Protocol V2 and the floor, N = {n} ...")
+        rows.extend(_measure_in_kind(n, deployer, holder, set_v2))
+    for n in nav_sizes:
+        spec = _nav_spec(n)
+        progress(f"NAV path on a local market, N = {n} ...")
+        nav_rows, deployed = _measure_nav(spec, deployer, holder)
+        rows.extend(nav_rows)
+        if n == REBALANCE_N:
+            progress(f"keeper trade, auction fill, factory, N = {n} ...")
+            rows.extend(_measure_rebalancing(spec, deployed, deployer))
+            rows.extend(_measure_factory(spec, deployed, deployer))
+    return rows
