@@ -21,7 +21,8 @@ from index_vault.chain.scripting import is_local
 from index_vault.common.artifacts import project_root
 from index_vault.keeper.policy import EventLog
 from index_vault.market.model import MarketDataError
-from index_vault.methodology.weights import MethodologyError, parse_fraction
+from index_vault.methodology.history import MethodologyError
+from index_vault.methodology.weights import parse_fraction
 from index_vault.replay.chain import ReplayConfig, eth_prices, finish_replay, replay_day, setup_replay
 from index_vault.replay.record import format_table, write_results
 

@@ -12,8 +12,9 @@ from index_vault.chain.contracts import vault_at
 from index_vault.chain.scripting import confirm_live, pick_account, resolve_vault_address
 from index_vault.common.report import format_status
 from index_vault.common.units import parse_units
+from index_vault.methodology.history import MethodologyError
 from index_vault.methodology.proposal import ProposalError, weights_for_basket
-from index_vault.methodology.weights import MethodologyError, read_proposal
+from index_vault.methodology.weights import read_proposal
 from index_vault.vault.chain.client import VaultClient, VaultError
 
 vault_option = click.option("--vault", "vault_ref", help="Vault address, or its symbol in the manifest.")

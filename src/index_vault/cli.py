@@ -13,17 +13,8 @@ from index_vault.common.units import format_units, parse_units
 from index_vault.market.model import POOL_FEE, MarketDataError
 from index_vault.methodology.analytics import write_backtest
 from index_vault.methodology.backtest import GAS_PER_TRADE, GWEI, NAV_USD, CostModel, Schedule, run_backtest
-from index_vault.methodology.weights import (
-    METRIC_PREFIX,
-    MIN_HISTORY_DAYS,
-    WINDOW_DAYS,
-    History,
-    Methodology,
-    MethodologyError,
-    date_range,
-    load_history,
-    parse_fraction,
-)
+from index_vault.methodology.history import WINDOW_DAYS, History, MethodologyError, date_range, load_history
+from index_vault.methodology.weights import METRIC_PREFIX, MIN_HISTORY_DAYS, Methodology, parse_fraction
 from index_vault.vault.basket import LOCKED_SHARES, MAX_ASSETS, MIN_UNIT, mint_amounts, redeem_amounts
 from index_vault.vault.spec import SpecError, load_spec
 

@@ -17,7 +17,8 @@ from index_vault.methodology.analytics import (
     write_backtest,
 )
 from index_vault.methodology.backtest import CostModel, Schedule, run_backtest
-from index_vault.methodology.weights import History, Methodology, MethodologyError, load_history
+from index_vault.methodology.history import History, MethodologyError, load_history
+from index_vault.methodology.weights import Methodology
 
 ROOT = Path(__file__).resolve().parents[2]
 FIVE = ("BTC", "ETH", "LINK", "UNI", "AAVE")

@@ -2,7 +2,7 @@
 
 A module is a chain module when a part of its dotted name is `chain` (`index_vault.chain.*`,
 `index_vault.keeper.chain.*`, `index_vault.replay.chain`...); every other module is pure. A module over
-500 lines says why in a paragraph of its docstring starting "Length:".
+500 lines, or a function over 80, says why in a paragraph of its docstring starting "Length:".
 """
 
 import ast
@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "index_vault"
 # eth_abi is allowed: it only encodes (`keeper.routes`).
 CHAIN_LIBRARIES = ("ape", "ape_foundry", "ape_vyper", "web3", "silverback", "boa", "eth_account")
 MAX_LINES = 500
+MAX_FUNCTION_LINES = 80
 
 
 def _name(path: Path) -> str:
@@ -123,3 +124,16 @@ def test_layering__module__is_short_or_says_why(module):
         return
     docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
     assert "Length:" in docstring, f"{module} has {lines} lines and its docstring has no 'Length:' saying why"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_layering__functions__are_short_or_say_why(module):
+    tree = ast.parse(MODULES[module].read_text())
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+        and "Length:" not in (ast.get_docstring(node) or "")
+    ]
+    assert long == [], f"{module}: long functions whose docstrings have no 'Length:' saying why: {long}"

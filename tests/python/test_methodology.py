@@ -11,14 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index_vault.market.model import MarketDataError, load_panel
+from index_vault.methodology.history import History, MethodologyError, find_panel, load_history
 from index_vault.methodology.weights import (
     WAD,
-    History,
     Methodology,
-    MethodologyError,
     bounded_proportional,
-    find_panel,
-    load_history,
     parse_fraction,
     parse_method,
     read_proposal,

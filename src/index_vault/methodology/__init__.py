@@ -1,1 +1,1 @@
-"""The index methodology (pure): target weights, proposals, backtests and their analytics."""
+"""The index methodology (pure): its daily history, target weights, proposals, backtests and their analytics."""

@@ -145,7 +145,10 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def report_markdown(result: "BacktestResult", charts: bool = True) -> str:
-    """The backtest's `report.md`: the summary, the two indices' risk, constituents, correlations, stress."""
+    """The backtest's `report.md`: the summary, the two indices' risk, constituents, correlations, stress.
+
+    Length: over 80 lines, one report template written section by section, top to bottom.
+    """
     summary = result.summary()
     ideal_r, tracked_r = result.daily_returns(result.ideal), result.daily_returns(result.tracked)
     weights = average_weights(result.targets)

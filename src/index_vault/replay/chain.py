@@ -23,7 +23,7 @@ from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from ape import chain, project
+from ape import chain
 from ape.api import AccountAPI
 from ape.contracts import ContractInstance
 
@@ -36,21 +36,15 @@ from index_vault.keeper.policy import EventLog
 from index_vault.market.chain.build import advance_market, build_market
 from index_vault.market.chain.mover import MarketMover
 from index_vault.market.chain.uniswap_v3 import advance_time
-from index_vault.market.model import PANEL_PATH, STABLE, AddressBook, Panel, load_panel, pair_key, plan_market
+from index_vault.market.model import PANEL_PATH, AddressBook, Panel, load_panel, plan_market
 from index_vault.methodology.backtest import GWEI, BacktestResult, CostModel, Schedule, run_backtest
-from index_vault.methodology.weights import (
-    METRIC_PREFIX,
-    History,
-    Methodology,
-    MethodologyError,
-    find_panel,
-    load_history,
-)
-from index_vault.oracle.chain.local import FeedSettings, feed_params
+from index_vault.methodology.history import History, MethodologyError, find_panel, load_history
+from index_vault.methodology.weights import METRIC_PREFIX, Methodology
+from index_vault.oracle.chain.local import FeedSettings, deploy_oracle
 from index_vault.replay.record import ReplayDay, ReplayResult, ReplayTrade
 from index_vault.vault.basket import MIN_UNIT
 from index_vault.vault.chain.adapters import allow_adapters, deploy_adapters
-from index_vault.vault.chain.deploy import deploy_vault
+from index_vault.vault.chain.deploy import Deployed, deploy_vault
 from index_vault.vault.fees import rate_from_annual_bps
 from index_vault.vault.spec import BasketSpec, Constituent
 
@@ -127,23 +121,148 @@ def _window(history: History, start: str, days: int) -> list[str]:
     return dates
 
 
-def deploy_oracle(
-    book: AddressBook, prices: dict[str, Decimal], deployer: AccountAPI, settings: FeedSettings = FEED_SETTINGS
-) -> ContractInstance:
-    """An OracleRouter over the book's feeds, each cross-checked against its V3 pool with USDC (USDC: ETH's);
-    sanity bounds around `prices` (USD, by index symbol)."""
-    router = project.OracleRouter.deploy(deployer, sender=deployer)
-    for asset, token in book.tokens.items():
-        pool = book.pools[pair_key("ETH" if asset == STABLE else asset, STABLE)]
-        price = prices[asset]
-        router.set_feed(token["address"], feed_params(book.feeds[asset], pool, price, settings), sender=deployer)
-    return router
-
-
 def _units(weight: int, price: Decimal, decimals: int) -> int:
     """Base units of a token worth `weight` of a $100 share at `price`, rounded down; at least MIN_UNIT."""
     usd = Decimal(weight) / WAD * SHARE_PRICE_USD
     return max(int((usd / price).scaleb(decimals).to_integral_value(ROUND_DOWN)), MIN_UNIT)
+
+
+def _backtest(
+    config: ReplayConfig, history: History, fixed: Methodology, dates: list[str], on_day: Callable[[int], None] | None
+) -> BacktestResult:
+    """The off-chain backtest of the window, rebalancing on drift past the keeper's band."""
+    return run_backtest(
+        history,
+        fixed,
+        dates[0],
+        dates[-1],
+        Schedule("drift", config.band_bps),
+        CostModel(gwei=0.0),  # the keeper pays the gas, not the vault: only DEX costs come out of NAV
+        nav_usd=config.nav_usd,
+        on_day=on_day,
+    )
+
+
+def _replay_spec(book: AddressBook, prices: dict[str, Decimal], basket: list[str], weights) -> BasketSpec:
+    """The replay vault's spec: the book's tokens at `weights` of a $100 share at `prices`."""
+    base = "ETH" if "ETH" in basket else basket[0]
+    constituents = []
+    for asset, weight in zip(basket, weights, strict=True):
+        meta = book.tokens[asset]
+        price = prices[asset]
+        constituents.append(
+            Constituent(
+                symbol=meta["symbol"],
+                name=meta["name"],
+                decimals=meta["decimals"],
+                units=_units(weight, price, meta["decimals"]),
+                address=meta["address"],
+                price_usd=price,
+                weight=weight,
+            )
+        )
+    return BasketSpec(
+        name="Replay Index",
+        symbol="RPLY",
+        constituents=tuple(constituents),
+        base_asset=book.tokens[base]["symbol"],
+    )
+
+
+def _deploy_replay_vault(
+    config: ReplayConfig,
+    spec: BasketSpec,
+    book: AddressBook,
+    oracle: ContractInstance,
+    deployer: AccountAPI,
+    keeper_account: AccountAPI,
+    echo: Echo,
+) -> tuple[Deployed, dict[str, ContractInstance]]:
+    """Step 3's contracts: the vault and its Rebalancer, both DEX adapters allowed, the fee, the keeper role."""
+    deployed = deploy_vault(spec, deployer, local=True, oracle=oracle.address, echo=_quiet)
+    vault, rebalancer = deployed.vault, deployed.rebalancer
+    adapters = deploy_adapters(
+        deployer, v3_swap_router=book.uniswap["swap_router"], v2_router=book.uniswap_v2.get("router")
+    )
+    allow_adapters(rebalancer, adapters, deployer)
+    if config.management_fee_bps:
+        vault.set_fees(rate_from_annual_bps(config.management_fee_bps), 0, 0, 0, 0, sender=deployer)
+    vault.grantRole(vault.KEEPER_ROLE(), keeper_account, sender=deployer)
+    echo(f"vault at {vault.address}, rebalancer {rebalancer.address}, oracle router {oracle.address}")
+    return deployed, adapters
+
+
+def _seed(
+    config: ReplayConfig,
+    spec: BasketSpec,
+    deployed: Deployed,
+    book: AddressBook,
+    holder: AccountAPI,
+    deployer: AccountAPI,
+    echo: Echo,
+) -> None:
+    """Mints `nav_usd` worth of shares in kind to `holder` (tokens minted, or ether wrapped, first)."""
+    vault = deployed.vault
+    shares = config.nav_usd * WAD // SHARE_PRICE_USD
+    for c, token in zip(spec.constituents, deployed.tokens, strict=True):
+        amount = -(-c.units * shares // WAD)
+        if token.address == book.uniswap["weth"]:
+            npm_container("WETH9").at(token.address).deposit(value=amount, sender=holder)
+        else:
+            npm_container("StandardTokenMock").at(token.address).mint(holder, amount, sender=deployer)
+        token.approve(vault, amount, sender=holder)
+    vault.mint_in_kind(shares, holder, [2**256 - 1] * len(spec.constituents), sender=holder)
+    echo(f"minted {shares // WAD:,} shares in kind (${config.nav_usd:,} at the start day's closes)")
+
+
+def _replay_keeper(
+    config: ReplayConfig,
+    rebalancer: str,
+    account: AccountAPI,
+    adapters: dict[str, ContractInstance],
+    book: AddressBook,
+    log: EventLog | None,
+) -> Keeper:
+    """The real keeper of the replay's rebalancer, through both adapters and the market's QuoterV2."""
+    return Keeper(
+        rebalancer,
+        account,
+        adapter=adapters["uniswap-v3"].address,
+        v2_adapter=adapters["uniswap-v2"].address if "uniswap-v2" in adapters else None,
+        quoter=book.uniswap["quoter_v2"],
+        config=KeeperConfig(
+            band=config.band_bps * WAD // BPS,
+            min_trade_usd=config.min_trade_usd * WAD,
+            receipt_timeout=30.0,
+            poll_interval=0.05,
+        ),
+        log=log or EventLog("json", stream=io.StringIO()),
+    )
+
+
+def _replay_result(
+    config: ReplayConfig,
+    dates: list[str],
+    method: str,
+    universe: str,
+    basket: list[str],
+    addresses: dict[str, str],
+    backtest: BacktestResult,
+) -> ReplayResult:
+    """The replay's record before its first day."""
+    return ReplayResult(
+        start=dates[0],
+        end=dates[-1],
+        method=method,
+        universe=universe,
+        assets=basket,
+        band_bps=config.band_bps,
+        nav_usd=float(config.nav_usd),
+        gwei=config.gwei,
+        addresses=addresses,
+        backtest_summary=backtest.summary(),
+        management_fee_bps=config.management_fee_bps,
+    )
 
 
 def setup_replay(
@@ -169,105 +288,33 @@ def setup_replay(
     shown = ", ".join(f"{a} {w / 1e16:.2f}%" for a, w in zip(basket, first.weights, strict=True))
     echo(f"basket on {dates[0]}: {shown}")
 
-    backtest = run_backtest(
-        history,
-        fixed,
-        dates[0],
-        dates[-1],
-        Schedule("drift", config.band_bps),
-        CostModel(gwei=0.0),  # the keeper pays the gas, not the vault: only DEX costs come out of NAV
-        nav_usd=config.nav_usd,
-        on_day=on_backtest_day,
-    )
+    backtest = _backtest(config, history, fixed, dates, on_backtest_day)
     plan = plan_market(dates[0], basket, panel)
     block_before = chain.blocks.head.number
     book = build_market(plan, deployer)
     echo(f"market built at {dates[0]}: {len(book.pools)} Uniswap V3 pools and {len(book.v2_pairs)} V2 pairs")
     advance_time(FEED_SETTINGS.twap_window + 60)  # a TWAP needs history: let the window fill
-    oracle = deploy_oracle(book, plan.prices, deployer)
+    oracle = deploy_oracle(book, plan.prices, deployer, FEED_SETTINGS)
 
-    base = "ETH" if "ETH" in basket else basket[0]
-    constituents = []
-    for asset, weight in zip(basket, first.weights, strict=True):
-        meta = book.tokens[asset]
-        price = plan.prices[asset]
-        constituents.append(
-            Constituent(
-                symbol=meta["symbol"],
-                name=meta["name"],
-                decimals=meta["decimals"],
-                units=_units(weight, price, meta["decimals"]),
-                address=meta["address"],
-                price_usd=price,
-                weight=weight,
-            )
-        )
-    spec = BasketSpec(
-        name="Replay Index",
-        symbol="RPLY",
-        constituents=tuple(constituents),
-        base_asset=book.tokens[base]["symbol"],
-    )
-    deployed = deploy_vault(spec, deployer, local=True, oracle=oracle.address, echo=_quiet)
+    spec = _replay_spec(book, plan.prices, basket, first.weights)
+    deployed, adapters = _deploy_replay_vault(config, spec, book, oracle, deployer, keeper_account, echo)
     vault, rebalancer = deployed.vault, deployed.rebalancer
-    adapters = deploy_adapters(
-        deployer, v3_swap_router=book.uniswap["swap_router"], v2_router=book.uniswap_v2.get("router")
-    )
-    allow_adapters(rebalancer, adapters, deployer)
-    if config.management_fee_bps:
-        vault.set_fees(rate_from_annual_bps(config.management_fee_bps), 0, 0, 0, 0, sender=deployer)
-    vault.grantRole(vault.KEEPER_ROLE(), keeper_account, sender=deployer)
-    echo(f"vault at {vault.address}, rebalancer {rebalancer.address}, oracle router {oracle.address}")
-
-    shares = config.nav_usd * WAD // SHARE_PRICE_USD
-    for c, token in zip(constituents, deployed.tokens, strict=True):
-        amount = -(-c.units * shares // WAD)
-        if token.address == book.uniswap["weth"]:
-            npm_container("WETH9").at(token.address).deposit(value=amount, sender=holder)
-        else:
-            npm_container("StandardTokenMock").at(token.address).mint(holder, amount, sender=deployer)
-        token.approve(vault, amount, sender=holder)
-    vault.mint_in_kind(shares, holder, [2**256 - 1] * len(constituents), sender=holder)
-    echo(f"minted {shares // WAD:,} shares in kind (${config.nav_usd:,} at the start day's closes)")
+    _seed(config, spec, deployed, book, holder, deployer, echo)
     setup_gas = sum(
         (b.gas_used for b in chain.blocks.range(block_before + 1, chain.blocks.head.number + 1)),
         start=0,
     )
 
-    keeper = Keeper(
-        rebalancer.address,
-        keeper_account,
-        adapter=adapters["uniswap-v3"].address,
-        v2_adapter=adapters["uniswap-v2"].address if "uniswap-v2" in adapters else None,
-        quoter=book.uniswap["quoter_v2"],
-        config=KeeperConfig(
-            band=config.band_bps * WAD // BPS,
-            min_trade_usd=config.min_trade_usd * WAD,
-            receipt_timeout=30.0,
-            poll_interval=0.05,
-        ),
-        log=keeper_log or EventLog("json", stream=io.StringIO()),
-    )
-    result = ReplayResult(
-        start=dates[0],
-        end=dates[-1],
-        method=fixed.method,
-        universe=methodology.universe,
-        assets=basket,
-        band_bps=config.band_bps,
-        nav_usd=float(config.nav_usd),
-        gwei=config.gwei,
-        addresses={
-            "vault": vault.address,
-            "rebalancer": rebalancer.address,
-            "oracle": oracle.address,
-            **{f"adapter_{k}": a.address for k, a in adapters.items()},
-            "quoter_v2": book.uniswap["quoter_v2"],
-        },
-        backtest_summary=backtest.summary(),
-        setup_gas=setup_gas,
-        management_fee_bps=config.management_fee_bps,
-    )
+    keeper = _replay_keeper(config, rebalancer.address, keeper_account, adapters, book, keeper_log)
+    addresses = {
+        "vault": vault.address,
+        "rebalancer": rebalancer.address,
+        "oracle": oracle.address,
+        **{f"adapter_{k}": a.address for k, a in adapters.items()},
+        "quoter_v2": book.uniswap["quoter_v2"],
+    }
+    result = _replay_result(config, dates, fixed.method, methodology.universe, basket, addresses, backtest)
+    result.setup_gas = setup_gas
     setup = ReplaySetup(
         book=book,
         vault=vault,
@@ -277,7 +324,7 @@ def setup_replay(
         holder=holder,
         basket=basket,
         tokens=deployed.tokens,
-        decimals=[c.decimals for c in constituents],
+        decimals=[c.decimals for c in spec.constituents],
         methodology=fixed,
         dates=dates,
         history=history,

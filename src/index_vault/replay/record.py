@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index_vault.methodology.backtest import PERIODS_PER_YEAR, tracking
-from index_vault.methodology.weights import days_between
+from index_vault.methodology.history import days_between
 
 LEVEL_TOLERANCE = 0.005  # the on-chain and backtest tracked levels stay within 0.5% of each other
 TE_TOLERANCE = 0.02  # and their annual tracking errors within 2 percentage points

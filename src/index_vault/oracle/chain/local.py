@@ -3,7 +3,8 @@
 On a local chain, `build_local_market` gives every constituent what mainnet gives it: a Chainlink
 feed (MockV3Aggregator behind an EACAggregatorProxy, the real npm builds) at the spec's price, and
 a real Uniswap V3 pool against a USD stablecoin with enough liquidity for the router's depth floor,
-then moves the clock past the TWAP window so the cross-check can run.
+then moves the clock past the TWAP window so the cross-check can run. `deploy_oracle` configures a router
+over the feeds and pools of a market chain's address book (`index_vault.market`).
 """
 
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from index_vault.market.chain.uniswap_v3 import (
     deploy_uniswap_v3,
     deploy_weth,
 )
+from index_vault.market.model import AddressBook, pair_key
 from index_vault.oracle.chain.feeds import deploy_price_feed
 from index_vault.vault.spec import BasketSpec, Constituent
 
@@ -125,3 +127,17 @@ def build_local_market(
         router.set_feed(token, params, sender=deployer)
     echo(f"  oracle configured for {', '.join(by_symbol)} (TWAP window {settings.twap_window} s)")
     return market
+
+
+def deploy_oracle(
+    book: AddressBook, prices: dict[str, Decimal], deployer: AccountAPI, settings: FeedSettings | None = None
+) -> ContractInstance:
+    """An OracleRouter over the book's feeds, each cross-checked against its V3 pool with USDC (USDC: ETH's);
+    sanity bounds around `prices` (USD, by index symbol)."""
+    settings = settings or FeedSettings()
+    router = project.OracleRouter.deploy(deployer, sender=deployer)
+    for asset, token in book.tokens.items():
+        pool = book.pools[pair_key("ETH" if asset == STABLE else asset, STABLE)]
+        price = prices[asset]
+        router.set_feed(token["address"], feed_params(book.feeds[asset], pool, price, settings), sender=deployer)
+    return router
