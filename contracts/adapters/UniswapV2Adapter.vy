@@ -15,7 +15,11 @@
 
 from ethereum.ercs import IERC20
 
+from ..interfaces import IDexAdapter
+from ..lib import constants
 from ..lib import safe_erc20
+
+implements: IDexAdapter
 
 
 interface IUniswapV2Router02:
@@ -29,7 +33,7 @@ MAX_PATH: public(constant(uint256)) = 4
 
 
 # @dev The longest route a rebalancer passes (as the rebalancer's bound).
-MAX_ROUTE: public(constant(uint256)) = 256
+MAX_ROUTE: public(constant(uint256)) = constants.MAX_ROUTE
 
 
 # @dev The Router02 this adapter swaps through.

@@ -15,7 +15,11 @@
 
 from ethereum.ercs import IERC20
 
+from ..interfaces import IDexAdapter
+from ..lib import constants
 from ..lib import safe_erc20
+
+implements: IDexAdapter
 
 
 struct ExactInputParams:
@@ -31,7 +35,7 @@ interface ISwapRouter:
 
 
 # @dev The longest route a rebalancer passes (as the rebalancer's bound).
-MAX_ROUTE: public(constant(uint256)) = 256
+MAX_ROUTE: public(constant(uint256)) = constants.MAX_ROUTE
 
 
 # @dev One hop of a packed path: a token (20 bytes) and a fee (3 bytes).

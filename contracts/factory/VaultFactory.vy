@@ -40,6 +40,11 @@
 
 
 from snekmate.auth import ownable
+from snekmate.auth.interfaces import IAccessControl
+
+from ..interfaces import IIndexVault
+from ..interfaces import IRebalancer
+from ..lib import constants
 
 initializes: ownable
 
@@ -55,12 +60,12 @@ exports: (
 # ---------------------------------------------------------------------------
 
 
-# @dev The most constituents a vault holds (as `IndexVault.MAX_ASSETS`).
-MAX_ASSETS: public(constant(uint256)) = 50
+# @dev The most constituents a vault holds.
+MAX_ASSETS: public(constant(uint256)) = constants.MAX_ASSETS
 
 # @dev The longest constituent list passed on to the vault, which refuses
-# more than `MAX_ASSETS` with its own reason (as `basket.MAX_INPUT`).
-MAX_INPUT: public(constant(uint256)) = 2 * MAX_ASSETS
+# more than `MAX_ASSETS` with its own reason.
+MAX_INPUT: public(constant(uint256)) = constants.MAX_INPUT
 
 # @dev The code bytes each chunk holds after its leading `0xFE`: a chunk is
 # as large as a contract may be (EIP-170: 24,576 bytes).
@@ -73,37 +78,11 @@ MAX_INIT_CODE: public(constant(uint256)) = 2 * CHUNK_SIZE
 # @dev The most vaults `vaults_page` returns at once.
 MAX_PAGE: public(constant(uint256)) = 100
 
-# @dev The vault's roles (as `IndexVault`; snekmate's admin role is zero).
-DEFAULT_ADMIN_ROLE: constant(bytes32) = empty(bytes32)
-MANAGER_ROLE: constant(bytes32) = keccak256("MANAGER_ROLE")
-KEEPER_ROLE: constant(bytes32) = keccak256("KEEPER_ROLE")
-GUARDIAN_ROLE: constant(bytes32) = keccak256("GUARDIAN_ROLE")
-FEE_MANAGER_ROLE: constant(bytes32) = keccak256("FEE_MANAGER_ROLE")
-
 # @dev The first byte of every chunk: INVALID, so a chunk cannot run.
 _CHUNK_PREFIX: constant(Bytes[1]) = b"\xfe"
 
 # @dev The EIP-5202 preamble of a blueprint (version 0, no data section).
 _BLUEPRINT_PREAMBLE: constant(Bytes[3]) = b"\xfe\x71\x00"
-
-
-# ---------------------------------------------------------------------------
-#                                  INTERFACES
-# ---------------------------------------------------------------------------
-
-
-interface IAccessControl:
-    def grantRole(role: bytes32, account: address): nonpayable
-    def renounceRole(role: bytes32, account: address): nonpayable
-
-
-interface IIndexVault:
-    def set_rebalancer(rebalancer_: address): nonpayable
-    def set_fee_recipient(recipient: address): nonpayable
-
-
-interface IRebalancer:
-    def set_target_weights(weights: DynArray[uint256, MAX_ASSETS]): nonpayable
 
 
 # ---------------------------------------------------------------------------
@@ -279,19 +258,19 @@ def create_vault(
     fee_recipient: address = roles.fee_recipient
     if fee_recipient == empty(address):
         fee_recipient = roles.admin
-    extcall IAccessControl(vault).grantRole(FEE_MANAGER_ROLE, self)
+    extcall IAccessControl(vault).grantRole(constants.FEE_MANAGER_ROLE, self)
     extcall IIndexVault(vault).set_fee_recipient(fee_recipient)
-    extcall IAccessControl(vault).renounceRole(FEE_MANAGER_ROLE, self)
+    extcall IAccessControl(vault).renounceRole(constants.FEE_MANAGER_ROLE, self)
 
-    self._grant(vault, GUARDIAN_ROLE, roles.guardian)
-    self._grant(vault, MANAGER_ROLE, roles.manager)
-    self._grant(vault, KEEPER_ROLE, roles.keeper)
-    self._grant(vault, FEE_MANAGER_ROLE, roles.fee_manager)
-    self._grant(vault, DEFAULT_ADMIN_ROLE, roles.admin)
-    self._grant(rebalancer, DEFAULT_ADMIN_ROLE, roles.admin)
-    extcall IAccessControl(vault).renounceRole(GUARDIAN_ROLE, self)
-    extcall IAccessControl(vault).renounceRole(DEFAULT_ADMIN_ROLE, self)
-    extcall IAccessControl(rebalancer).renounceRole(DEFAULT_ADMIN_ROLE, self)
+    self._grant(vault, constants.GUARDIAN_ROLE, roles.guardian)
+    self._grant(vault, constants.MANAGER_ROLE, roles.manager)
+    self._grant(vault, constants.KEEPER_ROLE, roles.keeper)
+    self._grant(vault, constants.FEE_MANAGER_ROLE, roles.fee_manager)
+    self._grant(vault, constants.DEFAULT_ADMIN_ROLE, roles.admin)
+    self._grant(rebalancer, constants.DEFAULT_ADMIN_ROLE, roles.admin)
+    extcall IAccessControl(vault).renounceRole(constants.GUARDIAN_ROLE, self)
+    extcall IAccessControl(vault).renounceRole(constants.DEFAULT_ADMIN_ROLE, self)
+    extcall IAccessControl(rebalancer).renounceRole(constants.DEFAULT_ADMIN_ROLE, self)
 
     nav_feed: address = create_from_blueprint(self.nav_feed_blueprint, vault)
 

@@ -18,10 +18,7 @@
 """
 
 
-interface IIndexVault:
-    def value_per_share() -> uint256: view
-    def oldest_price_update() -> uint256: view
-    def symbol() -> String[5]: view
+from ..interfaces import IIndexVault
 
 
 # @dev The vault priced.

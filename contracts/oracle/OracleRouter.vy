@@ -34,8 +34,12 @@
 from snekmate.auth import access_control
 from snekmate.utils import math
 
+from ..interfaces import IOracleRouter
 from ..lib import code_store
+from ..lib import constants
 from . import uniswap_v3_twap
+
+implements: IOracleRouter
 
 initializes: access_control
 
@@ -112,12 +116,6 @@ MAX_HEARTBEAT: public(constant(uint32)) = 172800
 MAX_GRACE: public(constant(uint32)) = 86400
 
 
-# @dev The longest constituent list priced in one call.
-MAX_ASSETS: constant(uint256) = 50
-
-
-_BPS: constant(uint256) = 10_000
-_WAD: constant(uint256) = 10**18
 _Q96: constant(uint256) = 2**96
 
 
@@ -155,15 +153,6 @@ struct FeedConfig:
     asset_is_token0: bool  # the asset's side of the pool
 
 
-struct PriceData:
-    status: uint8
-    price: uint256  # the feed's USD price (18 decimals), 0 unless it passed its own checks
-    twap_price: uint256  # the pool's USD price (18 decimals), 0 unless available
-    low: uint256  # conservative band, 0 unless status is OK
-    high: uint256
-    updated_at: uint256  # the oldest round behind the price (both legs of a routed feed)
-
-
 struct QuoteLeg:
     asset: address  # an asset whose feed prices others (a routed feed's quote, a pool's other token)
     status: uint8  # its feed's status, without its own TWAP check
@@ -171,13 +160,6 @@ struct QuoteLeg:
     updated_at: uint256  # its feed's round
     unit: uint256  # 10 ** its decimals
     routed: bool  # whether its own feed is routed (then it cannot quote a TWAP)
-
-
-struct Valuation:
-    mid: uint256  # sum of amounts at the feeds' prices (USD, 18 decimals)
-    low: uint256  # at the low end of each band
-    high: uint256  # at the high end of each band
-    oldest_update: uint256  # the oldest round behind any price used
 
 
 # ---------------------------------------------------------------------------
@@ -326,7 +308,7 @@ def price(asset: address) -> uint256:
     @param asset A configured asset.
     @return uint256 The price.
     """
-    data: PriceData = self._evaluate(asset)
+    data: IOracleRouter.PriceData = self._evaluate(asset)
     self._require_ok(data.status)
     return data.price
 
@@ -352,36 +334,36 @@ def price_bounds(asset: address) -> (uint256, uint256):
     @return uint256 The low end.
     @return uint256 The high end.
     """
-    data: PriceData = self._evaluate(asset)
+    data: IOracleRouter.PriceData = self._evaluate(asset)
     self._require_ok(data.status)
     return data.low, data.high
 
 
 @external
 @view
-def price_data(asset: address) -> PriceData:
+def price_data(asset: address) -> IOracleRouter.PriceData:
     """
     @dev Everything known about the price of `asset`, without reverting:
          for status pages and keepers.
     @param asset Any address.
-    @return PriceData Status, both sources, band and age.
+    @return IOracleRouter.PriceData Status, both sources, band and age.
     """
     return self._evaluate(asset)
 
 
 @external
 @view
-def valuation(assets: DynArray[address, MAX_ASSETS], amounts: DynArray[uint256, MAX_ASSETS]) -> Valuation:
+def valuation(assets: DynArray[address, constants.MAX_ASSETS], amounts: DynArray[uint256, constants.MAX_ASSETS]) -> IOracleRouter.Valuation:
     """
     @dev The USD value (18 decimals) of `amounts` of `assets` at the feeds'
          prices and at both ends of their bands; reverts with the reason of
          the first unusable price.
     @param assets The tokens.
     @param amounts Their amounts in each token's base units.
-    @return Valuation Mid, low and high values and the oldest round used.
+    @return IOracleRouter.Valuation Mid, low and high values and the oldest round used.
     """
-    result: Valuation = empty(Valuation)
-    base_data: PriceData = empty(PriceData)
+    result: IOracleRouter.Valuation = empty(IOracleRouter.Valuation)
+    base_data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
     result, base_data = self._valuation(assets, amounts, empty(address))
     return result
 
@@ -389,19 +371,19 @@ def valuation(assets: DynArray[address, MAX_ASSETS], amounts: DynArray[uint256, 
 @external
 @view
 def nav_quote(
-    assets: DynArray[address, MAX_ASSETS], amounts: DynArray[uint256, MAX_ASSETS], base: address
-) -> (Valuation, PriceData):
+    assets: DynArray[address, constants.MAX_ASSETS], amounts: DynArray[uint256, constants.MAX_ASSETS], base: address
+) -> (IOracleRouter.Valuation, IOracleRouter.PriceData):
     """
     @dev `valuation`, and the price data of `base` (one of `assets`) from the
          same pass, for a vault pricing a NAV-priced flow in one call.
     @param assets The tokens.
     @param amounts Their amounts in each token's base units.
     @param base The asset whose price data is returned.
-    @return Valuation Mid, low and high values and the oldest round used.
-    @return PriceData The price data of `base`.
+    @return IOracleRouter.Valuation Mid, low and high values and the oldest round used.
+    @return IOracleRouter.PriceData The price data of `base`.
     """
-    result: Valuation = empty(Valuation)
-    base_data: PriceData = empty(PriceData)
+    result: IOracleRouter.Valuation = empty(IOracleRouter.Valuation)
+    base_data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
     result, base_data = self._valuation(assets, amounts, base)
     assert base_data.status == OK and base_data.price != 0, "oracle: base not among the assets"
     return result, base_data
@@ -439,23 +421,23 @@ def status_reason(status: uint8) -> String[40]:
 @internal
 @view
 def _valuation(
-    assets: DynArray[address, MAX_ASSETS], amounts: DynArray[uint256, MAX_ASSETS], base: address
-) -> (Valuation, PriceData):
+    assets: DynArray[address, constants.MAX_ASSETS], amounts: DynArray[uint256, constants.MAX_ASSETS], base: address
+) -> (IOracleRouter.Valuation, IOracleRouter.PriceData):
     """
     @dev Values `amounts` of `assets`, reverting on the first unusable price,
          with one cache of quote legs for the whole pass.
-    @return Valuation The sums.
-    @return PriceData The price data of `base` (empty if it is not listed).
+    @return IOracleRouter.Valuation The sums.
+    @return IOracleRouter.PriceData The price data of `base` (empty if it is not listed).
     """
     assert len(assets) == len(amounts), "oracle: wrong array length"
-    result: Valuation = Valuation(mid=0, low=0, high=0, oldest_update=max_value(uint256))
-    base_data: PriceData = empty(PriceData)
+    result: IOracleRouter.Valuation = IOracleRouter.Valuation(mid=0, low=0, high=0, oldest_update=max_value(uint256))
+    base_data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
     cache: DynArray[QuoteLeg, _QUOTE_CACHE] = []
-    for i: uint256 in range(len(assets), bound=MAX_ASSETS):
+    for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
         pointer: address = self.config_pointer[assets[i]]
         assert pointer != empty(address), "oracle: not configured"
         config: FeedConfig = self._load(pointer)
-        data: PriceData = empty(PriceData)
+        data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
         data, cache = self._price_from(config, cache)
         self._require_ok(data.status)
         unit: uint256 = 10 ** convert(config.token_decimals, uint256)
@@ -507,17 +489,17 @@ def _load(pointer: address) -> FeedConfig:
 
 @internal
 @view
-def _evaluate(asset: address) -> PriceData:
+def _evaluate(asset: address) -> IOracleRouter.PriceData:
     """
     @dev Prices `asset` from both sources and checks everything; never
          reverts on a bad source, it reports it in `status`.
     @param asset Any address.
-    @return PriceData The result.
+    @return IOracleRouter.PriceData The result.
     """
     pointer: address = self.config_pointer[asset]
     if pointer == empty(address):
-        return PriceData(status=NOT_CONFIGURED, price=0, twap_price=0, low=0, high=0, updated_at=0)
-    data: PriceData = empty(PriceData)
+        return IOracleRouter.PriceData(status=NOT_CONFIGURED, price=0, twap_price=0, low=0, high=0, updated_at=0)
+    data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
     cache: DynArray[QuoteLeg, _QUOTE_CACHE] = []
     data, cache = self._price_from(self._load(pointer), cache)
     return data
@@ -527,15 +509,15 @@ def _evaluate(asset: address) -> PriceData:
 @view
 def _price_from(
     config: FeedConfig, cache: DynArray[QuoteLeg, _QUOTE_CACHE]
-) -> (PriceData, DynArray[QuoteLeg, _QUOTE_CACHE]):
+) -> (IOracleRouter.PriceData, DynArray[QuoteLeg, _QUOTE_CACHE]):
     """
     @dev The checks of `_evaluate` on a loaded configuration.
     @param config The asset's configuration.
     @param cache Quote legs already read in this call.
-    @return PriceData The result.
+    @return IOracleRouter.PriceData The result.
     @return DynArray The cache, updated.
     """
-    data: PriceData = empty(PriceData)
+    data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
     legs: DynArray[QuoteLeg, _QUOTE_CACHE] = cache
 
     # The feed, through its quote asset where it is routed.
@@ -553,7 +535,7 @@ def _price_from(
         if leg.status != OK:
             data.status = QUOTE_UNUSABLE
             return data, legs
-        price = math._mul_div(answer, leg.price, _WAD, False)
+        price = math._mul_div(answer, leg.price, constants.WAD, False)
         updated_at = min(updated_at, leg.updated_at)
     data.updated_at = updated_at
     if price < config.params.min_price or price > config.params.max_price:
@@ -569,12 +551,12 @@ def _price_from(
         data.status = twap_status
         return data, legs
     data.twap_price = twap
-    if max(price, twap) - min(price, twap) > math._mul_div(price, config.params.max_deviation_bps, _BPS, False):
+    if max(price, twap) - min(price, twap) > math._mul_div(price, config.params.max_deviation_bps, constants.BPS, False):
         data.status = DISPUTED
         return data, legs
 
-    data.low = math._mul_div(min(price, twap), _BPS - config.params.error_bps, _BPS, False)
-    data.high = math._mul_div(max(price, twap), _BPS + config.params.error_bps, _BPS, True)
+    data.low = math._mul_div(min(price, twap), constants.BPS - config.params.error_bps, constants.BPS, False)
+    data.high = math._mul_div(max(price, twap), constants.BPS + config.params.error_bps, constants.BPS, True)
     return data, legs
 
 
@@ -615,7 +597,7 @@ def _chainlink(config: FeedConfig) -> (uint8, uint256, uint256):
         return STALE, 0, updated_at
     if config.clamp_max > config.clamp_min and (answer <= config.clamp_min or answer >= config.clamp_max):
         return CLAMPED, 0, updated_at
-    scaled: uint256 = math._mul_div(convert(answer, uint256), _WAD, 10 ** convert(config.feed_decimals, uint256), False)
+    scaled: uint256 = math._mul_div(convert(answer, uint256), constants.WAD, 10 ** convert(config.feed_decimals, uint256), False)
     return OK, scaled, updated_at
 
 

@@ -48,8 +48,15 @@ from ethereum.ercs import IERC20Detailed
 from snekmate.auth import access_control
 from snekmate.utils import math
 
+from ..interfaces import IDexAdapter
+from ..interfaces import IIndexVault
+from ..interfaces import IOracleRouter
+from ..interfaces import IRebalancer
 from ..lib import code_store
+from ..lib import constants
 from ..lib import safe_erc20
+
+implements: IRebalancer
 
 initializes: access_control
 
@@ -65,54 +72,20 @@ exports: (
 
 
 # ---------------------------------------------------------------------------
-#                                  INTERFACES
-# ---------------------------------------------------------------------------
-
-
-interface IIndexVault:
-    def assets() -> DynArray[address, MAX_ASSETS]: view
-    def oracle() -> address: view
-    def total_value() -> uint256: view
-    def paused() -> bool: view
-    def hasRole(role: bytes32, account: address) -> bool: view
-    def set_assets_pointer(pointer: address): nonpayable
-    def rebalance_swap(sell: address, buy: address, amount_in: uint256, min_out: uint256) -> uint256: nonpayable
-
-
-interface IDexAdapter:
-    def swap(
-        token_in: address,
-        token_out: address,
-        amount_in: uint256,
-        min_out: uint256,
-        route: Bytes[MAX_ROUTE],
-        recipient: address,
-    ) -> uint256: nonpayable
-
-
-interface IPriceSource:
-    def price(asset: address) -> uint256: view
-
-
-# ---------------------------------------------------------------------------
 #                                  CONSTANTS
 # ---------------------------------------------------------------------------
 
 
-# @dev The most constituents a basket may hold (as the vault).
-MAX_ASSETS: public(constant(uint256)) = 50
-
-
-# @dev Fixed-point one: weights sum to exactly this.
-WAD: constant(uint256) = 10**18
+# @dev The most constituents a basket may hold.
+MAX_ASSETS: public(constant(uint256)) = constants.MAX_ASSETS
 
 
 # @dev The vault's keeper role: who may trade and open auctions at once.
-KEEPER_ROLE: public(constant(bytes32)) = keccak256("KEEPER_ROLE")
+KEEPER_ROLE: public(constant(bytes32)) = constants.KEEPER_ROLE
 
 
 # @dev The longest route an adapter takes (a V3 path of four hops).
-MAX_ROUTE: public(constant(uint256)) = 256
+MAX_ROUTE: public(constant(uint256)) = constants.MAX_ROUTE
 
 
 # @dev Hard bounds no configuration can pass.
@@ -125,9 +98,6 @@ MIN_AUCTION_DURATION: public(constant(uint256)) = 900
 MAX_AUCTION_DURATION: public(constant(uint256)) = 7 * 86400
 MAX_AUCTION_PREMIUM_BPS: public(constant(uint256)) = 2_000
 MIN_OPEN_DELAY: public(constant(uint256)) = 3600
-
-
-_BPS: constant(uint256) = 10_000
 
 
 # @dev Callback modes of `on_rebalance_swap`.
@@ -346,7 +316,7 @@ def set_target_weights(weights: DynArray[uint256, MAX_ASSETS]):
     for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
         total += weights[i]
         self.target_weight[assets_[i]] = weights[i]
-    assert total == WAD, "rebalancer: weights must sum to 10**18"
+    assert total == constants.WAD, "rebalancer: weights must sum to 10**18"
     self.targets_set = True
     log TargetWeightsChanged(weights=weights)
 
@@ -364,7 +334,7 @@ def add_constituent(asset: address):
     assets_: DynArray[address, MAX_ASSETS] = staticcall IIndexVault(vault).assets()
     assert len(assets_) < MAX_ASSETS, "rebalancer: too many constituents"
     assert asset not in assets_, "rebalancer: already a constituent"
-    price: uint256 = staticcall IPriceSource(staticcall IIndexVault(vault).oracle()).price(asset)
+    price: uint256 = staticcall IOracleRouter(staticcall IIndexVault(vault).oracle()).price(asset)
     # a removed constituent left with weight 0, so an unlisted one has none
     assets_.append(asset)
     self._store(assets_)
@@ -441,7 +411,7 @@ def trade(
     assert last == 0 or block.timestamp >= last + limits_.cooldown, "rebalancer: pair cooling down"
     q: Quote = self._quote(sell, buy)
     oracle_out: uint256 = self._oracle_out(amount_in, q)
-    floor_out: uint256 = math._mul_div(oracle_out, _BPS - limits_.max_slippage_bps, _BPS, True)
+    floor_out: uint256 = math._mul_div(oracle_out, constants.BPS - limits_.max_slippage_bps, constants.BPS, True)
     assert min_out >= floor_out, "rebalancer: minimum out below oracle bound"
     value_in: uint256 = math._mul_div(amount_in, q.sell_price, q.sell_unit, False)
     self._use_size(value_in, q.nav, limits_)
@@ -502,7 +472,7 @@ def open_auction(sell: address, buy: address, amount: uint256) -> uint256:
     # a whole fill at the oracle price must bring both weights closer to
     # their targets, and be no larger than one trade may be
     self._check_weights(sell, buy, amount, oracle_out, q, limits_)
-    assert math._mul_div(amount, q.sell_price, q.sell_unit, False) * _BPS <= q.nav * limits_.max_trade_bps, "rebalancer: trade above size cap"
+    assert math._mul_div(amount, q.sell_price, q.sell_unit, False) * constants.BPS <= q.nav * limits_.max_trade_bps, "rebalancer: trade above size cap"
 
     rate: uint256 = self._oracle_rate(q)
     id: uint256 = self.auction_count + 1
@@ -511,8 +481,8 @@ def open_auction(sell: address, buy: address, amount: uint256) -> uint256:
         sell=sell,
         buy=buy,
         remaining=amount,
-        start_rate=math._mul_div(rate, _BPS + limits_.auction_premium_bps, _BPS, True),
-        end_rate=math._mul_div(rate, _BPS - limits_.auction_discount_bps, _BPS, True),
+        start_rate=math._mul_div(rate, constants.BPS + limits_.auction_premium_bps, constants.BPS, True),
+        end_rate=math._mul_div(rate, constants.BPS - limits_.auction_discount_bps, constants.BPS, True),
         start=block.timestamp,
         duration=limits_.auction_duration,
         end=block.timestamp + limits_.auction_duration,
@@ -551,12 +521,12 @@ def fill(id: uint256, amount: uint256, max_buy_in: uint256) -> uint256:
     assert block.timestamp < auction.end, "rebalancer: auction not live"
     assert amount != 0 and amount <= auction.remaining, "rebalancer: amount not for sale"
     rate: uint256 = self._rate_at(auction, block.timestamp)
-    buy_in: uint256 = math._mul_div(amount, rate, WAD, True)
+    buy_in: uint256 = math._mul_div(amount, rate, constants.WAD, True)
     assert buy_in <= max_buy_in, "rebalancer: price above maximum"
     limits_: Limits = self.limits
     q: Quote = self._quote(auction.sell, auction.buy)
     oracle_rate: uint256 = self._oracle_rate(q)
-    assert rate * _BPS >= oracle_rate * (_BPS - limits_.auction_discount_bps), "rebalancer: auction price below oracle bound"
+    assert rate * constants.BPS >= oracle_rate * (constants.BPS - limits_.auction_discount_bps), "rebalancer: auction price below oracle bound"
     # prices and other trades may have moved the basket since the opening
     self._check_weights(auction.sell, auction.buy, amount, buy_in, q, limits_)
     self._use_size(math._mul_div(amount, q.sell_price, q.sell_unit, False), q.nav, limits_)
@@ -687,8 +657,8 @@ def _set_limits(limits_: Limits):
     assert (
         limits_.max_slippage_bps <= MAX_SLIPPAGE_BPS
         and limits_.weight_tolerance <= MAX_WEIGHT_TOLERANCE
-        and limits_.max_trade_bps <= _BPS
-        and limits_.period_cap_bps <= _BPS
+        and limits_.max_trade_bps <= constants.BPS
+        and limits_.period_cap_bps <= constants.BPS
         and limits_.period >= MIN_PERIOD
         and limits_.period <= MAX_PERIOD
         and limits_.cooldown <= MAX_COOLDOWN
@@ -713,8 +683,8 @@ def _quote(sell: address, buy: address) -> Quote:
     assert self.targets_set, "rebalancer: no target weights"
     oracle: address = staticcall IIndexVault(vault).oracle()
     return Quote(
-        sell_price=staticcall IPriceSource(oracle).price(sell),
-        buy_price=staticcall IPriceSource(oracle).price(buy),
+        sell_price=staticcall IOracleRouter(oracle).price(sell),
+        buy_price=staticcall IOracleRouter(oracle).price(buy),
         sell_unit=10 ** convert(staticcall IERC20Detailed(sell).decimals(), uint256),
         buy_unit=10 ** convert(staticcall IERC20Detailed(buy).decimals(), uint256),
         nav=staticcall IIndexVault(vault).total_value(),
@@ -739,7 +709,7 @@ def _oracle_rate(q: Quote) -> uint256:
     """
     @dev Units of `buy` the oracle gives for 10**18 units of `sell`.
     """
-    return math._mul_div(math._mul_div(WAD, q.sell_price, q.sell_unit, False), q.buy_unit, q.buy_price, False)
+    return math._mul_div(math._mul_div(constants.WAD, q.sell_price, q.sell_unit, False), q.buy_unit, q.buy_price, False)
 
 
 @internal
@@ -771,12 +741,12 @@ def _use_size(value_usd: uint256, nav: uint256, limits_: Limits):
     @dev Books a trade of `value_usd` against the per-trade and per-period
          size caps (shares of `nav`).
     """
-    assert value_usd * _BPS <= nav * limits_.max_trade_bps, "rebalancer: trade above size cap"
+    assert value_usd * constants.BPS <= nav * limits_.max_trade_bps, "rebalancer: trade above size cap"
     if block.timestamp >= self.period_start + limits_.period:
         self.period_start = block.timestamp
         self.period_used = 0
     used: uint256 = self.period_used + value_usd
-    assert used * _BPS <= nav * limits_.period_cap_bps, "rebalancer: period cap reached"
+    assert used * constants.BPS <= nav * limits_.period_cap_bps, "rebalancer: period cap reached"
     self.period_used = used
 
 
@@ -796,13 +766,13 @@ def _check_weights(sell: address, buy: address, amount_in: uint256, amount_out: 
     t_buy: uint256 = self.target_weight[buy]
     sell_before: uint256 = math._mul_div(q.sell_held, q.sell_price, q.sell_unit, False)
     buy_before: uint256 = math._mul_div(q.buy_held, q.buy_price, q.buy_unit, False)
-    assert sell_before * WAD > (t_sell + limits_.weight_tolerance) * q.nav, "rebalancer: sell is not overweight"
-    assert buy_before * WAD < t_buy * q.nav, "rebalancer: buy is not underweight"
+    assert sell_before * constants.WAD > (t_sell + limits_.weight_tolerance) * q.nav, "rebalancer: sell is not overweight"
+    assert buy_before * constants.WAD < t_buy * q.nav, "rebalancer: buy is not underweight"
     value_in: uint256 = math._mul_div(amount_in, q.sell_price, q.sell_unit, False)
     value_out: uint256 = math._mul_div(amount_out, q.buy_price, q.buy_unit, False)
     nav_after: uint256 = q.nav + value_out - min(q.nav + value_out, value_in)
     sell_after: uint256 = math._mul_div(q.sell_held - min(q.sell_held, amount_in), q.sell_price, q.sell_unit, False)
     buy_after: uint256 = math._mul_div(q.buy_held + amount_out, q.buy_price, q.buy_unit, False)
     sell_floor: uint256 = t_sell - min(t_sell, limits_.weight_tolerance)
-    assert sell_after * WAD >= sell_floor * nav_after, "rebalancer: sell would undershoot its target"
-    assert buy_after * WAD <= (t_buy + limits_.weight_tolerance) * nav_after, "rebalancer: buy would overshoot its target"
+    assert sell_after * constants.WAD >= sell_floor * nav_after, "rebalancer: sell would undershoot its target"
+    assert buy_after * constants.WAD <= (t_buy + limits_.weight_tolerance) * nav_after, "rebalancer: buy would overshoot its target"

@@ -37,9 +37,15 @@
 
 from ethereum.ercs import IERC20
 from ethereum.ercs import IERC20Detailed
+from ethereum.ercs import IERC4626
+
+from ..interfaces import IIndexVault
+from ..interfaces import IRebalancer
 
 implements: IERC20
 implements: IERC20Detailed
+implements: IERC4626
+implements: IIndexVault
 
 
 from snekmate.auth import access_control
@@ -48,10 +54,13 @@ from snekmate.tokens import erc20
 from snekmate.utils import math
 from snekmate.utils import pausable
 
+from ..lib import constants
 from ..lib import safe_erc20
 from . import basket
+from . import erc4626
 from . import fees
-from . import nav
+from . import in_kind_math
+from . import valuation
 
 initializes: ownable
 initializes: erc20[ownable := ownable]
@@ -59,12 +68,12 @@ initializes: access_control
 initializes: pausable
 initializes: basket
 initializes: fees[erc20 := erc20]
-initializes: nav[
-    access_control := access_control,
+initializes: valuation[basket := basket, fees := fees]
+initializes: erc4626[
     erc20 := erc20,
-    basket := basket,
     fees := fees,
     pausable := pausable,
+    valuation := valuation,
 ]
 
 
@@ -101,7 +110,11 @@ exports: (
     fees.redeem_fee_bps,
     fees.entry_fee_bps,
     fees.exit_fee_bps,
-    nav.__interface__,
+    valuation.oracle,
+    valuation.total_value,
+    valuation.value_per_share,
+    valuation.oldest_price_update,
+    erc4626.__interface__,
 )
 
 
@@ -111,7 +124,7 @@ exports: (
 
 
 # @dev The most constituents a basket may hold.
-MAX_ASSETS: public(constant(uint256)) = basket.MAX_ASSETS
+MAX_ASSETS: public(constant(uint256)) = constants.MAX_ASSETS
 
 
 # @dev Shares minted to `DEAD_ADDRESS` by the first mint (0.01 share): the
@@ -125,35 +138,19 @@ DEAD_ADDRESS: public(constant(address)) = 0x000000000000000000000000000000000000
 
 # @dev The smallest starting unit: the locked shares hold at least one wei of
 # every constituent (`unit * LOCKED_SHARES / 10**18 >= 1`).
-MIN_UNIT: public(constant(uint256)) = basket.WAD // LOCKED_SHARES
+MIN_UNIT: public(constant(uint256)) = constants.WAD // LOCKED_SHARES
 
 
-# @dev Roles (snekmate access_control). `DEFAULT_ADMIN_ROLE` configures the
-# oracle, fees, flow caps and the rebalancer, and lifts a pause;
-# `GUARDIAN_ROLE` pauses; `FEE_MANAGER_ROLE` names the fee recipient;
-# `KEEPER_ROLE` trades through the rebalancer (which checks it here);
-# `MANAGER_ROLE` is for whoever proposes target weights to the Governor.
-MANAGER_ROLE: public(constant(bytes32)) = keccak256("MANAGER_ROLE")
-KEEPER_ROLE: public(constant(bytes32)) = keccak256("KEEPER_ROLE")
-GUARDIAN_ROLE: public(constant(bytes32)) = keccak256("GUARDIAN_ROLE")
-FEE_MANAGER_ROLE: public(constant(bytes32)) = keccak256("FEE_MANAGER_ROLE")
+# @dev Roles (snekmate access_control; what each may do: `constants`). Every
+# role check of the vault is in this file.
+MANAGER_ROLE: public(constant(bytes32)) = constants.MANAGER_ROLE
+KEEPER_ROLE: public(constant(bytes32)) = constants.KEEPER_ROLE
+GUARDIAN_ROLE: public(constant(bytes32)) = constants.GUARDIAN_ROLE
+FEE_MANAGER_ROLE: public(constant(bytes32)) = constants.FEE_MANAGER_ROLE
 
 
 # @dev The EIP-712 domain version of `permit` signatures.
 _EIP712_VERSION: constant(String[20]) = "1"
-
-
-# ---------------------------------------------------------------------------
-#                                  INTERFACES
-# ---------------------------------------------------------------------------
-
-
-interface IRebalancer:
-    def target_weights() -> DynArray[uint256, MAX_ASSETS]: view
-
-
-interface IRebalanceCallback:
-    def on_rebalance_swap(): nonpayable
 
 
 # ---------------------------------------------------------------------------
@@ -216,8 +213,8 @@ rebalancer: public(address)
 def __init__(
     name_: String[25],
     symbol_: String[5],
-    assets_: DynArray[address, basket.MAX_INPUT],
-    units_: DynArray[uint256, basket.MAX_INPUT],
+    assets_: DynArray[address, constants.MAX_INPUT],
+    units_: DynArray[uint256, constants.MAX_INPUT],
     base_asset_: address,
     oracle_: address,
     admin: address,
@@ -245,7 +242,8 @@ def __init__(
     basket.__init__(assets_, units_, MIN_UNIT)
     listed: DynArray[address, MAX_ASSETS] = basket._assets()
     assert base_asset_ in listed, "vault: base asset not a constituent"
-    nav.__init__(oracle_, base_asset_, staticcall IERC20Detailed(base_asset_).decimals())
+    valuation.__init__(oracle_, base_asset_, staticcall IERC20Detailed(base_asset_).decimals())
+    erc4626.__init__()
     access_control._grant_role(GUARDIAN_ROLE, admin)
     if admin != msg.sender:
         access_control._grant_role(access_control.DEFAULT_ADMIN_ROLE, admin)
@@ -390,14 +388,14 @@ def set_assets_pointer(pointer: address):
     current: DynArray[address, MAX_ASSETS] = basket._assets()
     basket.assets_pointer = pointer
     listed: DynArray[address, MAX_ASSETS] = basket._assets()
-    assert nav.base_asset in listed, "vault: base asset must stay"
+    assert valuation.base_asset in listed, "vault: base asset must stay"
     seen: DynArray[address, MAX_ASSETS] = []
     for asset: address in listed:
         assert asset.is_contract and asset not in seen, "vault: constituent is not a new contract"
         seen.append(asset)
     for asset: address in current:
         if asset not in listed:
-            assert staticcall IERC20(asset).balanceOf(self) * basket.WAD <= supply, "vault: balance is not dust"
+            assert staticcall IERC20(asset).balanceOf(self) * constants.WAD <= supply, "vault: balance is not dust"
     log AssetsChanged(pointer=pointer)
 
 
@@ -425,7 +423,7 @@ def rebalance_swap(sell: address, buy: address, amount_in: uint256, min_out: uin
     sell_before: uint256 = staticcall IERC20(sell).balanceOf(self)
     buy_before: uint256 = staticcall IERC20(buy).balanceOf(self)
     safe_erc20._transfer(sell, msg.sender, amount_in)
-    extcall IRebalanceCallback(msg.sender).on_rebalance_swap()
+    extcall IRebalancer(msg.sender).on_rebalance_swap()
     received: uint256 = staticcall IERC20(buy).balanceOf(self) - buy_before
     spent: uint256 = sell_before - staticcall IERC20(sell).balanceOf(self)
     assert received >= min_out and spent <= amount_in, "vault: swap short"
@@ -467,6 +465,28 @@ def set_fee_recipient(recipient: address):
 
 
 @external
+def set_oracle(oracle_: address):
+    """
+    @dev Points the vault at another OracleRouter. The admin's.
+    @param oracle_ The router, a contract.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    valuation._set_oracle(oracle_)
+
+
+@external
+def set_flow_cap(flow_cap_bps_: uint256, flow_period_: uint256):
+    """
+    @dev Sets the share of NAV that may enter, and leave, per period
+         (0 closes the NAV path). The admin's.
+    @param flow_cap_bps_ Basis points of NAV, at most 10,000.
+    @param flow_period_ Seconds, an hour to a week.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    erc4626._set_flow_cap(flow_cap_bps_, flow_period_)
+
+
+@external
 def pause():
     """
     @dev Stops in-kind minting and the NAV-priced flows. In-kind redemption
@@ -502,20 +522,6 @@ def assets() -> DynArray[address, MAX_ASSETS]:
 
 @external
 @view
-def target_weights() -> DynArray[uint256, MAX_ASSETS]:
-    """
-    @dev The target weights the rebalancer keeps (1e18 fixed point, in
-         basket order, summing to 10**18); empty until they are first set
-         or while no rebalancer is named.
-    @return DynArray The weights.
-    """
-    if self.rebalancer == empty(address):
-        return []
-    return staticcall IRebalancer(self.rebalancer).target_weights()
-
-
-@external
-@view
 @nonreentrant
 def pending_management_fee() -> uint256:
     """
@@ -536,66 +542,6 @@ def holdings() -> DynArray[uint256, MAX_ASSETS]:
     return basket._holdings(basket._assets())
 
 
-@external
-@view
-@nonreentrant
-def units_per_share() -> DynArray[uint256, MAX_ASSETS]:
-    """
-    @dev What one share (10**18) holds of each constituent once the
-         management fee due is settled, rounded down; the starting units
-         while no share exists.
-    @return DynArray Amounts per 10**18 shares, in basket order.
-    """
-    supply: uint256 = fees._supply_after_accrual()
-    if supply == 0:
-        return basket.initial_units
-    holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(basket._assets())
-    units: DynArray[uint256, MAX_ASSETS] = []
-    for holding: uint256 in holdings:
-        units.append(math._mul_div(holding, basket.WAD, supply, False))
-    return units
-
-
-@external
-@view
-@nonreentrant
-def preview_mint_in_kind(shares: uint256) -> DynArray[uint256, MAX_ASSETS]:
-    """
-    @dev The exact amounts `mint_in_kind(shares, ...)` would pull now, the
-         mint fee and the management fee due included.
-    @param shares The shares to mint.
-    @return DynArray The amounts, in basket order.
-    """
-    return self._mint_amounts(
-        shares + fees._mint_fee(shares), fees._supply_after_accrual(), basket._holdings(basket._assets())
-    )
-
-
-@external
-@view
-@nonreentrant
-def preview_redeem_in_kind(shares: uint256) -> DynArray[uint256, MAX_ASSETS]:
-    """
-    @dev The exact amounts `redeem_in_kind(shares, ...)` would pay now, the
-         redeem fee and the management fee due included.
-    @param shares The shares to redeem, at most the supply.
-    @return DynArray The amounts, in basket order.
-    """
-    supply: uint256 = fees._supply_after_accrual()
-    assert shares <= supply, "vault: shares exceed supply"
-    net: uint256 = shares - fees._redeem_fee(shares)
-    holdings: DynArray[uint256, MAX_ASSETS] = basket._holdings(basket._assets())
-    amounts: DynArray[uint256, MAX_ASSETS] = []
-    for holding: uint256 in holdings:
-        amounts.append(math._mul_div(net, holding, supply, False))
-    return amounts
-
-
-# ---------------------------------------------------------------------------
-#                              INTERNAL FUNCTIONS
-# ---------------------------------------------------------------------------
-
-
 @internal
 @view
 def _mint_amounts(
@@ -609,14 +555,9 @@ def _mint_amounts(
     @param holdings The vault's balances, in basket order.
     @return DynArray The amounts, in basket order.
     """
-    amounts: DynArray[uint256, MAX_ASSETS] = []
     if supply == 0:
-        for unit: uint256 in basket.initial_units:
-            amounts.append(math._mul_div(shares, unit, basket.WAD, True))
-    else:
-        for holding: uint256 in holdings:
-            amounts.append(math._mul_div(shares, holding, supply, True))
-    return amounts
+        return in_kind_math._pro_rata(shares, basket.initial_units, constants.WAD, True)
+    return in_kind_math._pro_rata(shares, holdings, supply, True)
 
 
 @internal

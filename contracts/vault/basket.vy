@@ -13,26 +13,7 @@
 from ethereum.ercs import IERC20
 
 from ..lib import code_store
-
-
-# ---------------------------------------------------------------------------
-#                                  CONSTANTS
-# ---------------------------------------------------------------------------
-
-
-# @dev The most constituents a basket may hold. Every in-kind mint and
-# redemption touches each of them, so the bound is also a gas bound:
-# 50 constituents mint and redeem in well under 5M gas.
-MAX_ASSETS: constant(uint256) = 50
-
-
-# @dev The longest constituent list the constructor decodes, so that a list
-# longer than `MAX_ASSETS` gets a reason instead of a bare ABI revert.
-MAX_INPUT: constant(uint256) = 2 * MAX_ASSETS
-
-
-# @dev Fixed-point one: units are amounts of a constituent per 10**18 shares.
-WAD: constant(uint256) = 10**18
+from ..lib import constants
 
 
 # ---------------------------------------------------------------------------
@@ -50,7 +31,7 @@ assets_pointer: public(address)
 # that the first mint takes; afterwards minting is pro rata to holdings and
 # these describe the basket at creation only (composition changes need
 # shares to exist, and the locked shares keep them existing).
-initial_units: public(DynArray[uint256, MAX_ASSETS])
+initial_units: public(DynArray[uint256, constants.MAX_ASSETS])
 
 
 # ---------------------------------------------------------------------------
@@ -59,7 +40,7 @@ initial_units: public(DynArray[uint256, MAX_ASSETS])
 
 
 @deploy
-def __init__(assets_: DynArray[address, MAX_INPUT], units_: DynArray[uint256, MAX_INPUT], min_unit: uint256):
+def __init__(assets_: DynArray[address, constants.MAX_INPUT], units_: DynArray[uint256, constants.MAX_INPUT], min_unit: uint256):
     """
     @dev Lists the constituents and their starting units.
     @param assets_ The constituents, in basket order: contracts, distinct,
@@ -69,10 +50,10 @@ def __init__(assets_: DynArray[address, MAX_INPUT], units_: DynArray[uint256, MA
     @param min_unit The smallest unit the vault accepts.
     """
     assert len(assets_) != 0, "basket: no constituents"
-    assert len(assets_) <= MAX_ASSETS, "basket: too many constituents"
+    assert len(assets_) <= constants.MAX_ASSETS, "basket: too many constituents"
     assert len(units_) == len(assets_), "basket: wrong array length"
-    listed: DynArray[address, MAX_ASSETS] = []
-    for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
+    listed: DynArray[address, constants.MAX_ASSETS] = []
+    for i: uint256 in range(len(assets_), bound=constants.MAX_ASSETS):
         asset: address = assets_[i]
         assert asset != empty(address), "basket: zero address constituent"
         assert asset.is_contract, "basket: constituent is not a contract"
@@ -89,41 +70,41 @@ def __init__(assets_: DynArray[address, MAX_INPUT], units_: DynArray[uint256, MA
 
 
 @internal
-def _store_assets(assets_: DynArray[address, MAX_ASSETS]):
+def _store_assets(assets_: DynArray[address, constants.MAX_ASSETS]):
     """
     @dev Writes the constituent list into a new data contract (see
          `code_store`): the ABI encoding of the list without its head word,
          that is the count and then each address as a 32-byte word.
     @param assets_ The constituents, in basket order.
     """
-    encoded: Bytes[32 * (MAX_ASSETS + 2)] = abi_encode(assets_)
+    encoded: Bytes[32 * (constants.MAX_ASSETS + 2)] = abi_encode(assets_)
     self.assets_pointer = code_store._write(slice(encoded, 32, len(encoded) - 32))
 
 
 @internal
 @view
-def _assets() -> DynArray[address, MAX_ASSETS]:
+def _assets() -> DynArray[address, constants.MAX_ASSETS]:
     """
     @dev Reads the constituent list from its data contract.
     @return DynArray The constituents, in basket order.
     """
     data: Bytes[code_store.MAX_SIZE] = code_store._read(self.assets_pointer)
     count: uint256 = extract32(data, 0, output_type=uint256)
-    assets_: DynArray[address, MAX_ASSETS] = []
-    for i: uint256 in range(count, bound=MAX_ASSETS):
+    assets_: DynArray[address, constants.MAX_ASSETS] = []
+    for i: uint256 in range(count, bound=constants.MAX_ASSETS):
         assets_.append(extract32(data, 32 * (i + 1), output_type=address))
     return assets_
 
 
 @internal
 @view
-def _holdings(assets_: DynArray[address, MAX_ASSETS]) -> DynArray[uint256, MAX_ASSETS]:
+def _holdings(assets_: DynArray[address, constants.MAX_ASSETS]) -> DynArray[uint256, constants.MAX_ASSETS]:
     """
     @dev Reads this contract's balance of each constituent.
     @param assets_ The constituents, as loaded from storage by the caller.
     @return DynArray The balances, in basket order.
     """
-    balances: DynArray[uint256, MAX_ASSETS] = []
+    balances: DynArray[uint256, constants.MAX_ASSETS] = []
     for asset: address in assets_:
         balances.append(staticcall IERC20(asset).balanceOf(self))
     return balances
@@ -145,14 +126,14 @@ def _check_received(asset: address, before: uint256, amount: uint256):
 
 @internal
 @view
-def _index_of(assets_: DynArray[address, MAX_ASSETS], asset: address) -> uint256:
+def _index_of(assets_: DynArray[address, constants.MAX_ASSETS], asset: address) -> uint256:
     """
     @dev The position of `asset` in the basket; reverts if it is not listed.
     @param assets_ The constituents, as loaded from storage by the caller.
     @param asset The constituent to find.
     @return uint256 Its index in basket order.
     """
-    for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
+    for i: uint256 in range(len(assets_), bound=constants.MAX_ASSETS):
         if assets_[i] == asset:
             return i
     raise "basket: not a constituent"

@@ -34,6 +34,9 @@
 from snekmate.tokens import erc20
 from snekmate.utils import math
 
+from ..lib import constants
+from . import in_kind_math
+
 uses: erc20
 
 
@@ -68,9 +71,6 @@ MAX_NAV_FEE_BPS: constant(uint256) = 500
 # settlement, which runs before every in-kind redemption, can never
 # overflow: at the cap, 100 years grow the supply about 37,600-fold.
 MAX_ACCRUAL_PERIOD: constant(uint256) = 100 * YEAR
-
-
-_BPS: constant(uint256) = 10_000
 
 
 # @dev The layout of `_fee_schedule`: the rate in the low 128 bits, then
@@ -248,7 +248,7 @@ def _set_fees(rate: uint256, mint_fee_bps_: uint256, redeem_fee_bps_: uint256, e
     # and a larger rate still fails the cap.
     growth: uint256 = self._rpow(RAY + min(rate, RAY // YEAR + 1), YEAR)
     assert (
-        growth * (_BPS - MAX_MANAGEMENT_FEE_ANNUAL_BPS) <= RAY * _BPS
+        growth * (constants.BPS - MAX_MANAGEMENT_FEE_ANNUAL_BPS) <= RAY * constants.BPS
         and max(mint_fee_bps_, redeem_fee_bps_) <= MAX_IN_KIND_FEE_BPS
         and max(entry_fee_bps_, exit_fee_bps_) <= MAX_NAV_FEE_BPS
     ), "fees: fee above cap"
@@ -290,10 +290,7 @@ def _mint_fee(shares: uint256) -> uint256:
     @param shares The shares the receiver gets.
     @return uint256 Fee shares.
     """
-    fee: uint256 = self._fee_bps(_MINT_SHIFT)
-    if fee == 0:
-        return 0
-    return math._mul_div(shares, fee, _BPS - fee, True)
+    return in_kind_math._fee_on_top(shares, self._fee_bps(_MINT_SHIFT))
 
 
 @internal
@@ -304,10 +301,7 @@ def _redeem_fee(shares: uint256) -> uint256:
     @param shares The shares redeemed.
     @return uint256 Fee shares.
     """
-    fee: uint256 = self._fee_bps(_REDEEM_SHIFT)
-    if fee == 0:
-        return 0
-    return math._mul_div(shares, fee, _BPS, True)
+    return in_kind_math._fee_within(shares, self._fee_bps(_REDEEM_SHIFT))
 
 
 @internal

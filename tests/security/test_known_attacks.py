@@ -14,6 +14,7 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector as selector
 
 from tests.baskets import MAX_UINT, THREE_ASSETS
+from tests.lens import lens
 from tests.oracle_helpers import WAD, params, set_twap
 from tests.security.conftest import ROUTED_UNITS
 from tests.unit.conftest import PRICES, oracle_rate
@@ -64,7 +65,7 @@ def test_indexed_finance_reindex__outsider_or_keeper_reweights_or_trades_at_skew
     vault, tokens, rebalancer, dex = trading()
     weth, _wbtc, usdc = tokens
     evil = make_token("EVIL", 18)
-    weights, assets, holdings = vault.target_weights(), vault.assets(), vault.holdings()
+    weights, assets, holdings = lens().target_weights(vault), vault.assets(), vault.holdings()
     rogue_limits = (500, 5 * 10**16, 10_000, 10_000, 3600, 0, 900, 2_000, 500, 3600)  # 5% slippage, no size cap
     pointer = vault.assets_pointer()
 
@@ -98,7 +99,7 @@ def test_indexed_finance_reindex__outsider_or_keeper_reweights_or_trades_at_skew
     with boa.env.prank(keeper), boa.reverts("vault: swap short"):
         rebalancer.trade(usdc.address, weth.address, amount, _floor_out(tokens, amount, 2, 0), dex.address, b"")
 
-    assert (vault.target_weights(), vault.assets(), vault.holdings()) == (weights, assets, holdings)
+    assert (lens().target_weights(vault), vault.assets(), vault.holdings()) == (weights, assets, holdings)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -135,7 +136,7 @@ def test_harvest_spot_price_deposit__pools_pushed_inside_or_beyond_deviation__at
                     push(**moved)
                 else:
                     push()
-                in_kind = vault.preview_redeem_in_kind(shares)
+                in_kind = lens().preview_redeem_in_kind(vault, shares)
                 with boa.env.prank(bob):
                     vault.redeem(shares, bob, bob)
                 assert weth.balanceOf(bob) < start, (moved, phase)
@@ -262,7 +263,7 @@ def test_erc4626_inflation__least_first_mint_then_huge_donation__victims_lose_at
         paid = vault.mint_in_kind(7 * 10**12 + 3, carol, [MAX_UINT] * 3)
 
     def claim(who) -> Fraction:
-        return _usd(vault.preview_redeem_in_kind(vault.balanceOf(who)), tokens, prices)
+        return _usd(lens().preview_redeem_in_kind(vault, vault.balanceOf(who)), tokens, prices)
 
     share_wei = _usd(vault.holdings(), tokens, prices) / vault.totalSupply()
     rounding = share_wei + _usd([1, 1, 1], tokens, prices)  # one wei of share and one unit of each constituent
@@ -420,12 +421,16 @@ def test_curve_read_only_reentrancy__views_read_mid_redeem_or_mid_trade__refuse_
         ("maxDeposit(address)", ["address"], [alice]),
         ("maxRedeem(address)", ["address"], [alice]),
         ("maxWithdraw(address)", ["address"], [alice]),
-        ("preview_redeem_in_kind(uint256)", ["uint256"], [SHARE]),
-        ("preview_mint_in_kind(uint256)", ["uint256"], [SHARE]),
-        ("units_per_share()", [], []),
         ("holdings()", [], []),
         ("oldest_price_update()", [], []),
         ("pending_management_fee()", [], []),
+    ]
+    views = [(vault.address, *view) for view in views]
+    # the lens's derived views read the vault's guarded ones, so they refuse too
+    views += [
+        (lens().address, "preview_redeem_in_kind(address,uint256)", ["address", "uint256"], [vault.address, SHARE]),
+        (lens().address, "preview_mint_in_kind(address,uint256)", ["address", "uint256"], [vault.address, SHARE]),
+        (lens().address, "units_per_share(address)", ["address"], [vault.address]),
     ]
     amount = 100 * 10**6
 
@@ -442,8 +447,8 @@ def test_curve_read_only_reentrancy__views_read_mid_redeem_or_mid_trade__refuse_
     with boa.env.anchor():
         triggers["redeem_in_kind"]()
         assert reader.successes() == reader.calls() == 1
-    for signature, types, args in views:
-        reader.arm(vault.address, _call(signature, types, args))
+    for target, signature, types, args in views:
+        reader.arm(target, _call(signature, types, args))
         for when, trigger in triggers.items():
             with boa.env.anchor():
                 trigger()
@@ -538,14 +543,14 @@ def test_usdc_blocklist_trap__vault_blocklisted_and_paused__holders_exit_in_kind
     with boa.env.prank(alice), boa.reverts("mock: transfer refused"):  # the trap: a plain exit pays USDC too
         vault.redeem_in_kind(held, alice, [0] * 3)
 
-    preview, usdc_per_share = vault.preview_redeem_in_kind(held), vault.units_per_share()[2]
+    preview, usdc_per_share = lens().preview_redeem_in_kind(vault, held), lens().units_per_share(vault)[2]
     before = _balances(tokens, alice)
     with boa.env.prank(alice):
         out = vault.redeem_in_kind_skipping(held, alice, [0] * 3, [usdc.address])
 
     assert out == [preview[0], preview[1], 0] and min(out[:2]) > 0
     assert [b - a for a, b in zip(before, _balances(tokens, alice), strict=True)] == out
-    assert vault.units_per_share()[2] > usdc_per_share  # alice's USDC stays with those who remain
+    assert lens().units_per_share(vault)[2] > usdc_per_share  # alice's USDC stays with those who remain
 
     usdc.set_blocked(vault.address, False)  # once the freeze lifts, bob takes his larger share, still paused
     usdc_held, supply, bob_shares = vault.holdings()[2], vault.totalSupply(), vault.balanceOf(bob)
@@ -612,4 +617,4 @@ def test_beanstalk_instant_governance__basket_change_without_notice__timelocked_
     governor.execute(reweight_id)  # what nobody cancelled applies once its delay is over
 
     assert vault.assets() == basket
-    assert vault.target_weights() == weights
+    assert lens().target_weights(vault) == weights

@@ -4,6 +4,7 @@ import boa
 import pytest
 
 from tests.baskets import THREE_ASSETS
+from tests.lens import lens
 
 
 def test_init__valid_basket__lists_assets_and_units(make_vault):
@@ -11,7 +12,7 @@ def test_init__valid_basket__lists_assets_and_units(make_vault):
 
     assert vault.assets() == [t.address for t in tokens]
     assert vault.initial_units(0) == THREE_ASSETS[0][2]
-    assert vault.units_per_share() == [u for _, _, u in THREE_ASSETS]
+    assert lens().units_per_share(vault) == [u for _, _, u in THREE_ASSETS]
     assert vault.totalSupply() == 0
     assert (vault.name(), vault.symbol(), vault.decimals()) == ("Test Index", "TIDX", 18)
     assert vault.MAX_ASSETS() >= 50

@@ -3,6 +3,7 @@
 import boa
 
 from tests.baskets import MAX_UINT
+from tests.lens import lens
 
 SHARE = 10**18
 
@@ -10,10 +11,10 @@ SHARE = 10**18
 def test_donation__steady_state__raises_every_claim_pro_rata(minted, alice):
     vault, tokens = minted(10 * SHARE)
     held, supply, shares = vault.holdings()[0], vault.totalSupply(), vault.balanceOf(alice)
-    before = vault.preview_redeem_in_kind(shares)
+    before = lens().preview_redeem_in_kind(vault, shares)
     tokens[0].mint(vault.address, 10**18)  # someone sends 1 WETH to the vault
 
-    after = vault.preview_redeem_in_kind(shares)
+    after = lens().preview_redeem_in_kind(vault, shares)
 
     assert after[0] == (held + 10**18) * shares // supply  # alice's pro rata part of the gift
     assert after[0] - before[0] >= 10**18 * shares // supply

@@ -13,6 +13,7 @@ from index_vault.vault.fees import (
     redeem_fee_shares,
 )
 from tests.baskets import MAX_UINT, THREE_ASSETS
+from tests.lens import lens
 
 SHARE = 10**18
 DAY = 86400
@@ -40,7 +41,7 @@ def _redeem(vault, who, shares, receiver=None):
 
 
 def _claim(vault, owner):
-    return vault.preview_redeem_in_kind(vault.balanceOf(owner))
+    return lens().preview_redeem_in_kind(vault, vault.balanceOf(owner))
 
 
 @pytest.fixture
@@ -308,7 +309,7 @@ def test_redeem_in_kind__paused_with_fees__still_pays_and_charges(fee_vault, ali
     vault.pause()
     boa.env.time_travel(seconds=40 * DAY)
     due = vault.pending_management_fee()
-    preview = vault.preview_redeem_in_kind(3 * SHARE)
+    preview = lens().preview_redeem_in_kind(vault, 3 * SHARE)
 
     paid = _redeem(vault, alice, 3 * SHARE, treasury)
 
@@ -337,14 +338,14 @@ def test_units_per_share__fee_pending__priced_after_the_fee(fee_vault):
     boa.env.time_travel(seconds=2 * YEAR)
     supply = vault.totalSupply() + vault.pending_management_fee()
 
-    assert vault.units_per_share() == [h * WAD // supply for h in vault.holdings()]
+    assert lens().units_per_share(vault) == [h * WAD // supply for h in vault.holdings()]
 
 
 def test_preview_mint_in_kind__fee_pending__equals_execution(fee_vault, bob):
     vault, _ = fee_vault(rate=CAP_RATE, mint_bps=45)
     boa.env.time_travel(seconds=200 * DAY + 11)
     shares = 3 * SHARE + 12_345
-    preview = vault.preview_mint_in_kind(shares)
+    preview = lens().preview_mint_in_kind(vault, shares)
     holdings = vault.holdings()
     supply = vault.totalSupply() + vault.pending_management_fee()
 
@@ -353,7 +354,7 @@ def test_preview_mint_in_kind__fee_pending__equals_execution(fee_vault, bob):
     assert paid == preview == mint_amounts(shares + mint_fee_shares(shares, 45), supply, holdings, [])
     with boa.env.prank(bob):  # the preview is exact: it also passes as the slippage bound
         boa.env.time_travel(seconds=DAY)
-        exact = vault.preview_mint_in_kind(shares)
+        exact = lens().preview_mint_in_kind(vault, shares)
         assert vault.mint_in_kind(shares, bob, exact) == exact
 
 
@@ -361,7 +362,7 @@ def test_preview_redeem_in_kind__fee_pending__equals_execution(fee_vault, alice)
     vault, _ = fee_vault(rate=CAP_RATE, redeem_bps=100)
     boa.env.time_travel(seconds=3 * YEAR + 5)
     shares = 2 * SHARE + 1
-    preview = vault.preview_redeem_in_kind(shares)
+    preview = lens().preview_redeem_in_kind(vault, shares)
     supply, holdings = vault.totalSupply() + vault.pending_management_fee(), vault.holdings()
 
     with boa.env.prank(alice):

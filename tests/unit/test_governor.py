@@ -6,6 +6,7 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector as selector
 
 from tests.baskets import CONTRACTS, MAX_UINT
+from tests.lens import lens
 
 DAY = 86400
 DELAY = 2 * DAY
@@ -215,11 +216,11 @@ def test_execute__target_weights_proposal_to_rebalancer__changes_targets_after_d
     with boa.env.prank(proposer):
         id_ = governor.propose(rebalancer.address, data, "reweight")
 
-    assert vault.target_weights() == []  # nothing changes before the delay
+    assert lens().target_weights(vault) == []  # nothing changes before the delay
     with boa.reverts("governor: too early"):
         governor.execute(id_)
     boa.env.time_travel(seconds=DELAY)
     governor.execute(id_)
 
-    assert vault.target_weights() == weights
+    assert lens().target_weights(vault) == weights
     assert not rebalancer.hasRole(rebalancer.DEFAULT_ADMIN_ROLE(), deployer)

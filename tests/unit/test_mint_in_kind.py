@@ -4,6 +4,7 @@ import boa
 import pytest
 
 from tests.baskets import MAX_UINT, THREE_ASSETS
+from tests.lens import lens
 
 SHARE = 10**18
 
@@ -51,7 +52,7 @@ def test_mint_in_kind__steady_state__pays_pro_rata_rounded_up(minted, fund, bob)
 def test_mint_in_kind__steady_state__preview_matches_execution(minted, fund, bob):
     vault, tokens = minted()
     fund(vault, tokens, bob)
-    preview = vault.preview_mint_in_kind(12345 * 10**12)
+    preview = lens().preview_mint_in_kind(vault, 12345 * 10**12)
 
     with boa.env.prank(bob):
         assert vault.mint_in_kind(12345 * 10**12, bob, preview) == preview
@@ -108,4 +109,4 @@ def test_mint_in_kind__dust_shares__still_pays_at_least_one_wei_each(minted, fun
 def test_preview_mint_in_kind__no_supply__returns_starting_units(make_vault):
     vault, _ = make_vault()
 
-    assert vault.preview_mint_in_kind(2 * SHARE) == [2 * u for _, _, u in THREE_ASSETS]
+    assert lens().preview_mint_in_kind(vault, 2 * SHARE) == [2 * u for _, _, u in THREE_ASSETS]

@@ -4,6 +4,7 @@ import boa
 import pytest
 
 from tests.baskets import CONTRACTS, MAX_UINT
+from tests.lens import lens
 
 WAD = 10**18
 SHARE = 10**18
@@ -41,13 +42,13 @@ def _events(contract, name):
 
 def test_set_target_weights__admin__stores_and_vault_reports_them(managed):
     vault, _, rebalancer, _ = managed
-    assert vault.target_weights() == [] and rebalancer.target_weights() == []
+    assert lens().target_weights(vault) == [] and rebalancer.target_weights() == []
 
     rebalancer.set_target_weights(WEIGHTS)
     (event,) = _events(rebalancer, "TargetWeightsChanged")
 
     assert list(event.weights) == WEIGHTS
-    assert vault.target_weights() == WEIGHTS
+    assert lens().target_weights(vault) == WEIGHTS
     assert [rebalancer.target_weight(a) for a in vault.assets()] == WEIGHTS
 
 
@@ -55,7 +56,7 @@ def test_target_weights__no_rebalancer__empty(make_vault):
     vault, _ = make_vault()
 
     assert vault.rebalancer() == "0x" + "00" * 20
-    assert vault.target_weights() == []
+    assert lens().target_weights(vault) == []
 
 
 @pytest.mark.parametrize(
@@ -100,8 +101,8 @@ def test_add_constituent__priced_asset__listed_with_weight_zero_and_minted_at_ze
     rebalancer.add_constituent(extra.address)
 
     assert vault.assets() == [t.address for t in tokens] + [extra.address]
-    assert vault.target_weights() == [*WEIGHTS, 0]
-    assert sum(vault.target_weights()) == WAD
+    assert lens().target_weights(vault) == [*WEIGHTS, 0]
+    assert sum(lens().target_weights(vault)) == WAD
     fund(vault, [*tokens, extra], bob)
     with boa.env.prank(bob):
         amounts = vault.mint_in_kind(SHARE, bob, [MAX_UINT] * 4)

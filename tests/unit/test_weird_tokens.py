@@ -5,6 +5,7 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector as selector
 
 from tests.baskets import MAX_UINT
+from tests.lens import lens
 
 SHARE = 10**18
 
@@ -124,12 +125,17 @@ def test_views__during_reentrant_callback__refuse_to_answer(minted, fund, reentr
     fund(vault, tokens, bob)
     tokens[0].set_hook(attacker.address)
 
-    for view in ("holdings()", "units_per_share()"):
-        attacker.arm(vault.address, selector(view))
+    for target, call in (
+        (vault.address, selector("holdings()")),
+        (lens().address, _call("units_per_share(address)", ["address"], [vault.address])),
+    ):
+        attacker.arm(target, call)
         with boa.env.prank(bob):
             vault.mint_in_kind(SHARE, bob, [MAX_UINT] * 3)
         assert attacker.successes() == 0
-    attacker.arm(vault.address, _call("preview_redeem_in_kind(uint256)", ["uint256"], [SHARE]))
+    attacker.arm(
+        lens().address, _call("preview_redeem_in_kind(address,uint256)", ["address", "uint256"], [vault.address, SHARE])
+    )
     with boa.env.prank(bob):
         vault.redeem_in_kind(SHARE, bob, [0] * 3)
     assert attacker.successes() == 0

@@ -1,10 +1,10 @@
 # pragma version ~=0.4.3
 """
-@title NAV and ERC-4626
-@custom:contract-name nav
+@title ERC-4626 over the Base Asset
+@custom:contract-name erc4626
 @license GNU Affero General Public License v3.0 only
-@notice The vault's value from its oracle router, and the ERC-4626 face over
-        one constituent, the base asset (e.g. WETH or USDC).
+@notice The vault's ERC-4626 face over one constituent, the base asset (e.g.
+        WETH or USDC), priced from the oracle through `valuation`.
 
         NAV-priced flows value conservatively from both ends of each price's
         band (see `OracleRouter.price_bounds`): what the vault receives is
@@ -31,41 +31,26 @@
 
 from ethereum.ercs import IERC20
 from ethereum.ercs import IERC4626
-from snekmate.auth import access_control
 from snekmate.tokens import erc20
 from snekmate.utils import math
 from snekmate.utils import pausable
 
+from ..interfaces import IOracleRouter
+from ..lib import constants
 from ..lib import safe_erc20
 from . import basket
 from . import fees
+from . import valuation
 
-uses: access_control
 uses: erc20
-uses: basket
 uses: fees
 uses: pausable
+uses: valuation
 
 
 # ---------------------------------------------------------------------------
-#                                  INTERFACES
+#                                   STRUCTS
 # ---------------------------------------------------------------------------
-
-
-struct PriceData:
-    status: uint8
-    price: uint256
-    twap_price: uint256
-    low: uint256
-    high: uint256
-    updated_at: uint256
-
-
-struct Valuation:
-    mid: uint256
-    low: uint256
-    high: uint256
-    oldest_update: uint256
 
 
 # @dev Everything a NAV-priced flow is priced from, read once per call.
@@ -92,23 +77,10 @@ MIN_FLOW_PERIOD: constant(uint256) = 3600
 MAX_FLOW_PERIOD: constant(uint256) = 7 * 86400
 
 
-_BPS: constant(uint256) = 10_000
-_WAD: constant(uint256) = 10**18
-
-
 # ---------------------------------------------------------------------------
 #                                   STORAGE
 # ---------------------------------------------------------------------------
 
-
-# @dev The price source of every constituent.
-oracle: public(address)
-
-# @dev The ERC-4626 asset, one of the constituents.
-base_asset: address
-
-# @dev 10 ** decimals of the base asset.
-_base_unit: uint256
 
 # @dev Share of NAV that may enter, and separately leave, per period.
 flow_cap_bps: public(uint256)
@@ -130,10 +102,6 @@ exit_used: public(uint256)
 # ---------------------------------------------------------------------------
 
 
-event OracleChanged:
-    oracle: indexed(address)
-
-
 event FlowCapChanged:
     flow_cap_bps: uint256
     flow_period: uint256
@@ -145,22 +113,11 @@ event FlowCapChanged:
 
 
 @deploy
-def __init__(oracle_: address, base_asset_: address, base_decimals: uint8):
+def __init__():
     """
-    @dev Sets the oracle and the base asset; fees start at zero and the flow
-         cap at 10% of NAV per day.
-    @param oracle_ The OracleRouter.
-    @param base_asset_ The ERC-4626 asset, a constituent.
-    @param base_decimals Its decimals.
+    @dev Opens the NAV path at 10% of NAV per day each way.
     """
-    assert oracle_.is_contract, "vault: oracle is not a contract"
-    self.oracle = oracle_
-    self.base_asset = base_asset_
-    self._base_unit = 10 ** convert(base_decimals, uint256)
-    self.flow_cap_bps = 1_000
-    self.flow_period = 86400
-    log OracleChanged(oracle=oracle_)
-    log FlowCapChanged(flow_cap_bps=1_000, flow_period=86400)
+    self._set_flow_cap(1_000, 86400)
 
 
 # ---------------------------------------------------------------------------
@@ -175,7 +132,7 @@ def asset() -> address:
     @dev The base asset the ERC-4626 functions take and pay.
     @return address The base asset.
     """
-    return self.base_asset
+    return valuation.base_asset
 
 
 @external
@@ -188,10 +145,10 @@ def totalAssets() -> uint256:
     @return uint256 NAV over the base asset's price.
     """
     ok: bool = False
-    value: Valuation = empty(Valuation)
-    base: PriceData = empty(PriceData)
-    ok, value, base = self._call_quote(False, True)
-    return math._mul_div(value.mid, self._base_unit, base.price, False)
+    value: IOracleRouter.Valuation = empty(IOracleRouter.Valuation)
+    base: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
+    ok, value, base = valuation._call_quote(False, True)
+    return math._mul_div(value.mid, valuation.base_unit, base.price, False)
 
 
 @external
@@ -207,8 +164,8 @@ def convertToShares(assets: uint256) -> uint256:
     supply: uint256 = 0
     nav: uint256 = 0
     base_price: uint256 = 0
-    supply, nav, base_price = self._supply_mid_and_base()
-    return math._mul_div(math._mul_div(assets, base_price, self._base_unit, False), supply, nav, False)
+    supply, nav, base_price = valuation._supply_mid_and_base()
+    return math._mul_div(math._mul_div(assets, base_price, valuation.base_unit, False), supply, nav, False)
 
 
 @external
@@ -224,8 +181,8 @@ def convertToAssets(shares: uint256) -> uint256:
     supply: uint256 = 0
     nav: uint256 = 0
     base_price: uint256 = 0
-    supply, nav, base_price = self._supply_mid_and_base()
-    return math._mul_div(math._mul_div(shares, nav, supply, False), self._base_unit, base_price, False)
+    supply, nav, base_price = valuation._supply_mid_and_base()
+    return math._mul_div(math._mul_div(shares, nav, supply, False), valuation.base_unit, base_price, False)
 
 
 @external
@@ -238,12 +195,10 @@ def maxDeposit(receiver: address) -> uint256:
     @param receiver Unused: limits are the same for everyone.
     @return uint256 Base asset.
     """
-    ok: bool = False
-    q: Quote = empty(Quote)
-    ok, q = self._try_quote(False)
-    if not ok or pausable.paused:
+    q: Quote = self._open_quote()
+    if q.supply == 0:
         return 0
-    return math._mul_div(self._remaining(True, q.nav_mid), self._base_unit, q.base_low, False)
+    return math._mul_div(self._remaining(True, q.nav_mid), valuation.base_unit, q.base_low, False)
 
 
 @external
@@ -255,12 +210,10 @@ def maxMint(receiver: address) -> uint256:
     @param receiver Unused: limits are the same for everyone.
     @return uint256 Shares.
     """
-    ok: bool = False
-    q: Quote = empty(Quote)
-    ok, q = self._try_quote(False)
-    if not ok or pausable.paused:
+    q: Quote = self._open_quote()
+    if q.supply == 0:
         return 0
-    assets: uint256 = math._mul_div(self._remaining(True, q.nav_mid), self._base_unit, q.base_low, False)
+    assets: uint256 = math._mul_div(self._remaining(True, q.nav_mid), valuation.base_unit, q.base_low, False)
     return self._deposit_shares(assets, q)
 
 
@@ -275,10 +228,8 @@ def maxWithdraw(owner: address) -> uint256:
     @param owner The share holder.
     @return uint256 Base asset.
     """
-    ok: bool = False
-    q: Quote = empty(Quote)
-    ok, q = self._try_quote(False)
-    if not ok or pausable.paused:
+    q: Quote = self._open_quote()
+    if q.supply == 0:
         return 0
     return min(self._redeem_assets(erc20.balanceOf[owner], q), self._exit_limit(q))
 
@@ -293,17 +244,15 @@ def maxRedeem(owner: address) -> uint256:
     @param owner The share holder.
     @return uint256 Shares.
     """
-    ok: bool = False
-    q: Quote = empty(Quote)
-    ok, q = self._try_quote(False)
-    if not ok or pausable.paused:
+    q: Quote = self._open_quote()
+    if q.supply == 0:
         return 0
     # the largest share amount whose redemption pays at most the limit:
     # every step of `_redeem_assets` rounds down, so this inverse, rounded
     # down at every step, never overshoots
     limit: uint256 = self._exit_limit(q)
-    value: uint256 = math._mul_div(limit, q.base_high, self._base_unit, False)
-    gross: uint256 = math._mul_div(value, _BPS, _BPS - fees.exit_fee_bps, False)
+    value: uint256 = math._mul_div(limit, q.base_high, valuation.base_unit, False)
+    gross: uint256 = math._mul_div(value, constants.BPS, constants.BPS - fees.exit_fee_bps, False)
     return min(erc20.balanceOf[owner], math._mul_div(gross, q.supply, q.nav_low, False))
 
 
@@ -426,76 +375,19 @@ def redeem(shares: uint256, receiver: address, owner: address) -> uint256:
 
 
 # ---------------------------------------------------------------------------
-#                                  NAV VIEWS
+#                              INTERNAL FUNCTIONS
 # ---------------------------------------------------------------------------
 
 
-@external
-@view
-@nonreentrant
-def total_value() -> uint256:
+@internal
+def _set_flow_cap(flow_cap_bps_: uint256, flow_period_: uint256):
     """
-    @dev The vault's holdings at the feeds' prices (USD, 18 decimals);
-         reverts with the oracle's reason while a price is unusable.
-    @return uint256 NAV.
-    """
-    return self._valuation().mid
-
-
-@external
-@view
-@nonreentrant
-def value_per_share() -> uint256:
-    """
-    @dev NAV per 10**18 shares (USD, 18 decimals); before the first mint, the
-         value of the starting units.
-    @return uint256 Value of one share.
-    """
-    supply: uint256 = 0
-    nav: uint256 = 0
-    base_price: uint256 = 0
-    supply, nav, base_price = self._supply_mid_and_base()
-    return math._mul_div(nav, _WAD, supply, False)
-
-
-@external
-@view
-@nonreentrant
-def oldest_price_update() -> uint256:
-    """
-    @dev The oldest feed round behind the NAV (for the NAV feed's
-         `updatedAt`); reverts while a price is unusable.
-    @return uint256 A timestamp.
-    """
-    return self._valuation().oldest_update
-
-
-# ---------------------------------------------------------------------------
-#                                ADMINISTRATION
-# ---------------------------------------------------------------------------
-
-
-@external
-def set_oracle(oracle_: address):
-    """
-    @dev Points the vault at another OracleRouter.
-    @param oracle_ The router.
-    """
-    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    assert oracle_.is_contract, "vault: oracle is not a contract"
-    self.oracle = oracle_
-    log OracleChanged(oracle=oracle_)
-
-
-@external
-def set_flow_cap(flow_cap_bps_: uint256, flow_period_: uint256):
-    """
-    @dev Sets the share of NAV that may enter, and leave, per period
-         (0 closes the NAV path).
-    @param flow_cap_bps_ Basis points of NAV, at most 10,000.
+    @dev Sets the share of NAV that may enter, and leave, per period (the
+         caller checks the role).
+    @param flow_cap_bps_ Basis points of NAV, at most 10,000 (0 closes the
+           NAV path).
     @param flow_period_ Seconds, an hour to a week.
     """
-    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     assert (
         flow_cap_bps_ <= MAX_FLOW_CAP_BPS and flow_period_ >= MIN_FLOW_PERIOD and flow_period_ <= MAX_FLOW_PERIOD
     ), "vault: flow cap out of range"
@@ -504,81 +396,18 @@ def set_flow_cap(flow_cap_bps_: uint256, flow_period_: uint256):
     log FlowCapChanged(flow_cap_bps=flow_cap_bps_, flow_period=flow_period_)
 
 
-# ---------------------------------------------------------------------------
-#                              INTERNAL FUNCTIONS
-# ---------------------------------------------------------------------------
-
-
 @internal
 @view
-def _call_quote(amounts_at_start: bool, strict: bool) -> (bool, Valuation, PriceData):
+def _open_quote() -> Quote:
     """
-    @dev The one call to the oracle: the holdings (or, with
-         `amounts_at_start`, the starting units) valued, and the base asset's
-         price data.
-    @param amounts_at_start Value the starting units instead of the holdings.
-    @param strict Revert with the oracle's reason when a price is unusable;
-           otherwise return False.
-    @return bool Whether the oracle answered.
-    @return Valuation Mid, low, high and oldest round.
-    @return PriceData The base asset's price, with its band.
+    @dev The quote the `max*` limits are priced from: empty (zero supply)
+         while the NAV path is halted (no shares yet, or a price unusable)
+         or paused, when every limit is 0.
+    @return Quote The quote, or an empty one.
     """
-    assets_: DynArray[address, basket.MAX_ASSETS] = basket._assets()
-    amounts: DynArray[uint256, basket.MAX_ASSETS] = basket.initial_units
-    if not amounts_at_start:
-        amounts = basket._holdings(assets_)
-    success: bool = False
-    response: Bytes[320] = b""
-    success, response = raw_call(
-        self.oracle,
-        abi_encode(assets_, amounts, self.base_asset, method_id=method_id("nav_quote(address[],uint256[],address)")),
-        max_outsize=320,
-        is_static_call=True,
-        revert_on_failure=False,
-    )
-    if not success:
-        if strict:
-            raw_revert(response)
-        return False, empty(Valuation), empty(PriceData)
-    value: Valuation = empty(Valuation)
-    base: PriceData = empty(PriceData)
-    value, base = abi_decode(response, (Valuation, PriceData))
-    return True, value, base
-
-
-@internal
-@view
-def _valuation() -> Valuation:
-    """
-    @dev The holdings valued by the oracle; reverts with its reason.
-    @return Valuation Mid, low, high and oldest round.
-    """
-    ok: bool = False
-    value: Valuation = empty(Valuation)
-    base: PriceData = empty(PriceData)
-    ok, value, base = self._call_quote(False, True)
-    return value
-
-
-@internal
-@view
-def _supply_mid_and_base() -> (uint256, uint256, uint256):
-    """
-    @dev Supply, mid NAV and the base asset's feed price; before the first
-         mint, one share at the value of the starting units, so that
-         conversions stay defined.
-    @return uint256 Supply (or 10**18 before the first mint).
-    @return uint256 NAV (or the starting units' value).
-    @return uint256 The base asset's price.
-    """
-    supply: uint256 = fees._supply_after_accrual()
-    ok: bool = False
-    value: Valuation = empty(Valuation)
-    base: PriceData = empty(PriceData)
-    ok, value, base = self._call_quote(supply == 0, True)
-    if supply == 0:
-        supply = _WAD
-    return supply, value.mid, base.price
+    if pausable.paused:
+        return empty(Quote)
+    return self._try_quote(False)
 
 
 @internal
@@ -590,30 +419,29 @@ def _quote() -> Quote:
     @return Quote Supply, NAV band and base-asset band.
     """
     assert erc20.totalSupply != 0, "vault: no shares yet, mint in kind first"
-    ok: bool = False
-    q: Quote = empty(Quote)
-    ok, q = self._try_quote(True)
-    return q
+    return self._try_quote(True)
 
 
 @internal
 @view
-def _try_quote(strict: bool) -> (bool, Quote):
+def _try_quote(strict: bool) -> Quote:
     """
-    @dev `_quote` without reverting unless `strict`: False while the NAV path
-         is halted (no shares yet, or a price unusable).
+    @dev `_quote` without reverting unless `strict`: an empty quote (zero
+         supply) while the NAV path is halted (no shares yet, or a price
+         unusable).
     @param strict Revert with the oracle's reason when a price is unusable.
-    @return bool Whether prices are usable and shares exist.
-    @return Quote The quote when they are.
+    @return Quote The quote, or an empty one.
     """
     supply: uint256 = fees._supply_after_accrual()
     if supply == 0:
-        return False, empty(Quote)
+        return empty(Quote)
     ok: bool = False
-    value: Valuation = empty(Valuation)
-    base: PriceData = empty(PriceData)
-    ok, value, base = self._call_quote(False, strict)
-    return ok, Quote(
+    value: IOracleRouter.Valuation = empty(IOracleRouter.Valuation)
+    base: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
+    ok, value, base = valuation._call_quote(False, strict)
+    if not ok:
+        return empty(Quote)
+    return Quote(
         supply=supply,
         nav_mid=value.mid,
         nav_low=value.low,
@@ -630,8 +458,8 @@ def _deposit_shares(assets: uint256, q: Quote) -> uint256:
     @dev Shares for `assets` in: base at its low price, less the fee, bought
          at the high NAV; every step rounded down.
     """
-    value: uint256 = math._mul_div(assets, q.base_low, self._base_unit, False)
-    net: uint256 = math._mul_div(value, _BPS - fees.entry_fee_bps, _BPS, False)
+    value: uint256 = math._mul_div(assets, q.base_low, valuation.base_unit, False)
+    net: uint256 = math._mul_div(value, constants.BPS - fees.entry_fee_bps, constants.BPS, False)
     return math._mul_div(net, q.supply, q.nav_high, False)
 
 
@@ -643,8 +471,8 @@ def _mint_assets(shares: uint256, q: Quote) -> uint256:
          step rounded up.
     """
     net: uint256 = math._mul_div(shares, q.nav_high, q.supply, True)
-    value: uint256 = math._mul_div(net, _BPS, _BPS - fees.entry_fee_bps, True)
-    return math._mul_div(value, self._base_unit, q.base_low, True)
+    value: uint256 = math._mul_div(net, constants.BPS, constants.BPS - fees.entry_fee_bps, True)
+    return math._mul_div(value, valuation.base_unit, q.base_low, True)
 
 
 @internal
@@ -654,8 +482,8 @@ def _withdraw_shares(assets: uint256, q: Quote) -> uint256:
     @dev Shares for `assets` out: base at its high price, plus the fee, sold
          at the low NAV; every step rounded up.
     """
-    value: uint256 = math._mul_div(assets, q.base_high, self._base_unit, True)
-    gross: uint256 = math._mul_div(value, _BPS, _BPS - fees.exit_fee_bps, True)
+    value: uint256 = math._mul_div(assets, q.base_high, valuation.base_unit, True)
+    gross: uint256 = math._mul_div(value, constants.BPS, constants.BPS - fees.exit_fee_bps, True)
     return math._mul_div(gross, q.supply, q.nav_low, True)
 
 
@@ -667,8 +495,8 @@ def _redeem_assets(shares: uint256, q: Quote) -> uint256:
          step rounded down.
     """
     gross: uint256 = math._mul_div(shares, q.nav_low, q.supply, False)
-    value: uint256 = math._mul_div(gross, _BPS - fees.exit_fee_bps, _BPS, False)
-    return math._mul_div(value, self._base_unit, q.base_high, False)
+    value: uint256 = math._mul_div(gross, constants.BPS - fees.exit_fee_bps, constants.BPS, False)
+    return math._mul_div(value, valuation.base_unit, q.base_high, False)
 
 
 @internal
@@ -684,7 +512,7 @@ def _remaining(entry: bool, nav: uint256) -> uint256:
     used: uint256 = self.entry_used if entry else self.exit_used
     if block.timestamp >= start + self.flow_period:
         used = 0
-    cap: uint256 = math._mul_div(nav, self.flow_cap_bps, _BPS, False)
+    cap: uint256 = math._mul_div(nav, self.flow_cap_bps, constants.BPS, False)
     return cap - min(cap, used)
 
 
@@ -695,8 +523,8 @@ def _exit_limit(q: Quote) -> uint256:
     @dev The base asset an exit may pay now: what the vault holds, and the
          rest of the period's exit cap.
     """
-    held: uint256 = staticcall IERC20(self.base_asset).balanceOf(self)
-    capped: uint256 = math._mul_div(self._remaining(False, q.nav_mid), self._base_unit, q.base_high, False)
+    held: uint256 = staticcall IERC20(valuation.base_asset).balanceOf(self)
+    capped: uint256 = math._mul_div(self._remaining(False, q.nav_mid), valuation.base_unit, q.base_high, False)
     return min(held, capped)
 
 
@@ -737,10 +565,10 @@ def _enter(assets: uint256, shares: uint256, receiver: address, q: Quote):
     """
     pausable._require_not_paused()
     self._check_flow(assets, shares, receiver)
-    self._use_flow(True, math._mul_div(assets, q.base_low, self._base_unit, False), q.nav_mid)
-    before: uint256 = staticcall IERC20(self.base_asset).balanceOf(self)
-    safe_erc20._transfer_from(self.base_asset, msg.sender, self, assets)
-    basket._check_received(self.base_asset, before, assets)
+    self._use_flow(True, math._mul_div(assets, q.base_low, valuation.base_unit, False), q.nav_mid)
+    before: uint256 = staticcall IERC20(valuation.base_asset).balanceOf(self)
+    safe_erc20._transfer_from(valuation.base_asset, msg.sender, self, assets)
+    basket._check_received(valuation.base_asset, before, assets)
     erc20._mint(receiver, shares)
     log IERC4626.Deposit(sender=msg.sender, owner=receiver, assets=assets, shares=shares)
 
@@ -753,9 +581,9 @@ def _exit(assets: uint256, shares: uint256, receiver: address, owner: address, q
     """
     pausable._require_not_paused()
     self._check_flow(assets, shares, receiver)
-    self._use_flow(False, math._mul_div(assets, q.base_high, self._base_unit, True), q.nav_mid)
+    self._use_flow(False, math._mul_div(assets, q.base_high, valuation.base_unit, True), q.nav_mid)
     if msg.sender != owner:
         erc20._spend_allowance(owner, msg.sender, shares)
     erc20._burn(owner, shares)
-    safe_erc20._transfer(self.base_asset, receiver, assets)
+    safe_erc20._transfer(valuation.base_asset, receiver, assets)
     log IERC4626.Withdraw(sender=msg.sender, receiver=receiver, owner=owner, assets=assets, shares=shares)
