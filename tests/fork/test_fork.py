@@ -95,6 +95,12 @@ def vault(deployed) -> ContractInstance:
     return deployed.vault
 
 
+@pytest.fixture(scope="module")
+def lens(deployer, project) -> ContractInstance:
+    """The stateless VaultLens: the vault's in-kind previews and units per share."""
+    return project.VaultLens.deploy(sender=deployer)
+
+
 def _fund(market: ForkMarket, user: AccountAPI, asset: str, amount: int) -> None:
     """Gives `user` `amount` of `asset`: WETH by wrapping ether; others from a whale, or bought with WETH."""
     weth = npm_container("WETH9").at(market.tokens["ETH"])
@@ -111,17 +117,17 @@ def _fund(market: ForkMarket, user: AccountAPI, asset: str, amount: int) -> None
 
 
 @pytest.fixture(scope="module")
-def funded_user(fork_market: ForkMarket, vault, user) -> AccountAPI:
+def funded_user(fork_market: ForkMarket, vault, lens, user) -> AccountAPI:
     """The user, holding the constituents of FUNDED_SHARES plus DEPOSIT_USDC, the vault approved for all."""
-    for (asset, *_), units in zip(BASKET, vault.units_per_share(), strict=True):
+    for (asset, *_), units in zip(BASKET, lens.units_per_share(vault), strict=True):
         extra = DEPOSIT_USDC if asset == "USDC" else 0
         _fund(fork_market, user, asset, -(-units * FUNDED_SHARES // WAD) + extra)
         erc20_at(fork_market.tokens[asset]).approve(vault.address, 2**256 - 1, sender=user)
     return user
 
 
-def _mint(vault: ContractInstance, user: AccountAPI, shares: int = SHARES) -> list[int]:
-    amounts = list(vault.preview_mint_in_kind(shares))
+def _mint(vault: ContractInstance, lens: ContractInstance, user: AccountAPI, shares: int = SHARES) -> list[int]:
+    amounts = list(lens.preview_mint_in_kind(vault, shares))
     vault.mint_in_kind(shares, user.address, amounts, sender=user)
     return amounts
 
@@ -137,7 +143,7 @@ def _usd(market: ForkMarket, amounts: list[int]) -> Fraction:
 
 
 def test_address_book__fork_of_the_chain__tokens_feeds_and_pools_are_live_and_fund_a_user(
-    fork_market: ForkMarket, vault, funded_user
+    fork_market: ForkMarket, vault, lens, funded_user
 ):
     symbols = {asset: erc20_at(fork_market.tokens[asset]).symbol() for asset, *_ in BASKET}
     assert symbols == {asset: symbol for asset, symbol, *_ in BASKET}
@@ -150,16 +156,16 @@ def test_address_book__fork_of_the_chain__tokens_feeds_and_pools_are_live_and_fu
         pair = npm_container("UniswapV3Pool").at(pool)
         assert fork_market.tokens[asset] in (pair.token0(), pair.token1()), asset
     funded = _balances(fork_market, funded_user.address)
-    wanted = [-(-units * FUNDED_SHARES // WAD) for units in vault.units_per_share()]
+    wanted = [-(-units * FUNDED_SHARES // WAD) for units in lens.units_per_share(vault)]
     assert all(have >= want for have, want in zip(funded, wanted, strict=True)), (funded, wanted)
 
 
 def test_mint_in_kind__100_shares__pulls_the_units_and_total_value_matches_the_days_prices(
-    fork_market: ForkMarket, vault, funded_user
+    fork_market: ForkMarket, vault, lens, funded_user
 ):
     before = _balances(fork_market, funded_user.address)
-    amounts = _mint(vault, funded_user)
-    assert amounts == [-(-units * SHARES // WAD) for units in vault.units_per_share()]
+    amounts = _mint(vault, lens, funded_user)
+    assert amounts == [-(-units * SHARES // WAD) for units in lens.units_per_share(vault)]
     assert [b - a for b, a in zip(before, _balances(fork_market, funded_user.address), strict=True)] == amounts
     assert list(vault.holdings()) == amounts
     expected = _usd(fork_market, amounts)
@@ -168,11 +174,13 @@ def test_mint_in_kind__100_shares__pulls_the_units_and_total_value_matches_the_d
     assert expected > 40 * SHARES // WAD  # about $53 a share: the prices are real, not placeholders
 
 
-def test_redeem_in_kind__all_user_shares__pays_back_the_basket_pro_rata(fork_market: ForkMarket, vault, funded_user):
-    _mint(vault, funded_user)
+def test_redeem_in_kind__all_user_shares__pays_back_the_basket_pro_rata(
+    fork_market: ForkMarket, vault, lens, funded_user
+):
+    _mint(vault, lens, funded_user)
     shares = vault.balanceOf(funded_user.address)
     assert 0 < shares < SHARES  # the first mint locks a few shares for good
-    expected = list(vault.preview_redeem_in_kind(shares))
+    expected = list(lens.preview_redeem_in_kind(vault, shares))
     before = _balances(fork_market, funded_user.address)
     vault.redeem_in_kind(shares, funded_user.address, expected, sender=funded_user)
     paid = [a - b for a, b in zip(_balances(fork_market, funded_user.address), before, strict=True)]
@@ -181,8 +189,8 @@ def test_redeem_in_kind__all_user_shares__pays_back_the_basket_pro_rata(fork_mar
     assert all(h * SHARES <= (SHARES - shares) * (p + h) + SHARES for h, p in zip(vault.holdings(), paid, strict=True))
 
 
-def test_deposit__usdc_at_nav__mints_the_shares_the_deposit_is_worth(fork_market: ForkMarket, vault, funded_user):
-    _mint(vault, funded_user)
+def test_deposit__usdc_at_nav__mints_the_shares_the_deposit_is_worth(fork_market: ForkMarket, vault, lens, funded_user):
+    _mint(vault, lens, funded_user)
     fair = Fraction(DEPOSIT_USDC, 10**6) * Fraction(fork_market.prices["USDC"]) * WAD * WAD / vault.value_per_share()
     preview = vault.previewDeposit(DEPOSIT_USDC)
     shares_before, usdc_before = vault.balanceOf(funded_user.address), vault.holdings()[-1]
@@ -193,8 +201,10 @@ def test_deposit__usdc_at_nav__mints_the_shares_the_deposit_is_worth(fork_market
     assert vault.holdings()[-1] - usdc_before == DEPOSIT_USDC
 
 
-def test_fork__vault_and_balances_written__are_absent_from_the_upstream(fork_market: ForkMarket, vault, funded_user):
-    _mint(vault, funded_user)
+def test_fork__vault_and_balances_written__are_absent_from_the_upstream(
+    fork_market: ForkMarket, vault, lens, funded_user
+):
+    _mint(vault, lens, funded_user)
     upstream = Web3(Web3.HTTPProvider(fork_market.upstream, request_kwargs={"timeout": 30}))
     assert networks.provider.get_code(vault.address)
     assert upstream.eth.get_code(Web3.to_checksum_address(vault.address)) == b""
@@ -209,11 +219,11 @@ TARGETS = [40 * 10**16, 30 * 10**16, 10 * 10**16, 20 * 10**16]
 
 
 def test_keeper_trade__link_to_weth_through_uniswap_v3_then_v2__bounded_by_the_oracle(
-    fork_market: ForkMarket, deployed, funded_user, deployer, accounts
+    fork_market: ForkMarket, deployed, funded_user, deployer, accounts, lens
 ):
     vault, rebalancer = deployed.vault, deployed.rebalancer
     if vault.totalSupply() == 0:
-        _mint(vault, funded_user)
+        _mint(vault, lens, funded_user)
     keeper = accounts[2]
     networks.provider.set_balance(keeper.address, 10 * ETHER)
     rebalancer.set_target_weights(TARGETS, sender=deployer)

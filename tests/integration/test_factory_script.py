@@ -38,7 +38,7 @@ def test_factory__deploy_create_list__one_transaction_roles_as_asked_registry_an
 
     spec = load_spec(DEMO_SPEC)
     assert (vault.name(), vault.symbol(), len(vault.assets())) == (spec.name, spec.symbol, len(spec.constituents))
-    assert vault.rebalancer() == rebalancer.address and vault.target_weights() == spec.weights
+    assert vault.rebalancer() == rebalancer.address and rebalancer.target_weights() == spec.weights
     assert vault.fee_recipient() == creator.address
     assert nav_feed.vault() == vault.address and nav_feed.latestRoundData()[1] > 0
     expected = {"DEFAULT_ADMIN_ROLE": creator, "GUARDIAN_ROLE": creator, "KEEPER_ROLE": keeper}

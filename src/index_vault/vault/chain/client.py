@@ -10,8 +10,9 @@ from ape.exceptions import ContractLogicError
 
 from index_vault.chain.contracts import erc20_at
 from index_vault.common.report import ConstituentStatus, FeeStatus, VaultStatus, format_amounts
-from index_vault.vault.basket import with_slippage
-from index_vault.vault.fees import annual_bps_from_rate
+from index_vault.common.units import WAD
+from index_vault.vault.basket import mint_amounts, redeem_amounts, with_slippage
+from index_vault.vault.fees import annual_bps_from_rate, mint_fee_shares, redeem_fee_shares
 
 
 class VaultError(RuntimeError):
@@ -39,11 +40,11 @@ class VaultClient:
         owner = str(account.address if hasattr(account, "address") else account) if account else None
         supply = self.vault.totalSupply()
         balance = self.vault.balanceOf(owner) if owner else 0
-        claim = self.vault.preview_redeem_in_kind(balance) if balance else [0] * len(self.tokens)
+        claim = self.preview_redeem(balance) if balance else [0] * len(self.tokens)
         router = project.OracleRouter.at(self.vault.oracle())
         now = chain.blocks.head.timestamp
         prices = [router.price_data(t.address) for t in self.tokens]
-        targets = list(self.vault.target_weights()) or [None] * len(self.tokens)
+        targets = self.target_weights() or [None] * len(self.tokens)
         constituents = tuple(
             ConstituentStatus(
                 symbol=s,
@@ -62,7 +63,7 @@ class VaultClient:
                 self.tokens,
                 self.decimals,
                 self.vault.holdings(),
-                self.vault.units_per_share(),
+                self.units_per_share(),
                 claim,
                 prices,
                 targets,
@@ -90,6 +91,44 @@ class VaultClient:
             fees=self.fee_status(),
         )
 
+    # The in-kind previews, units per share and target weights are the VaultLens's views
+    # (contracts/periphery/VaultLens.vy); the client computes them with the same maths from the vault's own
+    # reads, so it needs no lens deployed on the chain it talks to.
+
+    def _in_kind_state(self) -> tuple[list[int], int]:
+        """The holdings and the supply after the management fee due: what the in-kind flows price from."""
+        return list(self.vault.holdings()), self.vault.totalSupply() + self.vault.pending_management_fee()
+
+    def _initial_units(self) -> list[int]:
+        return [self.vault.initial_units(i) for i in range(len(self.tokens))]
+
+    def preview_mint(self, shares: int) -> list[int]:
+        """Exactly what `mint_in_kind(shares, ...)` pulls now, the mint fee and the management fee due included."""
+        holdings, supply = self._in_kind_state()
+        gross = shares + mint_fee_shares(shares, self.vault.mint_fee_bps())
+        return mint_amounts(gross, supply, holdings, self._initial_units() if supply == 0 else [])
+
+    def preview_redeem(self, shares: int) -> list[int]:
+        """Exactly what `redeem_in_kind(shares, ...)` pays now, the redeem fee and the management fee due included."""
+        holdings, supply = self._in_kind_state()
+        if shares > supply:
+            raise VaultError(f"cannot redeem {shares} shares (wei): the supply is {supply}")
+        return redeem_amounts(shares - redeem_fee_shares(shares, self.vault.redeem_fee_bps()), supply, holdings)
+
+    def units_per_share(self) -> list[int]:
+        """What one share holds of each constituent once the management fee due is settled (rounded down)."""
+        holdings, supply = self._in_kind_state()
+        if supply == 0:
+            return self._initial_units()
+        return [holding * WAD // supply for holding in holdings]
+
+    def target_weights(self) -> list[int]:
+        """The target weights the vault's rebalancer keeps; empty until set or while it names none."""
+        rebalancer = self.vault.rebalancer()
+        if int(rebalancer, 16) == 0:
+            return []
+        return list(project.Rebalancer.at(rebalancer).target_weights())
+
     def fee_status(self) -> FeeStatus:
         """The fee schedule, the management fee pending and what the recipient holds."""
         v = self.vault
@@ -113,7 +152,7 @@ class VaultClient:
             raise VaultError("shares must be positive")
         if self.vault.totalSupply() == 0 and shares <= self.vault.LOCKED_SHARES():
             raise VaultError(f"the first mint must exceed {self.vault.LOCKED_SHARES()} wei of shares")
-        preview = self.vault.preview_mint_in_kind(shares)
+        preview = self.preview_mint(shares)
         max_in = with_slippage(preview, slippage_bps, up=True)
         for token, symbol, amount in zip(self.tokens, self.symbols, max_in, strict=True):
             have = token.balanceOf(account)
@@ -140,7 +179,7 @@ class VaultClient:
         if shares > balance:
             raise VaultError(f"{account.address} holds {balance} shares (wei), cannot redeem {shares}")
         skipped = [self._resolve(s) for s in skip]
-        preview = self.vault.preview_redeem_in_kind(shares)
+        preview = self.preview_redeem(shares)
         min_out = with_slippage(preview, slippage_bps, up=False)
         for i in skipped:
             min_out[i] = 0
