@@ -22,7 +22,7 @@ Universe: `assets` fixes the basket and its order; `top` takes the N largest eli
 cap on the day (basket order: market cap, descending). Eligible: a price on the day, a usable score, and at
 least `min_history_days` since the asset's first price.
 
-Data faults (`../shared/data/README.md`) and the choices made for them (nothing ever looks past the day):
+Data faults (`data/README.md`) and the choices made for them (nothing ever looks past the day):
 - Market caps come only from CoinGecko (the panel), never CoinMarketCap, whose supply definitions give caps
   0.7-2.3x apart for SNX, SUSHI, BAL, LDO, UNI.
 - Circulating-supply jumps (BAL 2022-06-16 x3.2, LDO May 2021, 1INCH 2021-08-05..12): the robust market cap on
