@@ -31,6 +31,7 @@ from index_vault.keeper.routes import v3_route
 from index_vault.oracle.chain.local import POOL_FEE
 from index_vault.vault.basket import with_slippage
 from index_vault.vault.chain.adapters import keeper_trade
+from index_vault.vault.chain.client import VaultClient
 from index_vault.vault.chain.deploy import Deployed, deploy_vault
 from index_vault.vault.chain.factory import Roles, create_args, deploy_factory
 from index_vault.vault.spec import BasketSpec, parse_spec
@@ -150,9 +151,10 @@ def _measure_in_kind(n: int, deployer, holder, set_v2) -> list[dict]:
     module.issue(set_token, SHARE, holder, sender=holder)
 
     # the bounds as the project's client sends them (`ape run vault mint|redeem`): the previews, 50 bps off
-    amounts = vault.preview_mint_in_kind(SHARE)
+    client = VaultClient(vault)
+    amounts = client.preview_mint(SHARE)
     max_in = with_slippage(amounts, SLIPPAGE_BPS, up=True)
-    min_out = with_slippage(vault.preview_redeem_in_kind(SHARE), SLIPPAGE_BPS, up=False)
+    min_out = with_slippage(client.preview_redeem(SHARE), SLIPPAGE_BPS, up=False)
     _pin()
     mint = vault.mint_in_kind(SHARE, holder, max_in, sender=holder)
     _pin()
@@ -226,7 +228,7 @@ def _measure_nav(spec: BasketSpec, deployer, holder) -> tuple[list[dict], Deploy
     redeem = vault.redeem(vault.balanceOf(holder) // 2, holder, holder, sender=holder)
     _pin()
     total_value = vault.total_value.transact(sender=holder)
-    max_in = with_slippage(vault.preview_mint_in_kind(SHARE), SLIPPAGE_BPS, up=True)
+    max_in = with_slippage(VaultClient(vault).preview_mint(SHARE), SLIPPAGE_BPS, up=True)
     _pin()
     mint_in_kind = vault.mint_in_kind(SHARE, holder, max_in, sender=holder)
     rows = [
