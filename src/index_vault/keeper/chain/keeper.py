@@ -92,6 +92,19 @@ class Keeper:
         self._busy = threading.Lock()
 
     @property
+    def config(self) -> KeeperConfig:
+        """The keeper's settings; a new value reaches its sender (gas, receipt wait, retries) and its filler."""
+        return self._config
+
+    @config.setter
+    def config(self, config: KeeperConfig) -> None:
+        self._config = config
+        if hasattr(self, "tx"):
+            self.tx.gas, self.tx.retry = config.gas_policy(), config.retry
+        if hasattr(self, "filler"):
+            self.filler.config = config
+
+    @property
     def sleep(self) -> Callable[[float], None]:
         return self.tx.sleep
 
