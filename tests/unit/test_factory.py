@@ -23,7 +23,7 @@ BAD_CHUNK_PREFIX = "factory: chunk does not start with 0xFE"
 
 
 # ---------------------------------------------------------------------------
-# The chunk layout, spelt out independently of index_vault.chain.factory (which imports Ape).
+# The chunk layout, spelt out independently of index_vault.vault.chain.factory (which imports Ape).
 # ---------------------------------------------------------------------------
 
 
