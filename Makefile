@@ -88,10 +88,11 @@ demo: compile
 bench: compile
 	ape run bench
 
+# Each run prints its slowest tests (--durations), so a test that grows shows in every log.
 test: compile
-	pytest -n 2 -p no:ape_test $(BOA_TESTS)
-	ape test tests/integration
-	ape test tests/fork --network ethereum:market-fork:foundry
+	pytest -n 2 -p no:ape_test --durations=10 $(BOA_TESTS)
+	ape test --durations=10 tests/integration
+	ape test --durations=5 tests/fork --network ethereum:market-fork:foundry
 
 test-unit: setup
 	pytest -n 2 -p no:ape_test $(BOA_TESTS)

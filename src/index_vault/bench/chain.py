@@ -17,7 +17,7 @@ that two runs give the same figures.
   and amount), an auction fill, and `create_vault` through the VaultFactory.
 
 `run_bench` returns the rows ({op, n_assets, gas[, peer, peer_gas][, floor_gas]});
-`index_vault.bench.report` checks the targets of the benchmark issue and writes bench/results/gas.json and gas.md.
+`index_vault.bench.report` checks the gas targets and writes bench/results/gas.json and gas.md.
 """
 
 from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""The gas benchmark's report, pure part: the benchmark issue's targets checked on the measured rows, the
+"""The gas benchmark's report, pure part: the project's gas targets checked on the measured rows, the
 tables and `gas.md`. `index_vault.bench.chain` measures the rows.
 """
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from index_vault.common.report import table
 
-# The benchmark issue's targets: (op, label, the gas limit from a row)
+# The gas targets: (op, label, the gas limit from a row)
 TARGETS: list[tuple[str, str, Callable[[dict], float]]] = [
     ("mint_in_kind", "<= 0.7 x Set issue", lambda r: 0.7 * r["peer_gas"]),
     ("mint_in_kind", "<= 1.25 x floor + 40,000", lambda r: 1.25 * r["floor_gas"] + 40_000),
@@ -103,7 +103,7 @@ def markdown(main: str, targets: str, checks: list[dict], note: str) -> str:
         "with the real oracle (a Chainlink feed and a Uniswap V3 TWAP read per constituent); `total_value` is a "
         "transaction calling the view.\n\n```\n"
         + main
-        + f"\n```\n\nTargets of the benchmark issue ({met} of {len(checks)} met; gas / limit at most 1 meets "
+        + f"\n```\n\nThe gas targets ({met} of {len(checks)} met; gas / limit at most 1 meets "
         "the target):\n\n```\n" + targets + "\n```\n" + (f"\n{note}\n" if note else "")
     )
 
