@@ -30,8 +30,9 @@
           vault's own views refuse to answer while it is held, so a token
           callback can neither move value nor read a half-updated state.
           The ERC-20 getters `totalSupply` and `balanceOf` are not guarded:
-          integrators must price shares through `preview_redeem_in_kind` or
-          the vault's value views, never from `totalSupply` mid-call.
+          integrators must price shares through the vault's value views or
+          `VaultLens` (whose views read them), never from `totalSupply`
+          mid-call.
 """
 
 
