@@ -12,8 +12,9 @@
         Each answer is computed from the vault's own guarded views
         (`holdings`, `pending_management_fee`), by the same code the vault's
         flows run (`in_kind_math`), so a preview equals what the flow then
-        moves in the same block, and every view reverts while the vault is
-        mid-operation (its reentrancy lock held), as the vault's own do.
+        moves in the same block, and the previews and units per share revert
+        while the vault is mid-operation (its reentrancy lock held), as the
+        vault's own views do. The lens holds nothing and has no state.
 """
 
 
