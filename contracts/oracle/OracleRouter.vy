@@ -35,6 +35,7 @@ from snekmate.auth import access_control
 from snekmate.utils import math
 
 from ..interfaces import IOracleRouter
+from ..interfaces import IUniswapV3Pool
 from ..lib import code_store
 from ..lib import constants
 from . import uniswap_v3_twap
@@ -61,11 +62,6 @@ exports: (
 
 interface IAggregatorProxy:
     def aggregator() -> address: view
-
-
-interface IUniswapV3Pool:
-    def token0() -> address: view
-    def token1() -> address: view
 
 
 # ---------------------------------------------------------------------------

@@ -21,10 +21,7 @@
 
 from snekmate.utils import math
 
-
-# @dev The subset of the Uniswap V3 pool interface that the oracle reads.
-interface IUniswapV3Pool:
-    def observe(secondsAgos: DynArray[uint32, 2]) -> (DynArray[int56, 2], DynArray[uint160, 2]): view
+from ..interfaces import IUniswapV3Pool
 
 
 # @dev The lowest tick whose price the pool can represent:
