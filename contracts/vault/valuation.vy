@@ -142,8 +142,12 @@ def _call_quote(
     @return PriceData The base asset's price, with its band.
     """
     assets_: DynArray[address, constants.MAX_ASSETS] = basket._assets()
-    amounts: DynArray[uint256, constants.MAX_ASSETS] = basket.initial_units
-    if not amounts_at_start:
+    # the starting units are read only when they are valued: N + 1 cold
+    # storage reads a valuation of the holdings would throw away
+    amounts: DynArray[uint256, constants.MAX_ASSETS] = []
+    if amounts_at_start:
+        amounts = basket.initial_units
+    else:
         amounts = basket._holdings(assets_)
     # a raw call, so that a non-strict caller can tell a refusal from a
     # revert and a strict one re-raises the oracle's own reason
