@@ -10,7 +10,9 @@ import random
 import statistics
 import time
 
-from index_vault.keeper.planner import BPS, WAD, Constituent, KeeperSettings, Limits, Market, RebalancerState, plan
+from index_vault.common.units import BPS, WAD
+from index_vault.keeper.planner import KeeperSettings, Market, plan
+from index_vault.keeper.rules import Constituent, Limits, RebalancerState
 
 NOW = 1_700_000_000
 

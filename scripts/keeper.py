@@ -21,10 +21,10 @@ from ape.cli import ConnectedProviderCommand, account_option
 
 from index_vault.chain.scripting import confirm_live, load_deployment, pick_account, unattended
 from index_vault.common.sending import GWEI, RetryPolicy
+from index_vault.common.units import WAD
 from index_vault.keeper.chain.build import KeeperOptions, build_keeper
 from index_vault.keeper.chain.config import KeeperError
 from index_vault.keeper.chain.status import format_keeper_status, format_plan_table, keeper_status
-from index_vault.keeper.planner import WAD
 from index_vault.keeper.policy import LOG_FORMATS
 
 

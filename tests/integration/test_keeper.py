@@ -19,11 +19,12 @@ from ape import accounts, chain, networks
 
 from index_vault.chain.contracts import npm_container
 from index_vault.common.sending import RetryPolicy
+from index_vault.common.units import WAD
 from index_vault.keeper.chain.config import KeeperConfig
 from index_vault.keeper.chain.history import trade_history
 from index_vault.keeper.chain.keeper import Keeper
 from index_vault.keeper.chain.status import format_keeper_status, format_plan_table, keeper_status
-from index_vault.keeper.planner import WAD, inside_bands
+from index_vault.keeper.planner import inside_bands
 from index_vault.keeper.policy import EventLog
 from index_vault.market.chain.build import arbitrage_pool
 from index_vault.market.model import load_panel

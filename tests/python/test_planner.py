@@ -6,35 +6,36 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from index_vault.common.units import BPS, WAD
 from index_vault.keeper.planner import (
-    ABOVE_SIZE_CAP,
-    BELOW_ORACLE_BOUND,
-    BPS,
-    BUY_NOT_UNDERWEIGHT,
-    BUY_OVERSHOOTS,
-    COOLING_DOWN,
-    EXCEEDS_BALANCE,
     LIMIT_COOLDOWN,
     LIMIT_GAS,
     LIMIT_PERIOD,
     LIMIT_SIZE,
     LIMIT_SLIPPAGE,
+    KeeperSettings,
+    Market,
+    inside_bands,
+    plan,
+)
+from index_vault.keeper.rules import (
+    ABOVE_SIZE_CAP,
+    BELOW_ORACLE_BOUND,
+    BUY_NOT_UNDERWEIGHT,
+    BUY_OVERSHOOTS,
+    COOLING_DOWN,
+    EXCEEDS_BALANCE,
     PERIOD_CAP,
     SELL_NOT_OVERWEIGHT,
     SELL_UNDERSHOOTS,
     SWAP_SHORT,
-    WAD,
     ZERO_AMOUNT,
     Constituent,
-    KeeperSettings,
     Limits,
-    Market,
     RebalancerState,
     Trade,
     check_trade,
-    inside_bands,
     mul_div,
-    plan,
 )
 from tests.conftest import fuzz_examples
 

@@ -1,7 +1,7 @@
 """A Python model of the whole index system, to the wei, for the stateful machine of
 `test_system_machine.py`: the vault's share ledger and fees (`index_vault.fees.FeeModel`), its holdings,
 in-kind and ERC-4626 flows, the mock oracle's prices and bands, the Rebalancer's keeper trades (judged by
-`index_vault.planner.check_trade`) and Dutch auctions, and the Governor's timelock over target weights.
+`index_vault.keeper.rules.check_trade`) and Dutch auctions, and the Governor's timelock over target weights.
 
 Every operation either returns what the contract returns and updates the model as the contract updates
 its storage, or raises `Revert` with the reason the contract reverts with, in the contract's order of
@@ -9,7 +9,7 @@ checks. A caller that catches `Revert` must restore the model it had before the 
 an operation may have settled the management fee before failing, as the contract does before a revert
 undoes it.
 
-The machine found `planner.check_trade` judging the weights before the fill, where the vault checks the fill
+The machine found `rules.check_trade` judging the weights before the fill, where the vault checks the fill
 (`rebalance_swap`) before the Rebalancer judges the weights; the planner now follows the contracts (see
 `test_check_trade_names_the_first_reason_the_contracts_give`).
 """
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from index_vault.common.units import BPS, WAD
-from index_vault.keeper import planner
-from index_vault.keeper.planner import Limits, mul_div
+from index_vault.keeper import rules
+from index_vault.keeper.rules import Limits, mul_div
 from index_vault.vault.basket import ceil_div, mint_amounts
 from index_vault.vault.fees import FeeModel, check_fees, mint_fee_shares
 
@@ -40,10 +40,10 @@ DEX_SHORT = "mock dex: too little received"
 FEE_ABOVE_CAP = "fees: fee above cap"
 KEEPERS_ACTING = "rebalancer: keepers still acting"
 VAULT_PAUSED = "rebalancer: vault paused"
-ZERO_AMOUNT = planner.ZERO_AMOUNT
+ZERO_AMOUNT = rules.ZERO_AMOUNT
 PAIR_IN_AUCTION = "rebalancer: pair already in auction"
-ABOVE_SIZE_CAP = planner.ABOVE_SIZE_CAP
-PERIOD_CAP = planner.PERIOD_CAP
+ABOVE_SIZE_CAP = rules.ABOVE_SIZE_CAP
+PERIOD_CAP = rules.PERIOD_CAP
 AUCTION_NOT_LIVE = "rebalancer: auction not live"
 NOT_FOR_SALE = "rebalancer: amount not for sale"
 PRICE_ABOVE_MAX = "rebalancer: price above maximum"
@@ -55,7 +55,7 @@ ONE_WEIGHT_EACH = "rebalancer: one weight per constituent"
 WEIGHTS_SUM = "rebalancer: weights must sum to 10**18"
 
 # `check_trade` names the sell token's refusal generically; the mock tokens and DEX word it their own way.
-_TRADE_REASONS = {planner.EXCEEDS_BALANCE: TOKEN_REFUSED, planner.SWAP_SHORT: DEX_SHORT}
+_TRADE_REASONS = {rules.EXCEEDS_BALANCE: TOKEN_REFUSED, rules.SWAP_SHORT: DEX_SHORT}
 
 
 class Revert(Exception):  # noqa: N818 (it names what the contract does)
@@ -217,14 +217,14 @@ class SystemModel:
         usd = min(excess, deficit, nav * self.limits.max_trade_bps // BPS)
         return max(0, usd) * self.feeds[sell].unit // self.feeds[sell].price
 
-    def rebalancer_state(self, now: int) -> planner.RebalancerState:
+    def rebalancer_state(self, now: int) -> rules.RebalancerState:
         """The planner's view of the Rebalancer (constituents named by symbol)."""
         constituents = tuple(
-            planner.Constituent(sym, sym, held, feed.price, feed.decimals, target)
+            rules.Constituent(sym, sym, held, feed.price, feed.decimals, target)
             for sym, held, feed, target in zip(self.symbols, self.holdings, self.feeds, self.targets, strict=True)
         )
         last = {(self.symbols[s], self.symbols[b]): t for (s, b), t in self.last_trade.items()}
-        return planner.RebalancerState(constituents, self.limits, now, self.period_start, self.period_used, last)
+        return rules.RebalancerState(constituents, self.limits, now, self.period_start, self.period_used, last)
 
     # --- in kind ----------------------------------------------------------------------------------
 
@@ -387,16 +387,16 @@ class SystemModel:
         t_sell, t_buy, tol = self.targets[sell], self.targets[buy], self.limits.weight_tolerance
         sell_held, buy_held = self.holdings[sell], self.holdings[buy]
         if mul_div(sell_held, s.price, s.unit) * WAD <= (t_sell + tol) * nav:
-            return planner.SELL_NOT_OVERWEIGHT
+            return rules.SELL_NOT_OVERWEIGHT
         if mul_div(buy_held, b.price, b.unit) * WAD >= t_buy * nav:
-            return planner.BUY_NOT_UNDERWEIGHT
+            return rules.BUY_NOT_UNDERWEIGHT
         value_in, value_out = mul_div(amount_in, s.price, s.unit), mul_div(amount_out, b.price, b.unit)
         nav_after = nav + value_out - min(nav + value_out, value_in)
         sell_after = mul_div(sell_held - min(sell_held, amount_in), s.price, s.unit)
         if sell_after * WAD < (t_sell - min(t_sell, tol)) * nav_after:
-            return planner.SELL_UNDERSHOOTS
+            return rules.SELL_UNDERSHOOTS
         if mul_div(buy_held + amount_out, b.price, b.unit) * WAD > (t_buy + tol) * nav_after:
-            return planner.BUY_OVERSHOOTS
+            return rules.BUY_OVERSHOOTS
         return None
 
     def _use_size(self, now: int, value_usd: int, nav: int) -> None:
@@ -413,22 +413,22 @@ class SystemModel:
     ) -> int:
         """`Rebalancer.trade` by a keeper through the allowlisted mock DEX paying `dex_rate` (units of `buy`
         per 10**18 `sell`); a DEX that ignores the minimum out (a malicious one) is caught by the vault. The
-        trade's own checks are `planner.check_trade`'s; this adds the price, pause and token checks it
+        trade's own checks are `rules.check_trade`'s; this adds the price, pause and token checks it
         assumes, where the contract makes them."""
         received = amount_in * dex_rate // WAD
         state = self.rebalancer_state(now)
-        trade = planner.Trade(self.symbols[sell], self.symbols[buy], amount_in, min_out, received, 0)
-        reason = planner.check_trade(state, trade, received)
-        if reason in (planner.ZERO_AMOUNT, planner.COOLING_DOWN):
+        trade = rules.Trade(self.symbols[sell], self.symbols[buy], amount_in, min_out, received, 0)
+        reason = rules.check_trade(state, trade, received)
+        if reason in (rules.ZERO_AMOUNT, rules.COOLING_DOWN):
             raise Revert(reason)
         self.require_prices((sell, buy))
         self.nav()  # `_quote` values the vault: every price must be usable
-        if reason in (planner.BELOW_ORACLE_BOUND, planner.ABOVE_SIZE_CAP, planner.PERIOD_CAP):
+        if reason in (rules.BELOW_ORACLE_BOUND, rules.ABOVE_SIZE_CAP, rules.PERIOD_CAP):
             raise Revert(reason)
         if self.paused:  # `rebalance_swap`
             raise Revert(PAUSED)
-        if reason == planner.SWAP_SHORT and not dex_checks:
-            raise Revert(planner.SWAP_SHORT)
+        if reason == rules.SWAP_SHORT and not dex_checks:
+            raise Revert(rules.SWAP_SHORT)
         if reason is not None:
             raise Revert(_TRADE_REASONS.get(reason, reason))
         self._use_size(now, self.value_of(sell, amount_in), self.nav().mid)

@@ -8,7 +8,7 @@ Rules: `mint_in_kind`, `redeem_in_kind` (also skipping a constituent, also with 
 in one wei too tight), `transfer`, `donate`; the ERC-4626 `deposit`, `mint`, `withdraw`, `redeem` at NAV
 (flow caps, entry and exit fees, bands); `round_trip` (in kind or at NAV, in and out); `move_price`
 (prices and bands), `set_price_status` (stale prices); `wait` (the management fee); `set_fees` (within
-or above the caps); `pause_or_unpause`; `keeper_trade` (planned by `index_vault.planner.plan` or any
+or above the caps); `pause_or_unpause`; `keeper_trade` (planned by `index_vault.keeper.planner.plan` or any
 keeper's, through a DEX paying the oracle rate or up to 0.5% worse than the slippage bound allows, which
 checks the minimum out or, maliciously, not); `open_auction`, `fill_auction`, `close_auction`;
 `propose_targets` (also weights that do not sum to 10**18 or miss one), `execute_proposal`,
@@ -51,7 +51,8 @@ from hypothesis.stateful import (
 )
 
 from index_vault.common.units import BPS, WAD
-from index_vault.keeper.planner import KeeperSettings, Limits, Market, Trade, check_trade, mul_div, plan
+from index_vault.keeper.planner import KeeperSettings, Market, plan
+from index_vault.keeper.rules import Limits, Trade, check_trade, mul_div
 from index_vault.vault.basket import LOCKED_SHARES
 from index_vault.vault.fees import FeeModel, pending_fee_shares, rate_from_annual_bps
 from tests.baskets import CONTRACTS, MAX_UINT

@@ -35,8 +35,9 @@ Data faults (`data/README.md`) and the choices made for them (nothing ever looks
   liquidity score is the trailing 30-day mean of the panel's `volume_usd` when at least two thirds
   (`MIN_COVERAGE`, 20 of 30) of those days have it; otherwise the mean of CoinMarketCap's monthly 24h volumes
   of the trailing `CMC_LOOKBACK_DAYS` (92, so up to three snapshots) when the panel's folder also has the
-  optional `cmc_top200_monthly.csv` (`data/` ships none); otherwise the asset is excluded with a warning. Coinbase volume is not used: one
-  venue, a small and varying share of the aggregate volume the other two report.
+  optional `cmc_top200_monthly.csv` (`data/` ships none); otherwise the asset is excluded with a warning.
+  Coinbase volume is not used: one venue, a small and varying share of the aggregate volume the other two
+  report.
 - Excluded assets: under `top` they are skipped (the next one takes the place); under fixed `assets` an
   excluded asset keeps its place at weight 0 (floors do not apply to it) and a warning says why, so the
   weights still line up with the basket. Every warning is kept in `Proposal.warnings`.

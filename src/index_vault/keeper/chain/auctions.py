@@ -12,12 +12,12 @@ from eth_utils import to_checksum_address
 
 from index_vault.chain.contracts import ERC20_ABI
 from index_vault.chain.tx import Reverted, TxSender, hex_str
-from index_vault.common.units import format_units
+from index_vault.common.units import BPS, WAD, format_units
 from index_vault.keeper.chain.config import FillOutcome, KeeperConfig, RoundResult
 from index_vault.keeper.chain.snapshot import Snapshot
 from index_vault.keeper.chain.venues import Venues
-from index_vault.keeper.planner import BPS, WAD, Trade, check_trade, mul_div
 from index_vault.keeper.policy import EventLog, Metrics, Route, auction_buy_in, fill_profit, gas_usd
+from index_vault.keeper.rules import Trade, check_trade, mul_div
 
 AUCTION_LOOKBACK = 50  # the latest auctions scanned for fills (an auction lives at most a week)
 GAS_FILL = 650_000  # a fill values the vault like a trade

@@ -12,9 +12,9 @@ from ape.api import AccountAPI
 
 from index_vault.chain.contracts import vault_at
 from index_vault.chain.scripting import load_deployment, resolve_vault_address
+from index_vault.common.units import BPS, WAD
 from index_vault.keeper.chain.config import KeeperConfig, KeeperError
 from index_vault.keeper.chain.keeper import Keeper
-from index_vault.keeper.planner import BPS, WAD
 from index_vault.keeper.policy import EventLog
 
 ZERO = "0x" + "00" * 20

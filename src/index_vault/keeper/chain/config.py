@@ -6,7 +6,8 @@ from index_vault.chain.tx import GasPolicy
 from index_vault.common.sending import RetryPolicy
 from index_vault.common.units import WAD
 from index_vault.keeper.chain.snapshot import Snapshot
-from index_vault.keeper.planner import Plan, Trade
+from index_vault.keeper.planner import Plan
+from index_vault.keeper.rules import Trade
 
 
 class KeeperError(RuntimeError):

@@ -27,14 +27,15 @@ from web3.logs import DISCARD
 
 from index_vault.chain.contracts import web3_contract
 from index_vault.chain.tx import Reverted, SignerError, TxSender, Wait, hex_str, short_error
-from index_vault.common.units import format_units
+from index_vault.common.units import BPS, format_units
 from index_vault.keeper.chain.auctions import AuctionFiller
 from index_vault.keeper.chain.config import KeeperConfig, KeeperError, RoundResult, TradeOutcome
 from index_vault.keeper.chain.history import TradeRecord, trade_history
 from index_vault.keeper.chain.snapshot import Snapshot, SnapshotReader
 from index_vault.keeper.chain.venues import Venue, Venues
-from index_vault.keeper.planner import BPS, KeeperSettings, Market, Plan, Trade, inside_bands, plan
+from index_vault.keeper.planner import KeeperSettings, Market, Plan, inside_bands, plan
 from index_vault.keeper.policy import EventLog, Metrics
+from index_vault.keeper.rules import Trade
 
 
 class Keeper:

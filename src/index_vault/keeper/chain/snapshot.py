@@ -14,7 +14,8 @@ from eth_utils import to_checksum_address
 
 from index_vault.chain.contracts import ERC20_ABI, web3_contract
 from index_vault.chain.tx import TxSender
-from index_vault.keeper.planner import WAD, Constituent, Limits, RebalancerState
+from index_vault.common.units import WAD
+from index_vault.keeper.rules import Constituent, Limits, RebalancerState
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from index_vault.common.report import table
-from index_vault.common.units import format_units
+from index_vault.common.units import BPS, WAD, format_units
 from index_vault.keeper.chain.config import KeeperError, RoundResult
 from index_vault.keeper.chain.history import TradeRecord
 from index_vault.keeper.chain.keeper import Keeper
 from index_vault.keeper.chain.snapshot import Snapshot
-from index_vault.keeper.planner import BPS, WAD, Plan, RebalancerState, mul_div
+from index_vault.keeper.planner import Plan
+from index_vault.keeper.rules import RebalancerState, mul_div
 
 
 @dataclass

@@ -15,10 +15,11 @@ from web3.exceptions import ContractLogicError
 
 from index_vault.chain.contracts import npm_type, web3_contract
 from index_vault.chain.tx import TxSender
+from index_vault.common.units import BPS
 from index_vault.keeper.chain.snapshot import Snapshot
-from index_vault.keeper.planner import BPS, mul_div
 from index_vault.keeper.policy import Route, find_route, pair_key
 from index_vault.keeper.routes import v2_route
+from index_vault.keeper.rules import mul_div
 
 FEE_TIERS = (3000, 500, 10000)  # the V3 fee tiers probed for pools
 HUB_SYMBOLS = ("USDC", "USDT", "DAI", "WETH")  # constituents routes may go through
