@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from index_vault.common.units import BPS, WAD
+from index_vault.vault.basket import MAX_ASSETS
 
 # The contract's hard bounds (`Rebalancer.vy` constants).
 MAX_SLIPPAGE_BPS = 500
@@ -23,7 +24,6 @@ MIN_AUCTION_DURATION = 900
 MAX_AUCTION_DURATION = 7 * 86400
 MAX_AUCTION_PREMIUM_BPS = 2_000
 MIN_OPEN_DELAY = 3600
-MAX_ASSETS = 50
 
 # The contract's revert reasons, in the order `trade` can raise them.
 ZERO_AMOUNT = "rebalancer: zero amount"

@@ -21,7 +21,7 @@ import csv
 import json
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,31 +53,34 @@ def _pairs(xs: Sequence[float | None], ys: Sequence[float | None], rows: Sequenc
     return [x for x, _ in pairs], [y for _, y in pairs]
 
 
-def covariance_matrix(
-    returns: dict[str, Sequence[float | None]], rows: Sequence[int] | None = None
+def _pairwise(
+    returns: dict[str, Sequence[float | None]], rows: Sequence[int] | None, stat: Callable[[list, list], float]
 ) -> dict[tuple[str, str], float]:
-    """Pairwise sample covariances of daily returns (on `rows` only, when given); NaN with too few days."""
+    """`stat` of every pair's daily returns (on `rows` only, when given); NaN with too few days or when
+    `stat` has no answer (no variance)."""
     result = {}
     for a in returns:
         for b in returns:
             xs, ys = _pairs(returns[a], returns[b], rows)
-            result[a, b] = statistics.covariance(xs, ys) if len(xs) >= MIN_PAIRS else math.nan
+            try:
+                result[a, b] = stat(xs, ys) if len(xs) >= MIN_PAIRS else math.nan
+            except statistics.StatisticsError:
+                result[a, b] = math.nan
     return result
+
+
+def covariance_matrix(
+    returns: dict[str, Sequence[float | None]], rows: Sequence[int] | None = None
+) -> dict[tuple[str, str], float]:
+    """Pairwise sample covariances of daily returns (on `rows` only, when given); NaN with too few days."""
+    return _pairwise(returns, rows, statistics.covariance)
 
 
 def correlation_matrix(
     returns: dict[str, Sequence[float | None]], rows: Sequence[int] | None = None
 ) -> dict[tuple[str, str], float]:
     """Pairwise correlations of daily returns (on `rows` only, when given); NaN with too few days or no variance."""
-    result = {}
-    for a in returns:
-        for b in returns:
-            xs, ys = _pairs(returns[a], returns[b], rows)
-            try:
-                result[a, b] = statistics.correlation(xs, ys) if len(xs) >= MIN_PAIRS else math.nan
-            except statistics.StatisticsError:
-                result[a, b] = math.nan
-    return result
+    return _pairwise(returns, rows, statistics.correlation)
 
 
 def average_correlation(matrix: dict[tuple[str, str], float], assets: Sequence[str]) -> float:

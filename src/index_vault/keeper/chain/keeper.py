@@ -64,7 +64,7 @@ class Keeper:
         clock: Callable[[], float] = time.monotonic,
         web3=None,
     ):
-        self.config = config or KeeperConfig()
+        self._config = config or KeeperConfig()
         self.account = account
         self.log = log or EventLog()
         self.metrics = metrics or Metrics()
@@ -100,10 +100,8 @@ class Keeper:
     @config.setter
     def config(self, config: KeeperConfig) -> None:
         self._config = config
-        if hasattr(self, "tx"):
-            self.tx.gas, self.tx.retry = config.gas_policy(), config.retry
-        if hasattr(self, "filler"):
-            self.filler.config = config
+        self.tx.gas, self.tx.retry = config.gas_policy(), config.retry
+        self.filler.config = config
 
     @property
     def sleep(self) -> Callable[[float], None]:
