@@ -12,6 +12,7 @@ Settings (environment):
     KEEPER_ADAPTER        an allowlisted UniswapV3Adapter (default: the manifest's "uniswap-v3")
     KEEPER_V2_ADAPTER     an allowlisted UniswapV2Adapter (default: the manifest's "uniswap-v2", if any)
     KEEPER_QUOTER         a Uniswap V3 QuoterV2 (default: the manifest's; none: expected out = oracle less fees)
+    KEEPER_SWAP_ROUTER    a Uniswap V3 SwapRouter (an auction filler resells its lots through it)
     KEEPER_EVERY_BLOCKS   blocks between rounds (default 1)
     KEEPER_MAX_GAS_GWEI   gas price cap (default: none)
     KEEPER_BAND_BPS, KEEPER_MIN_TRADE_USD, KEEPER_SLIPPAGE_BPS, KEEPER_FILL_AUCTIONS, KEEPER_DRY_RUN,
@@ -55,6 +56,7 @@ def _keeper() -> Keeper:
         adapter=os.environ.get("KEEPER_ADAPTER") or None,
         v2_adapter=os.environ.get("KEEPER_V2_ADAPTER") or None,
         quoter=os.environ.get("KEEPER_QUOTER") or None,
+        swap_router=os.environ.get("KEEPER_SWAP_ROUTER") or None,
         band_bps=int(_number("KEEPER_BAND_BPS", 100)),
         min_trade_usd=_number("KEEPER_MIN_TRADE_USD", 100),
         slippage_bps=int(slippage) if slippage is not None else None,
@@ -88,7 +90,18 @@ def on_block(block):
         keeper.log("error", block=block.number, error=f"{type(exc).__name__}: {exc}"[:200])
         return {"errors": keeper.metrics.errors}
     # numbers only: silverback records them as metrics
-    return {"trades": len(result.trades), "fills": len(result.fills), "waiting": result.status == "waiting"}
+    gas = result.gas()
+    return {
+        "trades": len(result.trades),
+        "starts": len(result.starts),
+        "refreshes": len(result.refreshes),
+        "fills": len(result.fills),
+        "gas_start": gas["start"],
+        "gas_refresh": gas["refresh"],
+        "gas_trade": gas["trade"],
+        "gas_total": gas["total"],
+        "waiting": result.status == "waiting",
+    }
 
 
 @bot.on_shutdown()

@@ -20,7 +20,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 
 @click.command(cls=ConnectedProviderCommand)
 @click.option("--sizes", default="2,5,10,20,50", show_default=True, help="Basket sizes of the in-kind flows.")
-@click.option("--nav-sizes", default="10,50", show_default=True, help="Basket sizes of the NAV-priced flows.")
+@click.option("--nav-sizes", default="2,10,50", show_default=True, help="Basket sizes of the NAV-priced flows.")
 def cli(sizes, nav_sizes):
     """Measure the vault's gas beside its peers at each basket size; write bench/results/."""
     if not is_local():

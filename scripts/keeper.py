@@ -43,6 +43,7 @@ def _keeper_options(f):
             help="A Uniswap V3 QuoterV2 for expected outs (default: the manifest's; without one, the oracle less "
             "the pools' fees).",
         ),
+        click.option("--swap-router", help="A Uniswap V3 SwapRouter: --fill-auctions resells its lots through it."),
         click.option("--hub", "hubs", multiple=True, help="A token two-hop routes may go through (repeatable)."),
         click.option("--band-bps", default=100, show_default=True, type=click.IntRange(0, 10_000), help="Drift band."),
         click.option("--min-trade-usd", default="100", show_default=True, help="The smallest trade worth sending."),
@@ -57,13 +58,26 @@ def _keeper_options(f):
 
 
 def _build(
-    vault_ref, account, adapter, v2_adapter, quoter, hubs, band_bps, min_trade_usd, slippage_bps, log_format, **config
+    vault_ref,
+    account,
+    adapter,
+    v2_adapter,
+    quoter,
+    swap_router,
+    hubs,
+    band_bps,
+    min_trade_usd,
+    slippage_bps,
+    log_format,
+    **config,
 ):
     try:
         min_usd = float(min_trade_usd)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--min-trade-usd") from exc
-    options = KeeperOptions(vault_ref, adapter, v2_adapter, quoter, hubs, band_bps, min_usd, slippage_bps, log_format)
+    options = KeeperOptions(
+        vault_ref, adapter, v2_adapter, quoter, hubs, band_bps, min_usd, slippage_bps, log_format, swap_router
+    )
     try:
         keeper = build_keeper(options, unattended(pick_account(account)), **config)
     except KeeperError as exc:

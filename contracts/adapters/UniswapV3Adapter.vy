@@ -4,34 +4,28 @@
 @title Uniswap V3 Adapter
 @custom:contract-name UniswapV3Adapter
 @license GNU Affero General Public License v3.0 only
-@notice Sells an exact amount through a Uniswap V3 SwapRouter for a
-        rebalancer: pulls `amount_in` from the caller, approves the router
-        for exactly that, swaps along a packed V3 path (token, fee, token,
-        ... : one or more hops, e.g. through WETH or USDC) to `recipient`,
-        and resets the approval to zero. Holds nothing between calls and has
-        no owner; the rebalancer and the vault check the outcome.
+@notice Sells an exact amount on Uniswap V3 pools for an index vault, with
+        no router and no approval: the vault pays this adapter the amount
+        first, the adapter swaps on each pool of a packed V3 path (token,
+        fee, token, ... : one or more hops, e.g. through WETH or USDC) and
+        pays the pool in its swap callback. Each pool's address is derived
+        by CREATE2 from the factory and the pool init code hash, so only a
+        genuine pool is ever called, and a callback is honoured only from
+        the pool being swapped (held in transient storage for the call).
+        The last hop pays `recipient`; input a pool did not take goes back
+        to the caller. Holds nothing between calls and has no owner; the
+        rebalancer and the vault check the outcome.
 """
 
 
 from ethereum.ercs import IERC20
 
 from ..interfaces import IDexAdapter
+from ..interfaces import IUniswapV3Pool
 from ..lib import constants
 from ..lib import safe_erc20
 
 implements: IDexAdapter
-
-
-struct ExactInputParams:
-    path: Bytes[MAX_ROUTE]
-    recipient: address
-    deadline: uint256
-    amountIn: uint256
-    amountOutMinimum: uint256
-
-
-interface ISwapRouter:
-    def exactInput(params: ExactInputParams) -> uint256: payable
 
 
 # @dev The longest route a rebalancer passes (as the rebalancer's bound).
@@ -42,18 +36,37 @@ MAX_ROUTE: public(constant(uint256)) = constants.MAX_ROUTE
 _HOP: constant(uint256) = 23
 
 
-# @dev The SwapRouter this adapter swaps through.
-router: public(immutable(address))
+# @dev The most hops a route of `MAX_ROUTE` bytes holds.
+_MAX_HOPS: constant(uint256) = (constants.MAX_ROUTE - 20) // _HOP
+
+
+# @dev TickMath's bounds plus and minus one: a swap limited only by its amount.
+_MIN_SQRT_RATIO_PLUS_ONE: constant(uint160) = 4295128740
+_MAX_SQRT_RATIO_MINUS_ONE: constant(uint160) = 1461446703485210103287273052203988822378723970341
+
+
+# @dev The Uniswap V3 factory whose pools this adapter trades on.
+factory: public(immutable(address))
+
+# @dev keccak256 of the pool creation code the factory deploys (CREATE2).
+pool_init_code_hash: public(immutable(bytes32))
+
+# @dev The pool being swapped and the token it must be paid in, for the
+# callback; set around each pool call only.
+_pool: transient(address)
+_pay_token: transient(address)
 
 
 @deploy
-def __init__(router_: address):
+def __init__(factory_: address, pool_init_code_hash_: bytes32):
     """
-    @dev Binds the adapter to one router.
-    @param router_ A Uniswap V3 SwapRouter.
+    @dev Binds the adapter to one factory's pools.
+    @param factory_ A Uniswap V3 factory.
+    @param pool_init_code_hash_ The hash of its pools' creation code.
     """
-    assert router_.is_contract, "adapter: router is not a contract"
-    router = router_
+    assert factory_.is_contract, "adapter: factory is not a contract"
+    factory = factory_
+    pool_init_code_hash = pool_init_code_hash_
 
 
 @external
@@ -66,8 +79,10 @@ def swap(
     recipient: address,
 ) -> uint256:
     """
-    @dev Swaps exactly `amount_in` of `token_in` (pulled from the caller) for
-         at least `min_out` of `token_out`, paid to `recipient`.
+    @dev Swaps exactly `amount_in` of `token_in` (already paid to this
+         adapter by the caller) for at least `min_out` of `token_out`, paid
+         to `recipient`; input the first pool does not take goes back to the
+         caller.
     @param token_in The token sold.
     @param token_out The token bought.
     @param amount_in The amount sold.
@@ -78,13 +93,77 @@ def swap(
     """
     n: uint256 = len(route)
     assert n >= 20 + _HOP and (n - 20) % _HOP == 0, "adapter: route does not match"
-    first: address = convert(convert(slice(route, 0, 20), bytes20), address)
-    last: address = convert(convert(slice(route, n - 20, 20), bytes20), address)
-    assert first == token_in and last == token_out, "adapter: route does not match"
-    safe_erc20._transfer_from(token_in, msg.sender, self, amount_in)
-    assert extcall IERC20(token_in).approve(router, amount_in, default_return_value=True), "adapter: approve failed"
-    out: uint256 = extcall ISwapRouter(router).exactInput(
-        ExactInputParams(path=route, recipient=recipient, deadline=block.timestamp, amountIn=amount_in, amountOutMinimum=min_out)
-    )
-    assert extcall IERC20(token_in).approve(router, 0, default_return_value=True), "adapter: approve failed"
-    return out
+    assert self._token_at(route, 0) == token_in and self._token_at(route, n - 20) == token_out, "adapter: route does not match"
+    hops: uint256 = (n - 20) // _HOP
+    amount: uint256 = amount_in
+    for i: uint256 in range(hops, bound=_MAX_HOPS):
+        offset: uint256 = i * _HOP
+        a: address = self._token_at(route, offset)
+        fee: uint24 = convert(convert(slice(route, offset + 20, 3), bytes3), uint24)
+        b: address = self._token_at(route, offset + _HOP)
+        to: address = recipient if i + 1 == hops else self
+        spent: uint256 = 0
+        spent, amount = self._swap_pool(a, b, fee, amount, to)
+        if i == 0 and spent < amount_in:
+            safe_erc20._transfer(token_in, msg.sender, amount_in - spent)
+    assert amount >= min_out, "adapter: too little out"
+    return amount
+
+
+@external
+def uniswapV3SwapCallback(amount0_delta: int256, amount1_delta: int256, data: Bytes[32]):
+    """
+    @dev Pays the pool being swapped what it is owed. Only that pool may
+         call, and only while this adapter is swapping on it.
+    @param amount0_delta What the pool is owed in token0 (when positive).
+    @param amount1_delta What the pool is owed in token1 (when positive).
+    @param data Unused.
+    """
+    pool: address = self._pool
+    assert pool != empty(address) and msg.sender == pool, "adapter: caller is not the pool"
+    owed: int256 = max(amount0_delta, amount1_delta)
+    assert owed > 0, "adapter: nothing owed"
+    safe_erc20._transfer(self._pay_token, pool, convert(owed, uint256))
+
+
+@internal
+def _swap_pool(a: address, b: address, fee: uint24, amount: uint256, to: address) -> (uint256, uint256):
+    """
+    @dev Sells `amount` of `a` for `b` on their pool of `fee`, paying `to`.
+    @return uint256 The amount of `a` the pool took.
+    @return uint256 The amount of `b` paid out.
+    """
+    zero_for_one: bool = convert(a, uint256) < convert(b, uint256)
+    token0: address = a if zero_for_one else b
+    token1: address = b if zero_for_one else a
+    pool: address = self._pool_address(token0, token1, fee)
+    self._pool = pool
+    self._pay_token = a
+    limit: uint160 = _MIN_SQRT_RATIO_PLUS_ONE if zero_for_one else _MAX_SQRT_RATIO_MINUS_ONE
+    delta0: int256 = 0
+    delta1: int256 = 0
+    delta0, delta1 = extcall IUniswapV3Pool(pool).swap(to, zero_for_one, convert(amount, int256), limit, b"")
+    self._pool = empty(address)
+    if zero_for_one:
+        return convert(delta0, uint256), convert(-delta1, uint256)
+    return convert(delta1, uint256), convert(-delta0, uint256)
+
+
+@internal
+@view
+def _pool_address(token0: address, token1: address, fee: uint24) -> address:
+    """
+    @dev The factory's pool of `token0` < `token1` at `fee`, by CREATE2.
+    """
+    salt: bytes32 = keccak256(abi_encode(token0, token1, fee))
+    digest: bytes32 = keccak256(concat(b"\xff", convert(factory, bytes20), salt, pool_init_code_hash))
+    return convert(convert(slice(digest, 12, 20), bytes20), address)
+
+
+@internal
+@pure
+def _token_at(route: Bytes[MAX_ROUTE], offset: uint256) -> address:
+    """
+    @dev The token at `offset` of a packed path.
+    """
+    return convert(convert(slice(route, offset, 20), bytes20), address)

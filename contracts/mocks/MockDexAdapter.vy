@@ -1,17 +1,21 @@
 # pragma version ~=0.4.3
 """
 @title Mock DEX Adapter
-@notice Swaps at a rate a test sets (units out per 10**18 units in), paying
-        from its own balance; can be told to pull less than asked (leaving
-        tokens behind) or to ignore the minimum out (as a broken or
-        malicious adapter would).
+@notice Swaps at a rate a test sets (units out per 10**18 units in). The
+        vault pays it `amount_in` first; it pays the output to the
+        recipient from its own balance. It can be told to misbehave as a
+        broken or malicious adapter would: pay short by a number of units,
+        ignore the minimum out, keep the input and pay nothing, or return
+        part of the input unspent to its caller (swapping only the rest).
 """
 
 from ethereum.ercs import IERC20
 
 rate: public(HashMap[address, HashMap[address, uint256]])
-short_pull: public(uint256)
+short_pay: public(uint256)
 ignore_min_out: public(bool)
+keep_input: public(bool)
+refund: public(uint256)
 
 
 @external
@@ -20,19 +24,44 @@ def set_rate(token_in: address, token_out: address, out_per_wad_in: uint256):
 
 
 @external
-def set_misbehaviour(short_pull: uint256, ignore_min_out: bool):
-    self.short_pull = short_pull
+def set_misbehaviour(short_pay: uint256, ignore_min_out: bool):
+    """
+    @dev Pays `short_pay` units less than the rate gives; with
+         `ignore_min_out` it pays whatever that is, below the minimum or not.
+    """
+    self.short_pay = short_pay
     self.ignore_min_out = ignore_min_out
+
+
+@external
+def set_keep_input(keep_input: bool):
+    """
+    @dev Keeps whatever the caller paid and pays nothing.
+    """
+    self.keep_input = keep_input
+
+
+@external
+def set_refund(refund: uint256):
+    """
+    @dev Swaps only `amount_in - refund` and returns `refund` of the input
+         to the caller unspent.
+    """
+    self.refund = refund
 
 
 @external
 def swap(
     token_in: address, token_out: address, amount_in: uint256, min_out: uint256, route: Bytes[256], recipient: address
 ) -> uint256:
-    pulled: uint256 = amount_in - self.short_pull
-    extcall IERC20(token_in).transferFrom(msg.sender, self, pulled)
-    out: uint256 = pulled * self.rate[token_in][token_out] // 10**18
+    if self.keep_input:
+        return 0
+    spent: uint256 = amount_in - self.refund
+    out: uint256 = spent * self.rate[token_in][token_out] // 10**18
+    out -= min(out, self.short_pay)
     if not self.ignore_min_out:
         assert out >= min_out, "mock dex: too little received"
     extcall IERC20(token_out).transfer(recipient, out)
+    if self.refund != 0:
+        extcall IERC20(token_in).transfer(msg.sender, self.refund)
     return out

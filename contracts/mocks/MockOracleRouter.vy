@@ -87,3 +87,16 @@ def _valuation(assets: DynArray[address, 50], amounts: DynArray[uint256, 50]) ->
         result.high += (amounts[i] * d.high + unit - 1) // unit
         result.oldest_update = min(result.oldest_update, d.updated_at)
     return result
+
+
+@external
+@view
+def checked_prices(assets: DynArray[address, 50]) -> (DynArray[uint256, 50], DynArray[uint8, 50]):
+    prices: DynArray[uint256, 50] = []
+    decimals_: DynArray[uint8, 50] = []
+    for asset: address in assets:
+        assert self.data[asset].price != 0, "oracle: not configured"
+        assert self.data[asset].status == 0, "oracle: stale price"
+        prices.append(self.data[asset].price)
+        decimals_.append(convert(self.decimals[asset], uint8))
+    return prices, decimals_

@@ -2,23 +2,28 @@
 """
 @title Mock Rebalancer
 @notice Drives a vault's rebalancer entry points as a test wants: hands it
-        any constituent list, and answers a swap callback by paying back
-        whatever amount it is told to (enough, or short).
+        any constituent list, and asks it for any swap, with any
+        counterparty (a DEX adapter, or a filler who approved the vault),
+        without the Rebalancer's bounds.
 """
-
-from ethereum.ercs import IERC20
 
 from ..lib import code_store
 
 
 interface IIndexVault:
     def set_assets_pointer(pointer: address): nonpayable
-    def rebalance_swap(sell: address, buy: address, amount_in: uint256, min_out: uint256) -> uint256: nonpayable
+    def rebalance_swap(
+        sell: address,
+        buy: address,
+        amount_in: uint256,
+        min_out: uint256,
+        counterparty: address,
+        route: Bytes[256],
+        fill: bool,
+    ) -> uint256: nonpayable
 
 
 vault: public(address)
-buy_token: address
-pay_back: uint256
 
 
 @deploy
@@ -33,18 +38,10 @@ def set_assets(assets_: DynArray[address, 50]):
 
 
 @external
-def swap(sell: address, buy: address, amount_in: uint256, min_out: uint256, pay_back: uint256) -> uint256:
+def swap(
+    sell: address, buy: address, amount_in: uint256, min_out: uint256, counterparty: address, fill: bool
+) -> uint256:
     """
-    @dev Calls the vault's `rebalance_swap`; the callback pays `pay_back` of
-         `buy` from this contract's balance.
+    @dev Calls the vault's `rebalance_swap` with an empty route.
     """
-    self.buy_token = buy
-    self.pay_back = pay_back
-    return extcall IIndexVault(self.vault).rebalance_swap(sell, buy, amount_in, min_out)
-
-
-@external
-def on_rebalance_swap():
-    assert msg.sender == self.vault, "mock: not the vault"
-    if self.pay_back != 0:
-        extcall IERC20(self.buy_token).transfer(self.vault, self.pay_back, default_return_value=True)
+    return extcall IIndexVault(self.vault).rebalance_swap(sell, buy, amount_in, min_out, counterparty, b"", fill)

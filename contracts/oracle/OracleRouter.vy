@@ -349,6 +349,35 @@ def price_data(asset: address) -> IOracleRouter.PriceData:
 
 @external
 @view
+def checked_prices(
+    assets: DynArray[address, constants.MAX_ASSETS]
+) -> (DynArray[uint256, constants.MAX_ASSETS], DynArray[uint8, constants.MAX_ASSETS]):
+    """
+    @dev The USD price of one whole unit of each asset (18 decimals) after
+         every check, and the asset's decimals, in one pass sharing its quote
+         legs; reverts with the reason of the first unusable price. For a
+         rebalancer snapshotting a basket.
+    @param assets The tokens.
+    @return DynArray The prices, in the order of `assets`.
+    @return DynArray The tokens' decimals, as configured.
+    """
+    prices: DynArray[uint256, constants.MAX_ASSETS] = []
+    decimals: DynArray[uint8, constants.MAX_ASSETS] = []
+    cache: DynArray[QuoteLeg, _QUOTE_CACHE] = []
+    for asset: address in assets:
+        pointer: address = self.config_pointer[asset]
+        assert pointer != empty(address), "oracle: not configured"
+        config: FeedConfig = self._load(pointer)
+        data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
+        data, cache = self._price_from(config, cache)
+        self._require_ok(data.status)
+        prices.append(data.price)
+        decimals.append(config.token_decimals)
+    return prices, decimals
+
+
+@external
+@view
 def valuation(assets: DynArray[address, constants.MAX_ASSETS], amounts: DynArray[uint256, constants.MAX_ASSETS]) -> IOracleRouter.Valuation:
     """
     @dev The USD value (18 decimals) of `amounts` of `assets` at the feeds'
@@ -437,9 +466,11 @@ def _valuation(
         data, cache = self._price_from(config, cache)
         self._require_ok(data.status)
         unit: uint256 = 10 ** convert(config.token_decimals, uint256)
-        result.mid += math._mul_div(amounts[i], data.price, unit, False)
-        result.low += math._mul_div(amounts[i], data.low, unit, False)
-        result.high += math._mul_div(amounts[i], data.high, unit, True)
+        # checked products: they cannot overflow for amounts and prices
+        # below 2**128 (and revert rather than mislead past that)
+        result.mid += amounts[i] * data.price // unit
+        result.low += amounts[i] * data.low // unit
+        result.high += (amounts[i] * data.high + unit - 1) // unit
         result.oldest_update = min(result.oldest_update, data.updated_at)
         if assets[i] == base:
             base_data = data
@@ -547,12 +578,13 @@ def _price_from(
         data.status = twap_status
         return data, legs
     data.twap_price = twap
-    if max(price, twap) - min(price, twap) > math._mul_div(price, config.params.max_deviation_bps, constants.BPS, False):
+    # checked products of a price (within its sanity bounds) with basis points
+    if max(price, twap) - min(price, twap) > price * config.params.max_deviation_bps // constants.BPS:
         data.status = DISPUTED
         return data, legs
 
-    data.low = math._mul_div(min(price, twap), constants.BPS - config.params.error_bps, constants.BPS, False)
-    data.high = math._mul_div(max(price, twap), constants.BPS + config.params.error_bps, constants.BPS, True)
+    data.low = min(price, twap) * (constants.BPS - config.params.error_bps) // constants.BPS
+    data.high = (max(price, twap) * (constants.BPS + config.params.error_bps) + constants.BPS - 1) // constants.BPS
     return data, legs
 
 
@@ -635,12 +667,13 @@ def _twap(
     if config.asset_is_token0:
         quote_depth = math._mul_div(convert(liquidity, uint256), sqrt_ratio, _Q96, False)
     else:
-        quote_depth = math._mul_div(convert(liquidity, uint256), _Q96, sqrt_ratio, False)
+        # below 2**224: a liquidity (128 bits) times 2**96
+        quote_depth = convert(liquidity, uint256) * _Q96 // sqrt_ratio
     if math._mul_div(2 * quote_depth, quote_price, quote_unit, False) < config.params.min_depth:
         return TWAP_THIN, 0, legs
 
     one_token: uint256 = 10 ** convert(config.token_decimals, uint256)
-    quote_amount: uint256 = uniswap_v3_twap._quote_at_tick(mean_tick, one_token, config.asset_is_token0)
+    quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, one_token, config.asset_is_token0)
     return OK, math._mul_div(quote_amount, quote_price, quote_unit, False), legs
 
 

@@ -203,8 +203,20 @@ def _quote_at_tick(tick: int24, base_amount: uint256, base_is_token0: bool) -> u
            is in token0).
     @return uint256 The amount of the quote token, rounded down.
     """
-    sqrt_ratio: uint256 = self._sqrt_ratio_at_tick(tick)
+    return self._quote_at_sqrt_ratio(self._sqrt_ratio_at_tick(tick), base_amount, base_is_token0)
 
+
+@internal
+@pure
+def _quote_at_sqrt_ratio(sqrt_ratio: uint256, base_amount: uint256, base_is_token0: bool) -> uint256:
+    """
+    @dev `_quote_at_tick` from the tick's square root ratio, for a caller
+         that has it already (one `_sqrt_ratio_at_tick` instead of two).
+    @param sqrt_ratio `_sqrt_ratio_at_tick(tick)`.
+    @param base_amount The amount of the base token, in its own units.
+    @param base_is_token0 Whether the base token is the pool's token0.
+    @return uint256 The amount of the quote token, rounded down.
+    """
     if sqrt_ratio <= _MAX_UINT128:
         # Below `2**128`, the square fits in 256 bits.
         ratio_x192: uint256 = sqrt_ratio * sqrt_ratio

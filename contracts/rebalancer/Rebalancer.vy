@@ -5,33 +5,42 @@
 @custom:contract-name Rebalancer
 @license GNU Affero General Public License v3.0 only
 @notice Keeps one index vault's target weights, changes its composition,
-        and brings it back to its targets in two ways: bounded keeper trades
-        through allowlisted DEX adapters, and Dutch auctions anyone can fill.
-        The vault names it (`IndexVault.set_rebalancer`) and trusts it only
-        as far as the vault's own checks go (`set_assets_pointer` keeps the
-        base asset, refuses duplicates and lets a constituent leave only as
-        dust; `rebalance_swap` pays out only the amount sold, holds the
-        vault's lock and makes every trade return its minimum).
+        and brings it back to its targets in two steps:
+
+        1. `start_rebalance` values the whole basket once, with every oracle
+           check (staleness, clamp, TWAP cross-check, depth), and turns the
+           target weights into target units per undiluted share (see the
+           vault's `undiluted_supply`, which the management fee does not
+           move), snapshotting each price with its time. `refresh(asset)`
+           re-prices one asset with every check; anyone may call it.
+        2. Keeper trades through allowlisted DEX adapters and Dutch auctions
+           anyone can fill then read only the two assets traded: their
+           units, their snapshots (no older than `max_age`), the packed
+           limits, the period book and the pair's cool-down.
 
         Every trade, whoever asks for it and whatever it names, is bounded
-        here by the oracle and the targets:
-        - its minimum out is at least the oracle value of what is sold less
-          `max_slippage_bps` (both prices must be usable: any stale,
-          clamped or disputed price halts trading);
-        - the constituent sold must be above its target by more than
-          `weight_tolerance` and the one bought below its target, and after
-          the trade the one sold must be no lower than its target and the one
-          bought no higher, within `weight_tolerance`: a trade can only
-          reduce drift, and an overshoot inside the tolerance can never be
-          traded back (no churn);
-        - it is at most `max_trade_bps` of NAV, and all trades of a period
-          at most `period_cap_bps` of NAV;
+        by the snapshot and the unit targets:
+        - its minimum out is at least the snapshot value of what is sold
+          less `max_slippage_bps`, both prices no older than `max_age`;
+        - the asset sold must hold more than its target units plus the
+          tolerance band (`weight_tolerance` of the NAV, in its units) and
+          the one bought fewer than its target units; after the trade the
+          one sold holds no fewer than its target less the band and the one
+          bought no more than its target plus the band: a trade only reduces
+          drift, and an overshoot inside the band can never be traded back
+          (no churn);
+        - it is at most `max_trade_bps` of the NAV, and all trades of a
+          period at most `period_cap_bps` of it (the snapshot's NAV per
+          share times the undiluted supply now);
         - a pair trades at most once per `cooldown`;
-        - the adapter gets an exact approval, reset to zero after the swap.
+        - the vault pays the adapter directly and checks what came back.
+        What a snapshot's age can cost is bounded by the price move within
+        `max_age` times the trade caps (docs/DESIGN.md).
 
         - Target weights: one per constituent, in basket order, summing to
           exactly 10**18; kept by address, so a composition change cannot
-          shift a weight onto another constituent.
+          shift a weight onto another constituent. They reach trading at the
+          next start.
         - A constituent is added with target weight 0 (the oracle must
           already price it); new target weights then ramp it in through
           rebalancing. One is removed only once its target weight is 0 and
@@ -44,17 +53,14 @@
 
 
 from ethereum.ercs import IERC20
-from ethereum.ercs import IERC20Detailed
 from snekmate.auth import access_control
 from snekmate.utils import math
 
-from ..interfaces import IDexAdapter
 from ..interfaces import IIndexVault
 from ..interfaces import IOracleRouter
 from ..interfaces import IRebalancer
 from ..lib import code_store
 from ..lib import constants
-from ..lib import safe_erc20
 
 implements: IRebalancer
 
@@ -80,7 +86,8 @@ exports: (
 MAX_ASSETS: public(constant(uint256)) = constants.MAX_ASSETS
 
 
-# @dev The vault's keeper role: who may trade and open auctions at once.
+# @dev The vault's keeper role: who may trade, start rebalances and open
+# auctions at any time.
 KEEPER_ROLE: public(constant(bytes32)) = constants.KEEPER_ROLE
 
 
@@ -98,11 +105,23 @@ MIN_AUCTION_DURATION: public(constant(uint256)) = 900
 MAX_AUCTION_DURATION: public(constant(uint256)) = 7 * 86400
 MAX_AUCTION_PREMIUM_BPS: public(constant(uint256)) = 2_000
 MIN_OPEN_DELAY: public(constant(uint256)) = 3600
+MAX_OPEN_DELAY: public(constant(uint256)) = 365 * 86400
+MIN_MAX_AGE: public(constant(uint256)) = 60
+MAX_MAX_AGE: public(constant(uint256)) = 86400
 
 
-# @dev Callback modes of `on_rebalance_swap`.
-_MODE_TRADE: constant(uint8) = 1
-_MODE_FILL: constant(uint8) = 2
+# @dev Field widths of the packed words (`_limits`, `_book`, `_rebalance`,
+# `_snapshots`, `_auctions`): every value stored is checked to fit first.
+_MASK_6: constant(uint256) = 2**6 - 1
+_MASK_16: constant(uint256) = 2**16 - 1
+_MASK_32: constant(uint256) = 2**32 - 1
+_MASK_40: constant(uint256) = 2**40 - 1
+_MASK_64: constant(uint256) = 2**64 - 1
+_MASK_96: constant(uint256) = 2**96 - 1
+_MASK_120: constant(uint256) = 2**120 - 1
+_MASK_128: constant(uint256) = 2**128 - 1
+_MASK_160: constant(uint256) = 2**160 - 1
+_TARGETS_PENDING: constant(uint256) = 1 << 208
 
 
 # ---------------------------------------------------------------------------
@@ -110,18 +129,20 @@ _MODE_FILL: constant(uint8) = 2
 # ---------------------------------------------------------------------------
 
 
-# @dev Every bound on trades and auctions, set at once by the admin.
+# @dev Every bound on trades and auctions, set at once by the admin (stored
+# packed in `_limits`).
 struct Limits:
-    max_slippage_bps: uint256  # least out: oracle value less this (<= 5%)
-    weight_tolerance: uint256  # how far past its target a trade may take a weight (1e18 = 100%, <= 5%)
+    max_slippage_bps: uint256  # least out: snapshot value less this (<= 5%)
+    weight_tolerance: uint256  # the band around a target, as a share of NAV (1e18 = 100%, <= 5%)
     max_trade_bps: uint256  # largest trade, in bps of NAV
     period_cap_bps: uint256  # all trades of a period, in bps of NAV
     period: uint256  # seconds (1 hour to 1 week)
     cooldown: uint256  # seconds between two trades of a pair (<= 1 day)
     auction_duration: uint256  # seconds from the start price to the end price (15 min to 1 week)
-    auction_premium_bps: uint256  # start price above the oracle's (<= 20%)
-    auction_discount_bps: uint256  # end price below the oracle's (<= max_slippage_bps)
-    open_delay: uint256  # seconds without keeper action after which anyone may open an auction (>= 1 hour)
+    auction_premium_bps: uint256  # start price above the snapshot's (<= 20%)
+    auction_discount_bps: uint256  # end price below the snapshot's (<= max_slippage_bps)
+    open_delay: uint256  # seconds without keeper action after which anyone may start or open (1 hour to 1 year)
+    max_age: uint256  # seconds a snapshot price may be traded on (1 minute to 1 day)
 
 
 # @dev A Dutch auction of `sell` for `buy`: its price (units of `buy` per
@@ -137,15 +158,38 @@ struct Auction:
     end: uint256  # the auction is live until then (a close moves it forward)
 
 
-# @dev What a trade is judged by: both prices and decimals, NAV and holdings.
-struct Quote:
-    sell_price: uint256  # USD per whole `sell`, 18 decimals
-    buy_price: uint256
-    sell_unit: uint256  # 10 ** decimals
-    buy_unit: uint256
-    nav: uint256  # USD, 18 decimals
-    sell_held: uint256
-    buy_held: uint256
+# @dev An auction as stored: four words instead of eight.
+struct PackedAuction:
+    sell_start_duration: uint256  # sell (bits 0-159), start (160-199), duration (200-239)
+    buy_end: uint256  # buy (0-159), end (160-199)
+    remaining: uint256
+    rates: uint256  # start_rate (0-127), end_rate (128-255)
+
+
+# @dev One constituent's snapshot: its target and its price as of a start or
+# a refresh (stored packed in `_snapshots`).
+struct Snapshot:
+    target_units: uint256  # units per 10**18 undiluted shares
+    price: uint256  # USD per whole token, 18 decimals
+    updated_at: uint256  # when the price was checked
+    decimals: uint256  # the token's decimals
+
+
+# @dev The current rebalance (stored packed in `_rebalance`).
+struct Rebalance:
+    started_at: uint256  # 0 before the first start
+    nav_per_share: uint256  # NAV per 10**18 undiluted shares at the start (USD, 18 decimals)
+    targets_changed_at: uint256  # when the target weights last changed
+
+
+# @dev One side of a trade, as the snapshot and the vault have it, for the
+# whole vault now.
+struct Leg:
+    target: uint256  # target units
+    band: uint256  # tolerance band in units
+    price: uint256  # snapshot price
+    unit: uint256  # 10 ** decimals
+    held: uint256  # the vault's balance
 
 
 # ---------------------------------------------------------------------------
@@ -163,8 +207,12 @@ target_weight: public(HashMap[address, uint256])
 # @dev Whether target weights have been set.
 targets_set: public(bool)
 
-# @dev The bounds of trades and auctions.
-limits: public(Limits)
+# @dev The bounds of trades and auctions, packed in two words: what a trade
+# or a fill reads (slippage 0-15, tolerance 16-79, trade cap 80-95, period
+# cap 96-111, period 112-143, cool-down 144-175, auction discount 176-191,
+# max age 192-223), then the rest (auction duration 0-31, premium 32-47,
+# open delay 48-87).
+_limits: uint256[2]
 
 # @dev DEX adapters keepers may route through.
 adapter_allowed: public(HashMap[address, bool])
@@ -172,31 +220,28 @@ adapter_allowed: public(HashMap[address, bool])
 # @dev When the pair (sell, buy) last traded.
 last_trade: public(HashMap[address, HashMap[address, uint256]])
 
-# @dev When the current trading period started and the USD value traded in it.
-period_start: public(uint256)
-period_used: public(uint256)
+# @dev The period book in one word: when the current trading period started
+# (bits 0-39), the USD value traded in it (40-167), and when a keeper last
+# acted or this contract was created (168-207, for `open_delay`).
+_book: uint256
 
-# @dev When a keeper last traded or opened an auction, or this contract was
-# created (for `open_delay`).
-last_keeper_action: public(uint256)
+# @dev The current rebalance in one word: when it started (0-39), the NAV
+# per undiluted share then (40-167), when the target weights last changed
+# (168-207), and whether they changed since the last start (bit 208: a
+# time comparison could not tell a change within the start's second).
+_rebalance: uint256
 
-# @dev Auctions by id, and how many were opened.
-auctions: public(HashMap[uint256, Auction])
+# @dev Per asset, its snapshot in one word: target units per 10**18
+# undiluted shares (0-119), price (120-215), decimals (216-221), time
+# (222-255). Current only when no older than the rebalance's start.
+_snapshots: HashMap[address, uint256]
+
+# @dev Auctions by id, packed, and how many were opened.
+_auctions: HashMap[uint256, PackedAuction]
 auction_count: public(uint256)
 
 # @dev The latest auction of each pair (sell, buy).
 live_auction: public(HashMap[address, HashMap[address, uint256]])
-
-# @dev The swap under way, for `on_rebalance_swap` (cleared after it).
-_mode: transient(uint8)
-_sell: transient(address)
-_buy: transient(address)
-_amount: transient(uint256)
-_min_out: transient(uint256)
-_adapter: transient(address)
-_route: transient(Bytes[MAX_ROUTE])
-_held_before: transient(uint256)
-_counterparty: transient(address)
 
 
 # ---------------------------------------------------------------------------
@@ -225,13 +270,27 @@ event AdapterChanged:
     allowed: bool
 
 
+event RebalanceStarted:
+    caller: indexed(address)
+    nav: uint256  # USD, 18 decimals
+    nav_per_share: uint256  # per 10**18 undiluted shares
+    target_units: DynArray[uint256, MAX_ASSETS]  # per 10**18 undiluted shares, in basket order
+    prices: DynArray[uint256, MAX_ASSETS]
+
+
+event PriceRefreshed:
+    caller: indexed(address)
+    asset: indexed(address)
+    price: uint256
+
+
 event TradeExecuted:
     keeper: indexed(address)
     sell: indexed(address)
     buy: indexed(address)
     amount_in: uint256
     amount_out: uint256
-    oracle_out: uint256  # what the oracle says `amount_in` is worth in `buy`
+    oracle_out: uint256  # what the snapshot says `amount_in` is worth in `buy`
     shortfall: uint256  # oracle_out - amount_out when positive: the trade's cost
     adapter: address
 
@@ -276,7 +335,7 @@ def __init__(vault_: address, admin: address):
     assert vault_.is_contract, "rebalancer: vault is not a contract"
     assert admin != empty(address), "rebalancer: zero admin"
     vault = vault_
-    self.last_keeper_action = block.timestamp
+    self._book = block.timestamp << 168
     access_control.__init__()
     self._set_limits(
         Limits(
@@ -290,6 +349,7 @@ def __init__(vault_: address, admin: address):
             auction_premium_bps=200,
             auction_discount_bps=100,
             open_delay=86400,
+            max_age=3600,
         )
     )
     if admin != msg.sender:
@@ -298,7 +358,7 @@ def __init__(vault_: address, admin: address):
 
 
 # ---------------------------------------------------------------------------
-#                              EXTERNAL FUNCTIONS
+#                                CONFIGURATION
 # ---------------------------------------------------------------------------
 
 
@@ -306,7 +366,8 @@ def __init__(vault_: address, admin: address):
 def set_target_weights(weights: DynArray[uint256, MAX_ASSETS]):
     """
     @dev Sets the weights rebalancing steers to: one per constituent, in
-         basket order, summing to exactly 10**18. The admin's.
+         basket order, summing to exactly 10**18. Trades follow them from
+         the next `start_rebalance`. The admin's.
     @param weights The target weights (1e18 fixed point).
     """
     self._check_admin()
@@ -318,6 +379,8 @@ def set_target_weights(weights: DynArray[uint256, MAX_ASSETS]):
         self.target_weight[assets_[i]] = weights[i]
     assert total == constants.WAD, "rebalancer: weights must sum to 10**18"
     self.targets_set = True
+    packed: uint256 = self._rebalance
+    self._rebalance = (packed & (2**168 - 1)) | block.timestamp << 168 | _TARGETS_PENDING
     log TargetWeightsChanged(weights=weights)
 
 
@@ -385,6 +448,74 @@ def set_adapter(adapter: address, allowed: bool):
     log AdapterChanged(adapter=adapter, allowed=allowed)
 
 
+# ---------------------------------------------------------------------------
+#                                 REBALANCING
+# ---------------------------------------------------------------------------
+
+
+@external
+@nonreentrant
+def start_rebalance():
+    """
+    @dev Values the basket with every oracle check and sets, for each
+         constituent, its target units per 10**18 undiluted shares
+         (target weight times NAV per share over its price) and its price
+         snapshot. A keeper's at any time; anyone's once the target weights
+         changed since the last start and no keeper has acted for
+         `open_delay`. Stopped by a pause.
+    """
+    assert self.targets_set, "rebalancer: no target weights"
+    packed: uint256 = self._rebalance
+    if self._is_keeper(msg.sender):
+        self._touch_keeper()
+    else:
+        assert packed & _TARGETS_PENDING != 0, "rebalancer: targets unchanged"
+        assert block.timestamp >= self._last_keeper_action() + self._limits_of().open_delay, "rebalancer: keepers still acting"
+    assert not staticcall IIndexVault(vault).paused(), "rebalancer: vault paused"
+    assets_: DynArray[address, MAX_ASSETS] = staticcall IIndexVault(vault).assets()
+    prices: DynArray[uint256, MAX_ASSETS] = []
+    decimals: DynArray[uint8, MAX_ASSETS] = []
+    prices, decimals = staticcall IOracleRouter(staticcall IIndexVault(vault).oracle()).checked_prices(assets_)
+    supply: uint256 = staticcall IIndexVault(vault).undiluted_supply()
+    assert supply != 0, "rebalancer: no shares yet"
+    nav: uint256 = 0
+    for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
+        held: uint256 = staticcall IERC20(assets_[i]).balanceOf(vault)
+        nav += math._mul_div(held, prices[i], 10 ** convert(decimals[i], uint256), False)
+    nav_per_share: uint256 = math._mul_div(nav, constants.WAD, supply, False)
+    assert nav_per_share <= _MASK_128, "rebalancer: value out of range"
+    units: DynArray[uint256, MAX_ASSETS] = []
+    for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
+        unit: uint256 = 10 ** convert(decimals[i], uint256)
+        target: uint256 = math._mul_div(
+            math._mul_div(self.target_weight[assets_[i]], nav_per_share, constants.WAD, False), unit, prices[i], False
+        )
+        self._snapshots[assets_[i]] = self._pack_snapshot(target, prices[i], decimals[i])
+        units.append(target)
+    # the targets are taken: the pending flag clears
+    self._rebalance = block.timestamp | nav_per_share << 40 | ((packed >> 168) & _MASK_40) << 168
+    log RebalanceStarted(caller=msg.sender, nav=nav, nav_per_share=nav_per_share, target_units=units, prices=prices)
+
+
+@external
+@nonreentrant
+def refresh(asset: address):
+    """
+    @dev Re-prices `asset` with every oracle check, keeping its target
+         units; an asset without a snapshot in the current rebalance (added
+         since, or held untracked) gets target units 0. Anyone's: it only
+         copies what the oracle says.
+    @param asset A token the oracle prices.
+    """
+    assert self._started_at() != 0, "rebalancer: no rebalance started"
+    prices: DynArray[uint256, MAX_ASSETS] = []
+    decimals: DynArray[uint8, MAX_ASSETS] = []
+    prices, decimals = staticcall IOracleRouter(staticcall IIndexVault(vault).oracle()).checked_prices([asset])
+    snap: Snapshot = self._snapshot(asset)
+    self._snapshots[asset] = self._pack_snapshot(snap.target_units, prices[0], decimals[0])
+    log PriceRefreshed(caller=msg.sender, asset=asset, price=prices[0])
+
+
 @external
 @nonreentrant
 def trade(
@@ -394,42 +525,32 @@ def trade(
     @dev Sells `amount_in` of `sell` for at least `min_out` of `buy` through
          `adapter` along `route`, within every bound of the contract's
          notice. A keeper's (the vault's `KEEPER_ROLE`).
-    @param sell The overweight constituent sold.
+    @param sell The overweight token sold.
     @param buy The underweight constituent bought.
     @param amount_in The amount of `sell`.
-    @param min_out The least amount of `buy` accepted; at least the oracle
-           value less the maximum slippage.
+    @param min_out The least amount of `buy` accepted; at least the
+           snapshot value less the maximum slippage.
     @param adapter An allowlisted DEX adapter.
     @param route The adapter's route (see the adapter).
     @return uint256 The amount of `buy` received.
     """
-    assert staticcall IIndexVault(vault).hasRole(KEEPER_ROLE, msg.sender), "rebalancer: caller is not a keeper"
+    assert self._is_keeper(msg.sender), "rebalancer: caller is not a keeper"
     assert self.adapter_allowed[adapter], "rebalancer: adapter not allowed"
     assert amount_in != 0, "rebalancer: zero amount"
-    limits_: Limits = self.limits
-    last: uint256 = self.last_trade[sell][buy]
-    assert last == 0 or block.timestamp >= last + limits_.cooldown, "rebalancer: pair cooling down"
-    q: Quote = self._quote(sell, buy)
-    oracle_out: uint256 = self._oracle_out(amount_in, q)
+    limits_: Limits = self._hot_limits()
+    self._cool_down(sell, buy, limits_.cooldown)
+    s: Leg = empty(Leg)
+    b: Leg = empty(Leg)
+    nav: uint256 = 0
+    s, b, nav = self._legs(sell, buy, limits_)
+    oracle_out: uint256 = self._oracle_out(amount_in, s, b)
     floor_out: uint256 = math._mul_div(oracle_out, constants.BPS - limits_.max_slippage_bps, constants.BPS, True)
     assert min_out >= floor_out, "rebalancer: minimum out below oracle bound"
-    value_in: uint256 = math._mul_div(amount_in, q.sell_price, q.sell_unit, False)
-    self._use_size(value_in, q.nav, limits_)
+    self._check_sale(s, b, amount_in)
+    self._book_trade(math._mul_div(amount_in, s.price, s.unit, False), nav, limits_, True)
 
-    self._mode = _MODE_TRADE
-    self._sell = sell
-    self._buy = buy
-    self._amount = amount_in
-    self._min_out = min_out
-    self._adapter = adapter
-    self._route = route
-    self._held_before = staticcall IERC20(sell).balanceOf(self)
-    received: uint256 = extcall IIndexVault(vault).rebalance_swap(sell, buy, amount_in, min_out)
-    self._mode = 0
-
-    self._check_weights(sell, buy, amount_in, received, q, limits_)
-    self.last_trade[sell][buy] = block.timestamp
-    self.last_keeper_action = block.timestamp
+    received: uint256 = extcall IIndexVault(vault).rebalance_swap(sell, buy, amount_in, min_out, adapter, route, False)
+    assert b.held + received <= b.target + b.band, "rebalancer: buy would overshoot its target"
     log TradeExecuted(
         keeper=msg.sender,
         sell=sell,
@@ -448,55 +569,50 @@ def trade(
 def open_auction(sell: address, buy: address, amount: uint256) -> uint256:
     """
     @dev Opens a Dutch auction of `amount` of `sell` for `buy`, priced from
-         `auction_premium_bps` above the oracle down to
+         `auction_premium_bps` above the snapshot rate down to
          `auction_discount_bps` below it over `auction_duration`. Sized so
-         that a whole fill at the oracle price reduces drift only and stays
+         that a whole fill at the snapshot rate reduces drift only and stays
          within the trade-size bound. A keeper's at any time; anyone's once
          no keeper has acted for `open_delay`. One live auction per pair.
-    @param sell The overweight constituent sold.
+    @param sell The overweight token sold.
     @param buy The underweight constituent bought.
     @param amount The amount of `sell` for sale.
     @return uint256 The auction's id.
     """
-    limits_: Limits = self.limits
-    if staticcall IIndexVault(vault).hasRole(KEEPER_ROLE, msg.sender):
-        self.last_keeper_action = block.timestamp
+    limits_: Limits = self._limits_of()
+    if self._is_keeper(msg.sender):
+        self._touch_keeper()
     else:
-        assert block.timestamp >= self.last_keeper_action + limits_.open_delay, "rebalancer: keepers still acting"
+        assert block.timestamp >= self._last_keeper_action() + limits_.open_delay, "rebalancer: keepers still acting"
     assert not staticcall IIndexVault(vault).paused(), "rebalancer: vault paused"
     assert amount != 0, "rebalancer: zero amount"
-    live: uint256 = self._live_auction(sell, buy)
-    assert live == 0, "rebalancer: pair already in auction"
-    q: Quote = self._quote(sell, buy)
-    oracle_out: uint256 = self._oracle_out(amount, q)
-    # a whole fill at the oracle price must bring both weights closer to
+    assert self._live_auction(sell, buy) == 0, "rebalancer: pair already in auction"
+    s: Leg = empty(Leg)
+    b: Leg = empty(Leg)
+    nav: uint256 = 0
+    s, b, nav = self._legs(sell, buy, limits_)
+    # a whole fill at the snapshot rate must bring both holdings closer to
     # their targets, and be no larger than one trade may be
-    self._check_weights(sell, buy, amount, oracle_out, q, limits_)
-    assert math._mul_div(amount, q.sell_price, q.sell_unit, False) * constants.BPS <= q.nav * limits_.max_trade_bps, "rebalancer: trade above size cap"
+    self._check_sale(s, b, amount)
+    assert b.held + self._oracle_out(amount, s, b) <= b.target + b.band, "rebalancer: buy would overshoot its target"
+    assert math._mul_div(amount, s.price, s.unit, False) * constants.BPS <= nav * limits_.max_trade_bps, "rebalancer: trade above size cap"
 
-    rate: uint256 = self._oracle_rate(q)
+    rate: uint256 = self._oracle_out(constants.WAD, s, b)
+    start_rate: uint256 = math._mul_div(rate, constants.BPS + limits_.auction_premium_bps, constants.BPS, True)
+    end_rate: uint256 = math._mul_div(rate, constants.BPS - limits_.auction_discount_bps, constants.BPS, True)
+    assert start_rate <= _MASK_128, "rebalancer: rate out of range"
+    end: uint256 = block.timestamp + limits_.auction_duration
     id: uint256 = self.auction_count + 1
     self.auction_count = id
-    self.auctions[id] = Auction(
-        sell=sell,
-        buy=buy,
+    self._auctions[id] = PackedAuction(
+        sell_start_duration=convert(sell, uint256) | block.timestamp << 160 | limits_.auction_duration << 200,
+        buy_end=convert(buy, uint256) | end << 160,
         remaining=amount,
-        start_rate=math._mul_div(rate, constants.BPS + limits_.auction_premium_bps, constants.BPS, True),
-        end_rate=math._mul_div(rate, constants.BPS - limits_.auction_discount_bps, constants.BPS, True),
-        start=block.timestamp,
-        duration=limits_.auction_duration,
-        end=block.timestamp + limits_.auction_duration,
+        rates=start_rate | end_rate << 128,
     )
     self.live_auction[sell][buy] = id
     log AuctionOpened(
-        id=id,
-        opener=msg.sender,
-        sell=sell,
-        buy=buy,
-        amount=amount,
-        start_rate=self.auctions[id].start_rate,
-        end_rate=self.auctions[id].end_rate,
-        end=block.timestamp + limits_.auction_duration,
+        id=id, opener=msg.sender, sell=sell, buy=buy, amount=amount, start_rate=start_rate, end_rate=end_rate, end=end
     )
     return id
 
@@ -506,40 +622,37 @@ def open_auction(sell: address, buy: address, amount: uint256) -> uint256:
 def fill(id: uint256, amount: uint256, max_buy_in: uint256) -> uint256:
     """
     @dev Buys `amount` of the auction's `sell` at the current price, paying
-         its `buy` (the caller must have approved this contract). The price
-         must still be no lower than the oracle's less
-         `auction_discount_bps` (an auction whose prices moved away halts),
-         and the fill must still reduce drift as a keeper trade must (the
-         basket may have moved since the opening). Anyone's. Stopped by a
+         its `buy` (the caller must have approved the vault). The price must
+         still be no lower than the snapshot rate less
+         `auction_discount_bps` (an auction whose prices moved away halts;
+         a stale snapshot can be refreshed by anyone), and the fill must
+         still reduce drift as a keeper trade must. Anyone's. Stopped by a
          pause.
     @param id The auction.
     @param amount Units of `sell` bought, at most what remains.
     @param max_buy_in The most the filler pays of `buy`.
     @return uint256 The amount of `buy` paid.
     """
-    auction: Auction = self.auctions[id]
+    auction: Auction = self._auction(id)
     assert block.timestamp < auction.end, "rebalancer: auction not live"
     assert amount != 0 and amount <= auction.remaining, "rebalancer: amount not for sale"
     rate: uint256 = self._rate_at(auction, block.timestamp)
     buy_in: uint256 = math._mul_div(amount, rate, constants.WAD, True)
     assert buy_in <= max_buy_in, "rebalancer: price above maximum"
-    limits_: Limits = self.limits
-    q: Quote = self._quote(auction.sell, auction.buy)
-    oracle_rate: uint256 = self._oracle_rate(q)
+    limits_: Limits = self._hot_limits()
+    s: Leg = empty(Leg)
+    b: Leg = empty(Leg)
+    nav: uint256 = 0
+    s, b, nav = self._legs(auction.sell, auction.buy, limits_)
+    oracle_rate: uint256 = self._oracle_out(constants.WAD, s, b)
     assert rate * constants.BPS >= oracle_rate * (constants.BPS - limits_.auction_discount_bps), "rebalancer: auction price below oracle bound"
     # prices and other trades may have moved the basket since the opening
-    self._check_weights(auction.sell, auction.buy, amount, buy_in, q, limits_)
-    self._use_size(math._mul_div(amount, q.sell_price, q.sell_unit, False), q.nav, limits_)
+    self._check_sale(s, b, amount)
+    assert b.held + buy_in <= b.target + b.band, "rebalancer: buy would overshoot its target"
+    self._book_trade(math._mul_div(amount, s.price, s.unit, False), nav, limits_, False)
 
-    self.auctions[id].remaining = auction.remaining - amount
-    self._mode = _MODE_FILL
-    self._sell = auction.sell
-    self._buy = auction.buy
-    self._amount = amount
-    self._min_out = buy_in
-    self._counterparty = msg.sender
-    extcall IIndexVault(vault).rebalance_swap(auction.sell, auction.buy, amount, buy_in)
-    self._mode = 0
+    self._auctions[id].remaining = auction.remaining - amount
+    extcall IIndexVault(vault).rebalance_swap(auction.sell, auction.buy, amount, buy_in, msg.sender, b"", True)
     log AuctionFilled(id=id, filler=msg.sender, sold=amount, bought=buy_in, rate=rate, oracle_rate=oracle_rate)
     return buy_in
 
@@ -550,42 +663,98 @@ def close_auction(id: uint256):
     @dev Ends a live auction early. A keeper's or the admin's.
     @param id The auction.
     """
-    if not staticcall IIndexVault(vault).hasRole(KEEPER_ROLE, msg.sender):
+    if not self._is_keeper(msg.sender):
         self._check_admin()
-    assert block.timestamp < self.auctions[id].end, "rebalancer: auction not live"
-    self.auctions[id].end = block.timestamp
+    packed: uint256 = self._auctions[id].buy_end
+    assert block.timestamp < packed >> 160, "rebalancer: auction not live"
+    self._auctions[id].buy_end = (packed & _MASK_160) | block.timestamp << 160
     log AuctionClosed(id=id)
-
-
-@external
-def on_rebalance_swap():
-    """
-    @dev The vault's callback inside `rebalance_swap`: it has sent this
-         contract the `sell` amount. A trade approves the adapter exactly
-         that amount, swaps to the vault and resets the approval; a fill
-         pays the filler and takes the `buy` amount from it to the vault.
-    """
-    assert msg.sender == vault, "rebalancer: caller is not the vault"
-    mode: uint8 = self._mode
-    assert mode != 0, "rebalancer: no swap under way"
-    sell: address = self._sell
-    amount: uint256 = self._amount
-    if mode == _MODE_TRADE:
-        adapter: address = self._adapter
-        assert extcall IERC20(sell).approve(adapter, amount, default_return_value=True), "rebalancer: approve failed"
-        extcall IDexAdapter(adapter).swap(sell, self._buy, amount, self._min_out, self._route, vault)
-        assert extcall IERC20(sell).approve(adapter, 0, default_return_value=True), "rebalancer: approve failed"
-        # the adapter took exactly the amount sold: nothing stays here
-        assert staticcall IERC20(sell).balanceOf(self) == self._held_before, "rebalancer: adapter left tokens"
-    else:
-        safe_erc20._transfer(sell, self._counterparty, amount)
-        safe_erc20._transfer_from(self._buy, self._counterparty, vault, self._min_out)
-
 
 
 # ---------------------------------------------------------------------------
 #                                    VIEWS
 # ---------------------------------------------------------------------------
+
+
+@external
+@view
+def limits() -> Limits:
+    """
+    @dev Every bound of trades and auctions.
+    @return Limits The bounds.
+    """
+    return self._limits_of()
+
+
+@external
+@view
+def period_start() -> uint256:
+    """
+    @dev When the current trading period started.
+    @return uint256 A timestamp.
+    """
+    return self._book & _MASK_40
+
+
+@external
+@view
+def period_used() -> uint256:
+    """
+    @dev The USD value (18 decimals) traded in the current period.
+    @return uint256 USD.
+    """
+    return (self._book >> 40) & _MASK_128
+
+
+@external
+@view
+def last_keeper_action() -> uint256:
+    """
+    @dev When a keeper last traded, started a rebalance or opened an auction
+         (or this contract was created).
+    @return uint256 A timestamp.
+    """
+    return self._last_keeper_action()
+
+
+@external
+@view
+def rebalance() -> Rebalance:
+    """
+    @dev The current rebalance: when it started (0 before the first), the
+         NAV per undiluted share then, and when the target weights last
+         changed.
+    @return Rebalance The state.
+    """
+    packed: uint256 = self._rebalance
+    return Rebalance(
+        started_at=packed & _MASK_40,
+        nav_per_share=(packed >> 40) & _MASK_128,
+        targets_changed_at=(packed >> 168) & _MASK_40,
+    )
+
+
+@external
+@view
+def snapshot(asset: address) -> Snapshot:
+    """
+    @dev The snapshot of `asset` in the current rebalance; empty when it has
+         none (never snapshotted, or only in an earlier rebalance).
+    @param asset Any address.
+    @return Snapshot Its target units, price, price time and decimals.
+    """
+    return self._snapshot(asset)
+
+
+@external
+@view
+def auctions(id: uint256) -> Auction:
+    """
+    @dev An auction by id (empty when there is none).
+    @param id The auction.
+    @return Auction The auction.
+    """
+    return self._auction(id)
 
 
 @external
@@ -597,7 +766,7 @@ def auction_rate(id: uint256) -> uint256:
     @param id The auction.
     @return uint256 The rate.
     """
-    auction: Auction = self.auctions[id]
+    auction: Auction = self._auction(id)
     if block.timestamp >= auction.end or auction.remaining == 0:
         return 0
     return self._rate_at(auction, block.timestamp)
@@ -628,9 +797,20 @@ def target_weights() -> DynArray[uint256, MAX_ASSETS]:
 @view
 def _check_admin():
     """
-    @dev Every privileged function's role check.
+    @dev Every privileged function's admin check.
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+
+
+@internal
+@view
+def _is_keeper(account: address) -> bool:
+    """
+    @dev Every keeper check: the vault's `KEEPER_ROLE`.
+    @param account The caller.
+    @return bool Whether it holds the role.
+    """
+    return staticcall IIndexVault(vault).hasRole(KEEPER_ROLE, account)
 
 
 @internal
@@ -645,14 +825,15 @@ def _store(assets_: DynArray[address, MAX_ASSETS]):
 
 
 # ---------------------------------------------------------------------------
-#                             TRADING INTERNALS
+#                              PACKED STORAGE
 # ---------------------------------------------------------------------------
 
 
 @internal
 def _set_limits(limits_: Limits):
     """
-    @dev Checks the bounds against the hard bounds and stores them.
+    @dev Checks the bounds against the hard bounds and stores them packed.
+    @param limits_ The bounds.
     """
     assert (
         limits_.max_slippage_bps <= MAX_SLIPPAGE_BPS
@@ -667,49 +848,252 @@ def _set_limits(limits_: Limits):
         and limits_.auction_premium_bps <= MAX_AUCTION_PREMIUM_BPS
         and limits_.auction_discount_bps <= limits_.max_slippage_bps
         and limits_.open_delay >= MIN_OPEN_DELAY
+        and limits_.open_delay <= MAX_OPEN_DELAY
+        and limits_.max_age >= MIN_MAX_AGE
+        and limits_.max_age <= MAX_MAX_AGE
     ), "rebalancer: limits out of bounds"
-    self.limits = limits_
+    # every field is within its width: the hard bounds above are far below
+    self._limits[0] = (
+        limits_.max_slippage_bps
+        | limits_.weight_tolerance << 16
+        | limits_.max_trade_bps << 80
+        | limits_.period_cap_bps << 96
+        | limits_.period << 112
+        | limits_.cooldown << 144
+        | limits_.auction_discount_bps << 176
+        | limits_.max_age << 192
+    )
+    self._limits[1] = limits_.auction_duration | limits_.auction_premium_bps << 32 | limits_.open_delay << 48
     log LimitsChanged(limits=limits_)
 
 
 @internal
 @view
-def _quote(sell: address, buy: address) -> Quote:
+def _hot_limits() -> Limits:
     """
-    @dev Reads what a trade of `sell` for `buy` is judged by; reverts with
-         the oracle's reason while any price is unusable (the NAV needs them
-         all).
+    @dev The bounds a trade or a fill reads, from one word (the auction
+         duration, premium and open delay are left 0).
+    @return Limits The bounds.
     """
-    assert self.targets_set, "rebalancer: no target weights"
-    oracle: address = staticcall IIndexVault(vault).oracle()
-    return Quote(
-        sell_price=staticcall IOracleRouter(oracle).price(sell),
-        buy_price=staticcall IOracleRouter(oracle).price(buy),
-        sell_unit=10 ** convert(staticcall IERC20Detailed(sell).decimals(), uint256),
-        buy_unit=10 ** convert(staticcall IERC20Detailed(buy).decimals(), uint256),
-        nav=staticcall IIndexVault(vault).total_value(),
-        sell_held=staticcall IERC20(sell).balanceOf(vault),
-        buy_held=staticcall IERC20(buy).balanceOf(vault),
+    hot: uint256 = self._limits[0]
+    return Limits(
+        max_slippage_bps=hot & _MASK_16,
+        weight_tolerance=(hot >> 16) & _MASK_64,
+        max_trade_bps=(hot >> 80) & _MASK_16,
+        period_cap_bps=(hot >> 96) & _MASK_16,
+        period=(hot >> 112) & _MASK_32,
+        cooldown=(hot >> 144) & _MASK_32,
+        auction_duration=0,
+        auction_premium_bps=0,
+        auction_discount_bps=(hot >> 176) & _MASK_16,
+        open_delay=0,
+        max_age=(hot >> 192) & _MASK_32,
+    )
+
+
+@internal
+@view
+def _limits_of() -> Limits:
+    """
+    @dev Every bound, from both words.
+    @return Limits The bounds.
+    """
+    limits_: Limits = self._hot_limits()
+    cold: uint256 = self._limits[1]
+    limits_.auction_duration = cold & _MASK_32
+    limits_.auction_premium_bps = (cold >> 32) & _MASK_16
+    limits_.open_delay = (cold >> 48) & _MASK_40
+    return limits_
+
+
+@internal
+@view
+def _last_keeper_action() -> uint256:
+    """
+    @dev When a keeper last acted, from the book.
+    @return uint256 A timestamp.
+    """
+    return self._book >> 168
+
+
+@internal
+def _touch_keeper():
+    """
+    @dev Records that a keeper acted now.
+    """
+    self._book = (self._book & (2**168 - 1)) | block.timestamp << 168
+
+
+@internal
+@view
+def _started_at() -> uint256:
+    """
+    @dev When the current rebalance started (0 before the first).
+    @return uint256 A timestamp.
+    """
+    return self._rebalance & _MASK_40
+
+
+@internal
+@view
+def _pack_snapshot(target: uint256, price: uint256, decimals: uint8) -> uint256:
+    """
+    @dev One snapshot word, checking that each field fits.
+    @param target Target units per 10**18 undiluted shares.
+    @param price USD per whole token (18 decimals).
+    @param decimals The token's decimals.
+    @return uint256 The word.
+    """
+    assert target <= _MASK_120, "rebalancer: target out of range"
+    assert price <= _MASK_96, "rebalancer: price out of range"
+    # decimals are at most 36 (the oracle's bound): six bits
+    return target | price << 120 | convert(decimals, uint256) << 216 | block.timestamp << 222
+
+
+@internal
+@view
+def _snapshot(asset: address) -> Snapshot:
+    """
+    @dev The snapshot of `asset` in the current rebalance, or an empty one.
+    @param asset Any address.
+    @return Snapshot Its fields.
+    """
+    packed: uint256 = self._snapshots[asset]
+    updated_at: uint256 = packed >> 222
+    started_at: uint256 = self._started_at()
+    if packed == 0 or started_at == 0 or updated_at < started_at:
+        return empty(Snapshot)
+    return Snapshot(
+        target_units=packed & _MASK_120,
+        price=(packed >> 120) & _MASK_96,
+        updated_at=updated_at,
+        decimals=(packed >> 216) & _MASK_6,
+    )
+
+
+@internal
+@view
+def _auction(id: uint256) -> Auction:
+    """
+    @dev An auction, unpacked.
+    @param id The auction.
+    @return Auction Its fields.
+    """
+    packed: PackedAuction = self._auctions[id]
+    return Auction(
+        sell=convert(packed.sell_start_duration & _MASK_160, address),
+        buy=convert(packed.buy_end & _MASK_160, address),
+        remaining=packed.remaining,
+        start_rate=packed.rates & _MASK_128,
+        end_rate=packed.rates >> 128,
+        start=(packed.sell_start_duration >> 160) & _MASK_40,
+        duration=packed.sell_start_duration >> 200,
+        end=packed.buy_end >> 160,
+    )
+
+
+# ---------------------------------------------------------------------------
+#                             TRADING INTERNALS
+# ---------------------------------------------------------------------------
+
+
+@internal
+def _cool_down(sell: address, buy: address, cooldown: uint256):
+    """
+    @dev Refuses a pair that traded within `cooldown`, and records that it
+         trades now.
+    """
+    last: uint256 = self.last_trade[sell][buy]
+    assert last == 0 or block.timestamp >= last + cooldown, "rebalancer: pair cooling down"
+    self.last_trade[sell][buy] = block.timestamp
+
+
+@internal
+@view
+def _legs(sell: address, buy: address, limits_: Limits) -> (Leg, Leg, uint256):
+    """
+    @dev Both sides of a trade from their snapshots (each current and no
+         older than `max_age`) and the vault's balances, scaled to the
+         undiluted supply now; and the NAV the size caps apply to (the
+         snapshot's NAV per share times that supply).
+    @return Leg The side sold.
+    @return Leg The side bought.
+    @return uint256 The NAV (USD, 18 decimals).
+    """
+    packed: uint256 = self._rebalance
+    assert packed & _MASK_40 != 0, "rebalancer: no rebalance started"
+    supply: uint256 = staticcall IIndexVault(vault).undiluted_supply()
+    nav: uint256 = math._mul_div((packed >> 40) & _MASK_128, supply, constants.WAD, False)
+    return self._leg(sell, supply, nav, limits_), self._leg(buy, supply, nav, limits_), nav
+
+
+@internal
+@view
+def _leg(asset: address, supply: uint256, nav: uint256, limits_: Limits) -> Leg:
+    """
+    @dev One side of a trade (see `_legs`).
+    """
+    snap: Snapshot = self._snapshot(asset)
+    assert snap.price != 0, "rebalancer: no snapshot"
+    assert block.timestamp <= snap.updated_at + limits_.max_age, "rebalancer: stale snapshot"
+    unit: uint256 = 10**snap.decimals
+    return Leg(
+        target=math._mul_div(snap.target_units, supply, constants.WAD, False),
+        band=math._mul_div(math._mul_div(limits_.weight_tolerance, nav, constants.WAD, False), unit, snap.price, False),
+        price=snap.price,
+        unit=unit,
+        held=staticcall IERC20(asset).balanceOf(vault),
     )
 
 
 @internal
 @pure
-def _oracle_out(amount_in: uint256, q: Quote) -> uint256:
+def _oracle_out(amount_in: uint256, s: Leg, b: Leg) -> uint256:
     """
-    @dev The oracle value of `amount_in` of `sell`, in units of `buy`,
-         rounded down.
+    @dev The snapshot value of `amount_in` of the asset sold, in units of
+         the one bought, rounded down.
     """
-    return math._mul_div(math._mul_div(amount_in, q.sell_price, q.sell_unit, False), q.buy_unit, q.buy_price, False)
+    return math._mul_div(math._mul_div(amount_in, s.price, s.unit, False), b.unit, b.price, False)
 
 
 @internal
 @pure
-def _oracle_rate(q: Quote) -> uint256:
+def _check_sale(s: Leg, b: Leg, amount_in: uint256):
     """
-    @dev Units of `buy` the oracle gives for 10**18 units of `sell`.
+    @dev Reverts unless the sale reduces drift on the side the amount sold
+         decides: before it, the asset sold holds more than its target plus
+         the band and the one bought less than its target; after it, the
+         asset sold holds no less than its target less the band. (That the
+         one bought ends no higher than its target plus the band is checked
+         on what actually came in.) Requiring the seller to be beyond the
+         band means a trade that overshot within it can never be traded
+         back: no churn inside the band.
     """
-    return math._mul_div(math._mul_div(constants.WAD, q.sell_price, q.sell_unit, False), q.buy_unit, q.buy_price, False)
+    assert s.held > s.target + s.band, "rebalancer: sell is not overweight"
+    assert b.held < b.target, "rebalancer: buy is not underweight"
+    assert s.held - min(s.held, amount_in) >= s.target - min(s.target, s.band), "rebalancer: sell would undershoot its target"
+
+
+@internal
+def _book_trade(value_usd: uint256, nav: uint256, limits_: Limits, keeper: bool):
+    """
+    @dev Books a trade of `value_usd` against the per-trade and per-period
+         size caps (shares of `nav`), and a keeper's action.
+    """
+    assert value_usd * constants.BPS <= nav * limits_.max_trade_bps, "rebalancer: trade above size cap"
+    book: uint256 = self._book
+    start: uint256 = book & _MASK_40
+    used: uint256 = (book >> 40) & _MASK_128
+    if block.timestamp >= start + limits_.period:
+        start = block.timestamp
+        used = 0
+    used += value_usd
+    assert used * constants.BPS <= nav * limits_.period_cap_bps, "rebalancer: period cap reached"
+    assert used <= _MASK_128, "rebalancer: value out of range"
+    last: uint256 = book >> 168
+    if keeper:
+        last = block.timestamp
+    self._book = start | used << 40 | last << 168
 
 
 @internal
@@ -730,49 +1114,9 @@ def _live_auction(sell: address, buy: address) -> uint256:
     @dev The pair's live auction, or 0.
     """
     id: uint256 = self.live_auction[sell][buy]
-    if id == 0 or block.timestamp >= self.auctions[id].end or self.auctions[id].remaining == 0:
+    if id == 0:
+        return 0
+    auction: Auction = self._auction(id)
+    if block.timestamp >= auction.end or auction.remaining == 0:
         return 0
     return id
-
-
-@internal
-def _use_size(value_usd: uint256, nav: uint256, limits_: Limits):
-    """
-    @dev Books a trade of `value_usd` against the per-trade and per-period
-         size caps (shares of `nav`).
-    """
-    assert value_usd * constants.BPS <= nav * limits_.max_trade_bps, "rebalancer: trade above size cap"
-    if block.timestamp >= self.period_start + limits_.period:
-        self.period_start = block.timestamp
-        self.period_used = 0
-    used: uint256 = self.period_used + value_usd
-    assert used * constants.BPS <= nav * limits_.period_cap_bps, "rebalancer: period cap reached"
-    self.period_used = used
-
-
-@internal
-@view
-def _check_weights(sell: address, buy: address, amount_in: uint256, amount_out: uint256, q: Quote, limits_: Limits):
-    """
-    @dev Reverts unless the trade reduces drift: before it, `sell` is above
-         its target by more than the tolerance and `buy` below its target;
-         after selling `amount_in` of `sell` for `amount_out` of `buy`,
-         `sell` is no lower than its target and `buy` no higher than its
-         target, within the tolerance (1e18 fixed point). Requiring the seller
-         to be beyond the tolerance means a trade that overshot (within the
-         tolerance) can never be traded back: no churn inside the band.
-    """
-    t_sell: uint256 = self.target_weight[sell]
-    t_buy: uint256 = self.target_weight[buy]
-    sell_before: uint256 = math._mul_div(q.sell_held, q.sell_price, q.sell_unit, False)
-    buy_before: uint256 = math._mul_div(q.buy_held, q.buy_price, q.buy_unit, False)
-    assert sell_before * constants.WAD > (t_sell + limits_.weight_tolerance) * q.nav, "rebalancer: sell is not overweight"
-    assert buy_before * constants.WAD < t_buy * q.nav, "rebalancer: buy is not underweight"
-    value_in: uint256 = math._mul_div(amount_in, q.sell_price, q.sell_unit, False)
-    value_out: uint256 = math._mul_div(amount_out, q.buy_price, q.buy_unit, False)
-    nav_after: uint256 = q.nav + value_out - min(q.nav + value_out, value_in)
-    sell_after: uint256 = math._mul_div(q.sell_held - min(q.sell_held, amount_in), q.sell_price, q.sell_unit, False)
-    buy_after: uint256 = math._mul_div(q.buy_held + amount_out, q.buy_price, q.buy_unit, False)
-    sell_floor: uint256 = t_sell - min(t_sell, limits_.weight_tolerance)
-    assert sell_after * constants.WAD >= sell_floor * nav_after, "rebalancer: sell would undershoot its target"
-    assert buy_after * constants.WAD <= (t_buy + limits_.weight_tolerance) * nav_after, "rebalancer: buy would overshoot its target"

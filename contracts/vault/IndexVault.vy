@@ -40,8 +40,8 @@ from ethereum.ercs import IERC20
 from ethereum.ercs import IERC20Detailed
 from ethereum.ercs import IERC4626
 
+from ..interfaces import IDexAdapter
 from ..interfaces import IIndexVault
-from ..interfaces import IRebalancer
 
 implements: IERC20
 implements: IERC20Detailed
@@ -107,6 +107,7 @@ exports: (
     fees.fee_recipient,
     fees.management_fee_rate,
     fees.last_fee_accrual,
+    fees.fee_multiplier,
     fees.mint_fee_bps,
     fees.redeem_fee_bps,
     fees.entry_fee_bps,
@@ -397,37 +398,59 @@ def set_assets_pointer(pointer: address):
     for asset: address in current:
         if asset not in listed:
             assert staticcall IERC20(asset).balanceOf(self) * constants.WAD <= supply, "vault: balance is not dust"
+    basket._relist(current, listed)
     log AssetsChanged(pointer=pointer)
 
 
 @external
 @nonreentrant
-def rebalance_swap(sell: address, buy: address, amount_in: uint256, min_out: uint256) -> uint256:
+def rebalance_swap(
+    sell: address,
+    buy: address,
+    amount_in: uint256,
+    min_out: uint256,
+    counterparty: address,
+    route: Bytes[constants.MAX_ROUTE],
+    fill: bool,
+) -> uint256:
     """
-    @dev Pays `amount_in` of `sell` to the rebalancer, lets it trade in
-         `on_rebalance_swap`, and checks that at least `min_out` of `buy`
-         (a constituent) came back and that no more `sell` left. `sell` may
-         also be a token the vault holds untracked (a removed constituent's
-         dust, an airdrop): selling it into the basket only adds to it. The
-         rebalancer's, which bounds the trade by the oracle and the target
-         weights; the vault holds its lock throughout, so nothing can mint,
-         redeem or read a half-traded state in between. Stopped by a pause.
+    @dev Trades `amount_in` of `sell` for at least `min_out` of `buy` (a
+         constituent) with `counterparty`, and checks that at least `min_out`
+         came in:
+         - a keeper trade (`fill` false) pays `counterparty`, an allowlisted
+           DEX adapter, and calls its `swap` along `route`, paying the
+           proceeds (and any unspent input) back to this vault: no hop
+           through the rebalancer and no approval;
+         - an auction fill (`fill` true) takes `min_out` of `buy` from
+           `counterparty`, the filler (who approved this vault), and pays
+           it `amount_in` of `sell`.
+         `sell` may also be a token the vault holds untracked (a removed
+         constituent's dust, an airdrop): selling it into the basket only
+         adds to it. The rebalancer's, which bounds the trade by the oracle
+         and the unit targets; the vault holds its lock throughout, so
+         nothing can mint, redeem or read a half-traded state in between.
+         Stopped by a pause.
     @param sell The token sold.
     @param buy The constituent bought.
     @param amount_in The amount of `sell` paid out.
     @param min_out The least amount of `buy` that must come in.
+    @param counterparty The DEX adapter, or the filler.
+    @param route The adapter's route (ignored for a fill).
+    @param fill Whether `counterparty` is a filler paying `min_out` itself.
     @return uint256 The amount of `buy` received.
     """
     self._check_rebalancer()
     pausable._require_not_paused()
-    assert sell != buy and buy in basket._assets(), "vault: not a constituent pair"
-    sell_before: uint256 = staticcall IERC20(sell).balanceOf(self)
+    assert sell != buy and basket._is_listed(buy), "vault: not a constituent pair"
     buy_before: uint256 = staticcall IERC20(buy).balanceOf(self)
-    safe_erc20._transfer(sell, msg.sender, amount_in)
-    extcall IRebalancer(msg.sender).on_rebalance_swap()
+    if fill:
+        safe_erc20._transfer_from(buy, counterparty, self, min_out)
+        safe_erc20._transfer(sell, counterparty, amount_in)
+    else:
+        safe_erc20._transfer(sell, counterparty, amount_in)
+        extcall IDexAdapter(counterparty).swap(sell, buy, amount_in, min_out, route, self)
     received: uint256 = staticcall IERC20(buy).balanceOf(self) - buy_before
-    spent: uint256 = sell_before - staticcall IERC20(sell).balanceOf(self)
-    assert received >= min_out and spent <= amount_in, "vault: swap short"
+    assert received >= min_out, "vault: swap short"
     return received
 
 
@@ -530,6 +553,19 @@ def pending_management_fee() -> uint256:
     @return uint256 Shares.
     """
     return fees._supply_after_accrual() - erc20.totalSupply
+
+
+@external
+@view
+@nonreentrant
+def undiluted_supply() -> uint256:
+    """
+    @dev The share supply scaled back by every management fee settled (see
+         `fees`): mints and redemptions move it, the fee does not. The
+         rebalancer's unit targets are per 10**18 undiluted shares.
+    @return uint256 Undiluted shares.
+    """
+    return fees._undiluted_supply()
 
 
 @external

@@ -27,6 +27,12 @@ from ..lib import constants
 assets_pointer: public(address)
 
 
+# @dev Whether an address is in the constituent list: the O(1) membership
+# check of a rebalancing swap (one slot where the list costs a cold call and
+# a scan). Kept with the list by `_store_assets` and `_relist`.
+_listed: HashMap[address, bool]
+
+
 # @dev Amount of each constituent (in its own decimals) per 10**18 shares
 # that the first mint takes; afterwards minting is pro rata to holdings and
 # these describe the basket at creation only (composition changes need
@@ -79,6 +85,34 @@ def _store_assets(assets_: DynArray[address, constants.MAX_ASSETS]):
     """
     encoded: Bytes[32 * (constants.MAX_ASSETS + 2)] = abi_encode(assets_)
     self.assets_pointer = code_store._write(slice(encoded, 32, len(encoded) - 32))
+    for asset: address in assets_:
+        self._listed[asset] = True
+
+
+@internal
+def _relist(before: DynArray[address, constants.MAX_ASSETS], after: DynArray[address, constants.MAX_ASSETS]):
+    """
+    @dev Brings the membership map from the list `before` to the list
+         `after` (the pointer already holds `after`).
+    @param before The constituents until now.
+    @param after The constituents from now on.
+    """
+    for asset: address in before:
+        if asset not in after:
+            self._listed[asset] = False
+    for asset: address in after:
+        self._listed[asset] = True
+
+
+@internal
+@view
+def _is_listed(asset: address) -> bool:
+    """
+    @dev Whether `asset` is a constituent.
+    @param asset Any address.
+    @return bool Whether it is listed.
+    """
+    return self._listed[asset]
 
 
 @internal

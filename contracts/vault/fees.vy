@@ -26,6 +26,15 @@
         The whole schedule changes at once (`_set_fees`), through the
         vault's admin, that is the Governor's timelock.
 
+        The fee multiplier (`_multiplier`) is the product, over every
+        settlement, of the supply before it over the supply after it: the
+        share of the vault the holders of one share keep. The undiluted
+        supply `totalSupply * multiplier / RAY` moves with mints and
+        redemptions and not with the fee, so that units per undiluted share
+        stay put while the fee dilutes shares (the rebalancer's unit targets
+        are per undiluted share; Set Protocol's position multiplier works the
+        same way).
+
         Every rounding favours the holders: fee shares from the stream are
         rounded down, in-kind fee shares are rounded up.
 """
@@ -81,6 +90,12 @@ _MINT_SHIFT: constant(uint256) = 128
 _REDEEM_SHIFT: constant(uint256) = 144
 
 
+# @dev The layout of `_accrual`: the last settlement's time in the low 64
+# bits, the fee multiplier (`RAY` fixed point, at most `RAY`) above them.
+_TIME_MASK: constant(uint256) = 2**64 - 1
+_MULTIPLIER_SHIFT: constant(uint256) = 64
+
+
 # ---------------------------------------------------------------------------
 #                                   STORAGE
 # ---------------------------------------------------------------------------
@@ -93,9 +108,11 @@ fee_recipient: public(address)
 # point, 0 for none).
 management_fee_rate: public(uint256)
 
-# @dev When the management fee was last settled (only kept current while a
-# rate is set).
-last_fee_accrual: public(uint256)
+# @dev The management fee's settlement, packed in one slot so that a mint or
+# a redemption settles it with one write: when it was last settled (only
+# kept current while a rate is set) in bits 0-63, and the fee multiplier
+# (`RAY` fixed point, `RAY` before any fee, never above it) from bit 64 on.
+_accrual: uint256
 
 # @dev Fee on in-kind mints, in basis points of the shares created.
 mint_fee_bps: public(uint256)
@@ -153,7 +170,36 @@ def __init__(recipient: address):
     @dev Sets the fee recipient; every fee starts at zero.
     @param recipient The account fees are paid to.
     """
+    self._accrual = RAY << _MULTIPLIER_SHIFT
     self._set_recipient(recipient)
+
+
+# ---------------------------------------------------------------------------
+#                                    VIEWS
+# ---------------------------------------------------------------------------
+
+
+@external
+@view
+def last_fee_accrual() -> uint256:
+    """
+    @dev When the management fee was last settled (only kept current while a
+         rate is set).
+    @return uint256 A timestamp.
+    """
+    return self._accrual & _TIME_MASK
+
+
+@external
+@view
+def fee_multiplier() -> uint256:
+    """
+    @dev The share of the vault one share's holder has kept through every
+         management fee settled so far (`RAY` fixed point, 10**27 before
+         any fee).
+    @return uint256 The multiplier.
+    """
+    return self._accrual >> _MULTIPLIER_SHIFT
 
 
 # ---------------------------------------------------------------------------
@@ -192,24 +238,30 @@ def _accrue():
     rate: uint256 = self._rate()
     if rate == 0:
         return
-    elapsed: uint256 = block.timestamp - self.last_fee_accrual
-    shares: uint256 = self._pending(rate)
-    self.last_fee_accrual = block.timestamp
+    packed: uint256 = self._accrual
+    elapsed: uint256 = block.timestamp - (packed & _TIME_MASK)
+    multiplier: uint256 = packed >> _MULTIPLIER_SHIFT
+    shares: uint256 = self._pending(rate, packed)
     if shares != 0:
+        supply: uint256 = erc20.totalSupply
+        # supply != 0: the fee is a share of the supply, so shares != 0 needs one
+        multiplier = math._mul_div(multiplier, supply, supply + shares, False)
         recipient: address = self.fee_recipient
         erc20._mint(recipient, shares)
         log ManagementFeeAccrued(recipient=recipient, shares=shares, elapsed=elapsed)
+    self._accrual = block.timestamp | multiplier << _MULTIPLIER_SHIFT
 
 
 @internal
 @view
-def _pending(rate: uint256) -> uint256:
+def _pending(rate: uint256, packed: uint256) -> uint256:
     """
     @dev The management fee shares due now at `rate`, rounded down.
     @param rate The per-second rate (`RAY` fixed point).
+    @param packed `_accrual`, as read by the caller.
     @return uint256 Shares.
     """
-    elapsed: uint256 = min(block.timestamp - self.last_fee_accrual, MAX_ACCRUAL_PERIOD)
+    elapsed: uint256 = min(block.timestamp - (packed & _TIME_MASK), MAX_ACCRUAL_PERIOD)
     if elapsed == 0:
         return 0
     growth: uint256 = self._rpow(RAY + rate, elapsed)
@@ -227,7 +279,19 @@ def _supply_after_accrual() -> uint256:
     rate: uint256 = self._rate()
     if rate == 0:
         return erc20.totalSupply
-    return erc20.totalSupply + self._pending(rate)
+    return erc20.totalSupply + self._pending(rate, self._accrual)
+
+
+@internal
+@view
+def _undiluted_supply() -> uint256:
+    """
+    @dev The share supply scaled back by every management fee settled: it
+         moves with mints and redemptions, not with the fee (see the
+         notice). Unsettled fee shares are in neither factor.
+    @return uint256 Undiluted shares.
+    """
+    return math._mul_div(erc20.totalSupply, self._accrual >> _MULTIPLIER_SHIFT, RAY, False)
 
 
 @internal
@@ -254,7 +318,7 @@ def _set_fees(rate: uint256, mint_fee_bps_: uint256, redeem_fee_bps_: uint256, e
     ), "fees: fee above cap"
     self._accrue()
     self.management_fee_rate = rate
-    self.last_fee_accrual = block.timestamp
+    self._accrual = block.timestamp | (self._accrual >> _MULTIPLIER_SHIFT) << _MULTIPLIER_SHIFT
     self.mint_fee_bps = mint_fee_bps_
     self.redeem_fee_bps = redeem_fee_bps_
     self.entry_fee_bps = entry_fee_bps_

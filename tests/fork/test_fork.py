@@ -230,6 +230,7 @@ def test_keeper_trade__link_to_weth_through_uniswap_v3_then_v2__bounded_by_the_o
     vault.grantRole(vault.KEEPER_ROLE(), keeper, sender=deployer)
     adapters = deploy_adapters(deployer, v3_swap_router=fork_market.swap_router, v2_router=fork_market.v2_router)
     allow_adapters(rebalancer, adapters, deployer)
+    rebalancer.start_rebalance(sender=keeper)  # the snapshot the trades are judged by
     link, weth = fork_market.tokens["LINK"], fork_market.tokens["ETH"]
     amount = vault.holdings()[2] // 50  # 2% of the LINK held: about 0.3% of NAV
     before = list(vault.holdings())

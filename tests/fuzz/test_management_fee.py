@@ -1,13 +1,15 @@
 """Property tests of the fees: random histories of time, in-kind flows and fee changes, to the wei
 against the Python `FeeModel`."""
 
+from dataclasses import dataclass
+
 import boa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index_vault.vault.basket import mint_amounts
-from index_vault.vault.fees import YEAR, FeeModel, pending_fee_shares, rate_from_annual_bps
+from index_vault.vault.fees import RAY, YEAR, FeeModel, pending_fee_shares, rate_from_annual_bps
 from tests.baskets import MAX_UINT, THREE_ASSETS
 from tests.conftest import fuzz_examples
 
@@ -32,6 +34,25 @@ step_st = st.one_of(
 )
 
 
+@dataclass
+class MultipliedFeeModel(FeeModel):
+    """`FeeModel` with the vault's fee multiplier: each settlement multiplies it by the supply before over the
+    supply after (rounded down), so that `supply * multiplier // RAY` (the undiluted supply) ignores the fee."""
+
+    multiplier: int = RAY
+
+    def accrue(self, now: int) -> int:
+        supply = self.supply
+        shares = super().accrue(now)
+        if shares:
+            self.multiplier = self.multiplier * supply // (supply + shares)
+        return shares
+
+    @property
+    def undiluted_supply(self) -> int:
+        return self.supply * self.multiplier // RAY
+
+
 @pytest.fixture
 def world(minted, fund, alice, bob, deployer):
     """One vault for every example (each runs inside an anchor): alice holds 10 shares, alice and
@@ -54,24 +75,26 @@ def _now() -> int:
     return boa.env.evm.patch.timestamp
 
 
-def _start(vault, accounts, rate, mint_bps, redeem_bps) -> FeeModel:
+def _start(vault, accounts, rate, mint_bps, redeem_bps) -> MultipliedFeeModel:
     vault.set_fees(rate, mint_bps, redeem_bps, 0, 0)
     balances = {name: vault.balanceOf(address) for name, address in accounts.items()}
-    model = FeeModel("deployer", supply=vault.totalSupply(), balances=balances)
+    model = MultipliedFeeModel("deployer", supply=vault.totalSupply(), balances=balances)
     model.set_fees(_now(), rate, mint_bps, redeem_bps)
     return model
 
 
-def _check(vault, accounts, model: FeeModel) -> None:
+def _check(vault, accounts, model: MultipliedFeeModel) -> None:
     assert vault.totalSupply() == model.supply
     assert vault.fee_recipient() == accounts[model.recipient]
     assert vault.balanceOf(accounts[model.recipient]) == model.recipient_balance
     assert {n: vault.balanceOf(a) for n, a in accounts.items()} == {n: model.balances.get(n, 0) for n in accounts}
     assert vault.last_fee_accrual() == model.last_accrual
     assert vault.pending_management_fee() == model.pending(_now())
+    assert vault.fee_multiplier() == model.multiplier
+    assert vault.undiluted_supply() == model.undiluted_supply
 
 
-def _apply(vault, accounts, model: FeeModel, step) -> None:
+def _apply(vault, accounts, model: MultipliedFeeModel, step) -> None:
     kind, *args = step
     now = _now()
     if kind == "wait":
@@ -125,3 +148,34 @@ def test_accrue__settled_in_pieces__same_fee_as_once_up_to_rounding(world, rate,
         settled = vault.balanceOf(accounts["deployer"])
         assert settled <= once + len(pieces)  # settling often never raises the fee beyond rounding
         assert once - settled <= 2 * len(pieces)  # and loses at most a couple of wei per settlement
+
+
+@SETTINGS
+@given(
+    rate=rate_st,
+    seconds=st.lists(seconds_st, min_size=1, max_size=6),
+    flows=st.lists(st.tuples(st.booleans(), st.integers(1, 10**22)), min_size=1, max_size=6),
+)
+def test_undiluted_supply__fee_accruals_between_flows__moved_only_by_the_flows(world, rate, seconds, flows):
+    """Units per undiluted share stay put: each accrual leaves the undiluted supply within a wei, and each
+    in-kind flow moves it in proportion to the holdings it moves (to rounding)."""
+    vault, accounts = world
+    alice = accounts["alice"]
+    with boa.env.anchor():
+        vault.set_fees(rate, 0, 0, 0, 0)
+        for wait, (mint, shares) in zip(seconds, flows, strict=False):
+            undiluted = vault.undiluted_supply()
+            boa.env.time_travel(seconds=wait)
+            with boa.env.prank(alice):
+                vault.redeem_in_kind(0, alice, [0] * 3)  # settles only
+            assert undiluted - 1 <= vault.undiluted_supply() <= undiluted
+            undiluted, holdings = vault.undiluted_supply(), vault.holdings()
+            with boa.env.prank(alice):
+                if mint:
+                    vault.mint_in_kind(shares, alice, [MAX_UINT] * 3)
+                else:
+                    vault.redeem_in_kind(vault.balanceOf(alice) * (shares % 1_000) // 1_000, alice, [0] * 3)
+            now = vault.undiluted_supply()
+            for before, after in zip(holdings, vault.holdings(), strict=True):
+                # after / now == before / undiluted, to a unit of each and a wei of undiluted supply each way
+                assert abs(after * undiluted - before * now) <= undiluted + before + now

@@ -87,6 +87,7 @@ def make_keeper(env: Env, account=None, **overrides) -> Keeper:
         account or env.keeper,
         adapter=env.adapter.address,
         quoter=env.market.uniswap.quoter_v2.address,
+        swap_router=env.market.uniswap.swap_router.address,  # a filler resells its lots through it
         config=replace(CONFIG, **overrides),
         log=EventLog("json", stream=io.StringIO()),
         sleep=lambda _: None,
@@ -156,9 +157,10 @@ def test_dry_run__plans_and_simulates__sends_nothing(env):
 
     result = keeper.run_round()
 
-    assert result.status == "dry-run"
+    assert result.status == "dry-run" and result.decision.startswith("start: no rebalance started")
     assert len(result.plan.trades) >= 3  # WETH is 15% of NAV short: three trades at the 5% size cap
-    assert all(why is None and out > 0 for _, out, why in result.simulations)
+    # no snapshot yet: the trades are listed, not simulated (the start comes first)
+    assert all(why == "not simulated: a start comes first" for _, _, why in result.simulations)
     assert nonce(env.keeper) == before
     assert trade_history(env.rebalancer.address) == []
     text = format_plan_table(result.snapshot, result)
@@ -185,11 +187,44 @@ def test_keeper__real_price_history__brings_every_weight_back_inside_its_band(en
         print(f"{day}: drifted={drifted} {len(result.trades)} trades {result.reason or ''}; {weights_line(keeper)}")
         # inside every band, or the plan says which cap stopped it
         assert inside or result.reason, weights_line(keeper)
-    assert keeper.metrics.trades_mined >= 4
+    assert keeper.metrics.trades_mined >= 4 and keeper.metrics.starts >= 1
     assert keeper.metrics.reverts_skipped == 0 and keeper.metrics.trades_reverted == 0
     history = trade_history(env.rebalancer.address)
     assert len(history) == keeper.metrics.trades_mined
     print(f"rounds {keeper.metrics.rounds}, trades {keeper.metrics.trades_mined}, gas {keeper.metrics.gas_used:,}")
+    tally(keeper)
+
+
+def test_keeper__snapshot_decisions__reuses_starts_refreshes_and_counts_gas_apart(env):
+    """Nothing changed: the snapshot is reused (no start). Targets moved past the band: one start, then trades.
+    A trade left for later (one a round) on an unchanged snapshot a day old: its legs are refreshed, no start.
+    Every transaction's gas is counted by kind."""
+    keeper = make_keeper(env, max_trades_per_round=1)
+    move_market(env, 86_400)
+    while keeper.run_round().trades:  # whatever the last test left: traded to the bands
+        chain.mine(timestamp=chain.blocks.head.timestamp + 301)
+    before = dict(keeper.metrics.gas_by_kind)
+    idle = keeper.run_round()
+    assert idle.starts == [] and idle.refreshes == [] and idle.decision.startswith(("idle", "trade"))
+
+    set_targets(env, [25 * 10**16, 25 * 10**16, 20 * 10**16, 15 * 10**16, 15 * 10**16])  # WETH 10% over
+    started = keeper.run_round()
+    assert [t.status for t in started.starts] == ["mined"] and "targets moved" in started.decision
+    assert len(started.trades) == 1 and started.refreshes == []
+
+    move_market(env, 86_400)  # a new period (the cap), the same prices: the snapshot's prices are a day old
+    refreshed = keeper.run_round()
+    assert refreshed.starts == [] and refreshed.decision.startswith("trade")
+    assert {t.asset for t in refreshed.refreshes} == {
+        refreshed.snapshot.symbol(a) for a in (refreshed.trades[0].trade.sell, refreshed.trades[0].trade.buy)
+    }
+    gas = [r.gas() for r in (idle, started, refreshed)]
+    assert gas[1]["start"] > 0 and gas[2]["refresh"] > 0 and gas[2]["start"] == 0
+    assert all(g["total"] == g["start"] + g["refresh"] + g["trade"] + g["other"] for g in gas)
+    by_kind = {k: v - before.get(k, 0) for k, v in keeper.metrics.gas_by_kind.items()}
+    assert by_kind["start"] == gas[1]["start"] and by_kind["refresh"] == gas[2]["refresh"]
+    assert by_kind["trade"] == sum(g["trade"] for g in gas)
+    print(f"\nsnapshot decisions: {[r.decision for r in (idle, started, refreshed)]}; gas {dict(by_kind)}")
     tally(keeper)
 
 
@@ -228,7 +263,8 @@ def test_keeper__killed_between_send_and_receipt__restarted__no_duplicate_trade(
     assert after.status in ("traded", "idle")
     history = [t for t in trade_history(env.rebalancer.address, start)]
     pairs = [(t.sell, t.buy) for t in history]
-    assert history[0].tx_hash == sent[0]["tx"]
+    if sent[0]["what"] == "trade":  # else the start it sent first landed once, then the trades came
+        assert history[0].tx_hash == sent[0]["tx"]
     assert len(pairs) == len(set(pairs)), pairs  # no pair traded twice
     print(f"\nkilled after send {sent[0]['tx'][:12]}; restarted: waited, then {len(after.trades)} more trade(s)")
     tally(restarted)
@@ -269,9 +305,10 @@ def test_keeper__not_mined_in_time__waits_for_it_and_never_resends(env):
 
     assert timed_out.status == "waiting" and "not mined after" in timed_out.reason
     assert again.status == "waiting" and "in flight" in again.reason
-    assert keeper.metrics.trades_sent == 1 + len(after.trades)
+    first = events(keeper, "sent")[0]["what"]  # a trade, or a start or refresh before one: sent once
+    assert keeper.metrics.trades_sent == (first == "trade") + len(after.trades)
     pairs = [(t.sell, t.buy) for t in trade_history(env.rebalancer.address, start)]
-    assert len(pairs) == 1 + len(after.trades) == len(set(pairs))
+    assert len(pairs) == keeper.metrics.trades_sent == len(set(pairs))
     tally(keeper)
 
 
@@ -293,8 +330,9 @@ def test_keeper__trade_reverts_on_chain__counted_then_reads_the_chain_again(env)
     finally:
         web3.provider.make_request("evm_setAutomine", [True])
 
-    assert keeper.metrics.trades_sent == 1 and keeper.metrics.trades_reverted == 1
-    assert [e["what"] for e in events(keeper, "reverted")] == ["trade"]
+    (reverted,) = events(keeper, "reverted")  # the first transaction of the round: a trade, start or refresh
+    assert reverted["what"] in ("trade", "start", "refresh") and len(events(keeper, "sent")) == 1
+    assert keeper.metrics.trades_reverted == (reverted["what"] == "trade")
     assert result.status == "waiting" and result.reason == "vault paused"
     assert keeper.metrics.gas_used > 0
     env.vault.unpause(sender=env.deployer)
@@ -369,6 +407,7 @@ def test_filler__auction_fills_once_the_dex_price_pays(env, accounts):
     usdc, weth = env.tokens["USDC"], env.tokens["WETH"]
     filler = accounts[3]
     weth.mint(filler, 10**18, sender=env.deployer)
+    env.rebalancer.start_rebalance(sender=env.keeper)  # a fresh snapshot at the new targets: opening reads it
     opened = env.rebalancer.open_auction(usdc, weth, 300 * 10**6, sender=env.keeper)
     (event,) = env.rebalancer.AuctionOpened.from_receipt(opened)
     keeper = make_keeper(env, account=filler, fill_auctions=True)
@@ -394,6 +433,7 @@ def test_filler__killed_between_fill_and_resale__restart_resells_the_lot(env, ac
     usdc, weth = env.tokens["USDC"], env.tokens["WETH"]
     filler = accounts[4]
     weth.mint(filler, 10**18, sender=env.deployer)
+    env.rebalancer.start_rebalance(sender=env.keeper)
     opened = env.rebalancer.open_auction(usdc, weth, 400 * 10**6, sender=env.keeper)
     (event,) = env.rebalancer.AuctionOpened.from_receipt(opened)
     chain.mine(timestamp=event.end - 60)  # the price near its floor: reselling pays
@@ -434,7 +474,10 @@ def test_status__after_a_round__shows_drift_trades_gas_and_verdict(env):
     text = format_keeper_status(status)
 
     assert len(status.history) == keeper.metrics.trades_mined >= 3
-    assert status.gas_used == keeper.metrics.gas_used > 0
+    # the account's trades, starts and refreshes over the module: at least this keeper's, by kind
+    assert status.gas_used >= keeper.metrics.gas_by_kind["trade"] > 0
+    assert status.snapshot_gas["start"][1] >= keeper.metrics.gas_by_kind["start"]
+    assert "starts" in text and "refreshes" in text and "decision now:" in text
     assert "drift bps" in text and "last trades:" in text and "UNI -> WETH" in text
     assert "would trade now: no" in text  # cooling down, or inside the bands
     print("\n" + text)
@@ -483,7 +526,9 @@ def test_script__dry_run_json__run_once__status(run_script, script_env):
 
     assert " trade " in once and "stop reason=interrupted" in once and "keeper summary:" in once
     mined = int(once.split("trades mined")[1].split()[0])
-    assert mined >= 3 and nonce(keeper) == before + mined
+    starts = int(once.split("\nstarts")[1].split()[0])
+    refreshes = int(once.split("\nrefreshes")[1].split()[0])
+    assert mined >= 3 and starts >= 1 and nonce(keeper) == before + mined + starts + refreshes
     assert int(once.split("rounds")[1].split()[0]) >= 2
 
     status = run_script("keeper", "status", *args, env=env).stdout

@@ -1,10 +1,13 @@
-"""Keeper trades through the real Uniswap V3 SwapRouter on a local market, bounded by the Rebalancer and the vault."""
+"""Keeper trades through the DEX adapters on the real local Uniswap V3 pools and V2 pairs, bounded by the
+Rebalancer's snapshot and the vault: the V3 adapter swaps on the pool and pays it in the callback (which only
+that pool may call), the V2 adapter on a direct pair and along a path, auctions filled against the vault."""
 
 import pytest
 from ape import chain, networks
 from web3.exceptions import ContractLogicError as Web3Revert
 
-from index_vault.keeper.routes import v3_route
+from index_vault.keeper.routes import v2_route, v3_route
+from index_vault.market.chain.uniswap_v2 import add_liquidity_v2, deploy_uniswap_v2, get_pair
 from index_vault.vault.chain.adapters import allow_adapters, deploy_adapters, keeper_trade, oracle_out
 from index_vault.vault.chain.deploy import deploy_vault, fund_test_accounts
 from index_vault.vault.spec import load_spec
@@ -12,19 +15,23 @@ from tests.integration.conftest import DEMO_SPEC
 
 SHARES = 100 * 10**18  # $10,000 of the $100-a-share demo basket
 FEE = 3000
-# WETH underweight (35% wanted, 20% held); USDC and LINK overweight (15% wanted, 20% held)
+# WETH underweight (35% wanted, 20% held); USDC, LINK and UNI overweight (15% wanted, 20% held)
 TARGETS = [35 * 10**16, 20 * 10**16, 15 * 10**16, 15 * 10**16, 15 * 10**16]
 
 
 def revert_reason(contract, method: str, *args, sender) -> str:
     """The reason a call would revert with, from a plain eth_call (Ape's enriched errors trace the whole call
-    tree of a reverting trade, which takes a minute on these oracle-heavy calls)."""
+    tree of a reverting trade)."""
     data = getattr(contract, method).encode_input(*args)
     try:
         networks.provider.web3.eth.call({"from": sender.address, "to": contract.address, "data": data})
     except Web3Revert as exc:
         return str(exc.message or exc)
     raise AssertionError(f"{method} did not revert")
+
+
+def past_cooldown() -> None:
+    chain.mine(timestamp=chain.blocks.head.timestamp + 400)
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +46,28 @@ def setup(accounts):
     vault.mint_in_kind(SHARES, holder, [2**256 - 1] * len(tokens), sender=holder)
     rebalancer.set_target_weights(TARGETS, sender=deployer)
     vault.grantRole(vault.KEEPER_ROLE(), keeper, sender=deployer)
-    adapters = deploy_adapters(deployer, v3_swap_router=deployed.market.uniswap.swap_router.address)
+    t = {c.symbol: token for c, token in zip(spec.constituents, tokens, strict=True)}
+    # Uniswap V2 pairs USDC/WETH and LINK/USDC at the oracle's prices, for the V2 adapter
+    uni = deployed.market.uniswap
+    v2 = deploy_uniswap_v2(deployer, uni.weth)
+    price = {s: deployed.market.router.price(token) for s, token in t.items()}
+    depth = 200_000 * 10**18  # USD a side
+    for a, b in (("USDC", "WETH"), ("LINK", "USDC")):
+        amounts = [depth * 10 ** t[s].decimals() // price[s] for s in (a, b)]
+        for s, amount in zip((a, b), amounts, strict=True):
+            t[s].mint(deployer, amount, sender=deployer)
+        add_liquidity_v2(v2, t[a], t[b], *amounts, deployer)
+    adapters = deploy_adapters(deployer, v3_swap_router=uni.swap_router.address, v2_router=v2.router.address)
     allow_adapters(rebalancer, adapters, deployer)
-    symbols = {c.symbol: t for c, t in zip(spec.constituents, tokens, strict=True)}
-    return vault, rebalancer, symbols, adapters["uniswap-v3"], keeper, deployed.market
+    rebalancer.start_rebalance(sender=keeper)
+    return vault, rebalancer, t, adapters, keeper, deployed.market, v2
 
 
-def test_keeper_trade__single_hop_usdc_to_weth__fills_near_oracle_and_resets_approval(setup):
-    vault, rebalancer, t, adapter, keeper, _ = setup
-    usdc, weth = t["USDC"], t["WETH"]
-    before = list(vault.holdings())
+def test_v3_adapter__single_hop__swaps_on_the_pool_and_pays_it_in_the_callback(setup):
+    vault, rebalancer, t, adapters, keeper, market, _ = setup
+    usdc, weth, adapter = t["USDC"], t["WETH"], adapters["uniswap-v3"]
+    pool = market.uniswap.factory.getPool(usdc, weth, FEE)
+    before, pool_before = list(vault.holdings()), (usdc.balanceOf(pool), weth.balanceOf(pool))
     amount = 200 * 10**6  # $200: 2% of NAV
 
     result = keeper_trade(
@@ -58,101 +77,110 @@ def test_keeper_trade__single_hop_usdc_to_weth__fills_near_oracle_and_resets_app
     after = list(vault.holdings())
     assert after[2] == before[2] - amount and after[0] == before[0] + result.amount_out
     assert after[1] == before[1] and after[3:] == before[3:]  # no other holding moved
+    # the pool was paid the whole amount in the callback and paid the vault directly
+    assert (usdc.balanceOf(pool) - pool_before[0], pool_before[1] - weth.balanceOf(pool)) == (amount, result.amount_out)
+    assert usdc.balanceOf(adapter) == weth.balanceOf(adapter) == 0  # the adapter keeps nothing
+    assert usdc.allowance(vault, adapter) == 0  # no approvals: the vault pays the adapter
     assert result.shortfall * 10_000 <= result.oracle_out * 100  # within the 1% bound
-    assert usdc.allowance(rebalancer, adapter) == 0 and usdc.allowance(adapter, adapter.router()) == 0
-    print(f"\nkeeper trade USDC->WETH single hop: {result.receipt.gas_used:,} gas, shortfall {result.shortfall}")
+    print(f"\nV3 adapter USDC->WETH: {result.receipt.gas_used:,} gas, shortfall {result.shortfall}")
 
 
-def test_keeper_trade__two_hops_link_to_weth_through_usdc__fills(setup):
-    _, rebalancer, t, adapter, keeper, _ = setup
+def test_v3_adapter__two_hops_link_to_weth_through_usdc__fills(setup):
+    _, rebalancer, t, adapters, keeper, _, _ = setup
     link, usdc, weth = t["LINK"], t["USDC"], t["WETH"]
-    amount = 20 * 10**18  # about $154
     route = v3_route([link.address, usdc.address, weth.address], [FEE, FEE])
 
     # two 0.3% pools: ask for the Rebalancer's full 1% bound
-    result = keeper_trade(rebalancer, keeper, link.address, weth.address, amount, adapter, route, slippage_bps=100)
+    result = keeper_trade(rebalancer, keeper, link, weth, 20 * 10**18, adapters["uniswap-v3"], route, slippage_bps=100)
 
-    assert result.amount_in == amount and result.amount_out > 0
-    print(f"\nkeeper trade LINK->USDC->WETH: {result.receipt.gas_used:,} gas, shortfall {result.shortfall}")
-
-
-def test_keeper_trade__bare_swap_beside_it__gas_printed(setup, accounts):
-    _, rebalancer, t, adapter, keeper, market = setup
-    usdc, weth, trader = t["USDC"], t["WETH"], accounts[3]
-    amount = 100 * 10**6
-    usdc.mint(trader, amount, sender=accounts[0])
-    usdc.approve(market.uniswap.swap_router, amount, sender=trader)
-    bare = market.uniswap.swap_router.exactInput(
-        (v3_route([usdc.address, weth.address], [FEE]), trader.address, 2**40, amount, 0), sender=trader
-    )
-    chain.mine(timestamp=chain.blocks.head.timestamp + 400)  # past the pair's cool-down
-
-    result = keeper_trade(
-        rebalancer, keeper, usdc.address, weth.address, amount, adapter, v3_route([usdc.address, weth.address], [FEE])
-    )
-
-    print(f"\nbare SwapRouter.exactInput {bare.gas_used:,} gas; keeper trade {result.receipt.gas_used:,} gas")
-    assert result.receipt.gas_used > bare.gas_used
+    assert result.amount_in == 20 * 10**18 and result.amount_out > 0
+    print(f"\nV3 adapter LINK->USDC->WETH: {result.receipt.gas_used:,} gas")
 
 
-def test_keeper_trade__minimum_below_oracle_bound__reverts(setup):
-    _, rebalancer, t, adapter, keeper, _ = setup
-    usdc, weth = t["USDC"], t["WETH"]
+def test_v3_adapter__callback_from_anyone_but_the_pool_being_swapped__refused(setup, accounts):
+    _, _, t, adapters, _, market, _ = setup
+    adapter = adapters["uniswap-v3"]
+    pool = market.uniswap.factory.getPool(t["USDC"], t["WETH"], FEE)
+    for caller in (accounts[0].address, pool):  # an account, and a genuine pool outside a swap
+        data = adapter.uniswapV3SwapCallback.encode_input(10**6, 0, b"")
+        with pytest.raises(Web3Revert, match="caller is not the pool"):
+            networks.provider.web3.eth.call({"from": caller, "to": adapter.address, "data": data})
+
+
+def test_v2_adapter__direct_pair_and_two_hop_path__fill_on_the_pairs(setup):
+    _, rebalancer, t, adapters, keeper, _, v2 = setup
+    usdc, weth, link, adapter = t["USDC"], t["WETH"], t["LINK"], adapters["uniswap-v2"]
+    past_cooldown()
+    rebalancer.start_rebalance(sender=keeper)  # a fresh snapshot after the V3 trades
+    pair = get_pair(v2, usdc, weth)
+    pair_usdc = usdc.balanceOf(pair)
+
+    direct = keeper_trade(rebalancer, keeper, usdc, weth, 100 * 10**6, adapter, v2_route([usdc.address, weth.address]))
+    assert usdc.balanceOf(pair) - pair_usdc == 100 * 10**6 and direct.amount_out > 0  # the pair was paid directly
+    path = v2_route([link.address, usdc.address, weth.address])
+    hops = keeper_trade(rebalancer, keeper, link, weth, 10 * 10**18, adapter, path, slippage_bps=100)
+
+    assert hops.amount_out > 0
+    assert usdc.balanceOf(adapter) == link.balanceOf(adapter) == weth.balanceOf(adapter) == 0
+    print(f"\nV2 adapter USDC->WETH {direct.receipt.gas_used:,} gas; LINK->USDC->WETH {hops.receipt.gas_used:,} gas")
+
+
+def test_trade__snapshot_rules__floor_stale_and_refresh(setup):
+    _, rebalancer, t, adapters, keeper, _, _ = setup
+    usdc, weth, adapter = t["USDC"], t["WETH"], adapters["uniswap-v3"]
+    route = v3_route([usdc.address, weth.address], [FEE])
+    past_cooldown()
     amount = 50 * 10**6
     low = oracle_out(rebalancer, usdc.address, weth.address, amount) * 98 // 100
-    route = v3_route([usdc.address, weth.address], [FEE])
-    reason = revert_reason(rebalancer, "trade", usdc, weth, amount, low, adapter, route, sender=keeper)
-    assert "minimum out below oracle bound" in reason
+    assert "minimum out below oracle bound" in revert_reason(
+        rebalancer, "trade", usdc, weth, amount, low, adapter, route, sender=keeper
+    )
+
+    chain.mine(timestamp=chain.blocks.head.timestamp + rebalancer.limits().max_age + 1)
+    fair = oracle_out(rebalancer, usdc.address, weth.address, amount)
+    assert "stale snapshot" in revert_reason(
+        rebalancer, "trade", usdc, weth, amount, fair, adapter, route, sender=keeper
+    )
+    refreshed = [rebalancer.refresh(a, sender=keeper) for a in (usdc, weth)]  # anyone may: the keeper here
+
+    result = keeper_trade(rebalancer, keeper, usdc, weth, amount, adapter, route, slippage_bps=100)
+    assert result.amount_out > 0
+    print(f"\nrefresh {refreshed[0].gas_used:,} gas; trade after it {result.receipt.gas_used:,} gas")
 
 
-def test_keeper_trade__paused_vault__reverts(setup, accounts):
-    vault, rebalancer, t, adapter, keeper, _ = setup
-    usdc, weth = t["USDC"], t["WETH"]
-    chain.mine(timestamp=chain.blocks.head.timestamp + 400)
-    route = v3_route([usdc.address, weth.address], [FEE])
-    vault.pause(sender=accounts[0])
-    try:
-        fair = oracle_out(rebalancer, usdc.address, weth.address, 10**6)
-        reason = revert_reason(rebalancer, "trade", usdc, weth, 10**6, fair, adapter, route, sender=keeper)
-        assert "paused" in reason
-    finally:
-        vault.unpause(sender=accounts[0])
-
-
-def test_keeper_trade__sandwiched_on_the_real_pool__loses_at_most_the_slippage_bound(setup, accounts):
-    _, rebalancer, t, adapter, keeper, market = setup
-    usdc, weth, attacker = t["USDC"], t["WETH"], accounts[4]
+def test_trade__sandwiched_on_the_real_pool__loses_at_most_the_slippage_bound(setup, accounts):
+    _, rebalancer, t, adapters, keeper, market, _ = setup
+    usdc, weth, attacker, adapter = t["USDC"], t["WETH"], accounts[4], adapters["uniswap-v3"]
     router = market.uniswap.swap_router
     route = v3_route([usdc.address, weth.address], [FEE])
     amount = 100 * 10**6
-    chain.mine(timestamp=chain.blocks.head.timestamp + 400)  # past the pair's cool-down
+    past_cooldown()
     usdc.mint(attacker, 10**12, sender=accounts[0])
     usdc.approve(router, 2**256 - 1, sender=attacker)
 
-    # a front-run that lifts WETH about 3% in the pool: the keeper's minimum (oracle less 1%) stops the trade
+    # a front-run that lifts WETH about 3% in the pool: the keeper's minimum (snapshot less 1%) stops the trade
     router.exactInput((route, attacker.address, 2**40, 30_000 * 10**6, 0), sender=attacker)
-    fair = oracle_out(rebalancer, usdc.address, weth.address, amount)
-    min_out = -(-fair * 99 // 100)
-    assert "Too little received" in revert_reason(
-        rebalancer, "trade", usdc, weth, amount, min_out, adapter, route, sender=keeper
-    )
+    min_out = -(-oracle_out(rebalancer, usdc.address, weth.address, amount) * 99 // 100)
+    reason = revert_reason(rebalancer, "trade", usdc, weth, amount, min_out, adapter, route, sender=keeper)
+    assert "too little out" in reason or "swap short" in reason
 
     # a small one (about 0.2%) only costs the vault what the event reports, under the bound
     weth.approve(router, 2**256 - 1, sender=attacker)
     back = v3_route([weth.address, usdc.address], [FEE])
     router.exactInput((back, attacker.address, 2**40, weth.balanceOf(attacker) * 95 // 100, 0), sender=attacker)
-    result = keeper_trade(rebalancer, keeper, usdc.address, weth.address, amount, adapter, route, slippage_bps=100)
+    result = keeper_trade(rebalancer, keeper, usdc, weth, amount, adapter, route, slippage_bps=100)
     assert result.shortfall * 100 <= result.oracle_out
 
 
-def test_auction__keeper_opens_filler_pays_the_decayed_price__gas_printed(setup, accounts):
-    vault, rebalancer, t, _, keeper, _ = setup
+def test_auction__filler_approves_the_vault_and_pays_the_decayed_price(setup, accounts):
+    vault, rebalancer, t, _, keeper, _, _ = setup
     usdc, weth, filler = t["USDC"], t["WETH"], accounts[5]
     amount = 50 * 10**6
+    rebalancer.start_rebalance(sender=keeper)
     opened = rebalancer.open_auction(usdc, weth, amount, sender=keeper)
     (event,) = rebalancer.AuctionOpened.from_receipt(opened)
     weth.mint(filler, 10**18, sender=accounts[0])
-    weth.approve(rebalancer, 2**256 - 1, sender=filler)
+    weth.approve(vault, 2**256 - 1, sender=filler)  # the vault takes the payment
     rate = rebalancer.auction_rate(event.id)
     before = (vault.holdings()[0], usdc.balanceOf(filler))
 
@@ -165,16 +193,10 @@ def test_auction__keeper_opens_filler_pays_the_decayed_price__gas_printed(setup,
     print(f"\nauction open {opened.gas_used:,} gas; fill {filled.gas_used:,} gas")
 
 
-def test_keeper_trade__stale_oracle__reverts_with_its_reason(setup):
-    _, rebalancer, t, adapter, keeper, _ = setup
-    usdc, weth = t["USDC"], t["WETH"]
-    chain.mine(timestamp=chain.blocks.head.timestamp + 2 * 86_400)  # feeds are not updated: past heartbeat + grace
-    route = v3_route([usdc.address, weth.address], [FEE])
-    assert "stale" in revert_reason(rebalancer, "trade", usdc, weth, 10**6, 0, adapter, route, sender=keeper)
-
-
 def test_adapter__route_for_other_tokens__reverts(setup, accounts):
-    _, _, t, adapter, _, _ = setup
+    _, _, t, adapters, _, _, _ = setup
     route = v3_route([t["LINK"].address, t["WETH"].address], [FEE])
-    reason = revert_reason(adapter, "swap", t["USDC"], t["WETH"], 1, 0, route, accounts[0], sender=accounts[0])
+    reason = revert_reason(
+        adapters["uniswap-v3"], "swap", t["USDC"], t["WETH"], 1, 0, route, accounts[0], sender=accounts[0]
+    )
     assert "route does not match" in reason

@@ -1,5 +1,6 @@
 """The keeper's planner: every planned trade passes the Rebalancer's checks and only reduces drift."""
 
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -30,6 +31,7 @@ from index_vault.keeper.rules import (
     SELL_UNDERSHOOTS,
     SWAP_SHORT,
     ZERO_AMOUNT,
+    Book,
     Constituent,
     Limits,
     RebalancerState,
@@ -52,12 +54,12 @@ def usd(x: float | int) -> int:
 def state_of(*parts: tuple[str, int, float, int, int], limits: Limits = OPEN, **kw) -> RebalancerState:
     """`parts`: (symbol, holding, price in USD, decimals, target)."""
     cs = tuple(Constituent(sym, sym, held, usd(price), dec, target) for sym, held, price, dec, target in parts)
-    return RebalancerState(cs, limits=limits, now=NOW, **kw)
+    return RebalancerState(cs, limits=limits, now=NOW, **kw).started()
 
 
 def weight(state: RebalancerState, address: str) -> Fraction:
     c = state.constituents[state.index[address]]
-    return Fraction(c.value, state.nav)
+    return Fraction(c.value, state.market_value)
 
 
 def execute(state: RebalancerState, trades, fill: str = "expected") -> RebalancerState:
@@ -101,13 +103,13 @@ def test_plan__decimals_6_8_18__largest_gaps_first_to_the_wei():
         Trade("USDC", "WBTC", 5_000 * 10**6, 9_950_000, 10**7, usd(5_000), 10**7),
     )
     assert execute(state, exact).weights() == [2 * 10**17, 3 * 10**17, 5 * 10**17]
-    # at 30 bps the first trade costs $45: NAV $99,955, so WBTC's gap is 30% of it less $25,000
+    # at 30 bps the targets stay in units: the same sizes, each buy $15 / $45 short of its target
     assert slipping.trades == (
         Trade("USDC", "WETH", 15_000 * 10**6, 597 * 10**16, 5_982 * 10**15, usd(15_000), 6 * 10**18),
-        Trade("USDC", "WBTC", 4_986_500_000, 9_923_135, 9_943_081, 4_986_500 * 10**15, 9_973_000),
+        Trade("USDC", "WBTC", 5_000 * 10**6, 9_950_000, 9_970_000, usd(5_000), 10**7),
     )
     after = execute(state, slipping)
-    assert after.nav == slipping.nav_after == 99_940_040_500 * 10**12
+    assert after.market_value == slipping.nav_after == usd(100_000 - 45 - 15)
     assert all(inside_bands(after, KEEPER)) and slipping.limited_by == frozenset()
 
 
@@ -168,15 +170,15 @@ def test_plan__period_cap_mostly_used__trade_cut_to_what_is_left():
     assert [t.value_usd for t in result] == [usd(30)]
     assert LIMIT_PERIOD in result.limited_by
     # the same state a period later: the book restarts and the whole gap goes
-    later = RebalancerState(state.constituents, limits, NOW + 86400, NOW - 10, usd(70))
+    later = replace(state, now=NOW + 86400).started()  # a day on: a new start (the snapshot is stale)
     assert [t.value_usd for t in plan(later, KEEPER, EXACT)] == [usd(100)]
 
 
 def test_plan__gain_below_gas__empty_and_says_why():
     state = state_of(("A", 600 * 10**18, 1, 18, WAD // 2), ("B", 400 * 10**6, 1, 6, WAD // 2))
     # 500,000 gas at 100 gwei and $3,000 per ETH: $150 of gas to remove $100 of drift
-    dear = Market(expected_slippage_bps=0, gas_price=100 * 10**9, eth_price=usd(3_000))
-    cheap = Market(expected_slippage_bps=0, gas_price=10 * 10**9, eth_price=usd(3_000))
+    dear = Market(expected_slippage_bps=0, gas_price=100 * 10**9, gas_per_trade=500_000, eth_price=usd(3_000))
+    cheap = Market(expected_slippage_bps=0, gas_price=10 * 10**9, gas_per_trade=500_000, eth_price=usd(3_000))
 
     assert plan(state, KEEPER, dear).trades == () and plan(state, KEEPER, dear).limited_by == {LIMIT_GAS}
     assert plan(state, KEEPER, cheap).gas_usd == usd(15)
@@ -243,9 +245,11 @@ def test_check_trade__each_bound__the_contract_reason(change, reason):
 def test_check_trade__order_and_books__cooldown_period_balance_fill():
     state = state_of(("A", 600 * 10**18, 1, 18, WAD // 2), ("B", 400 * 10**6, 1, 6, WAD // 2))
     trade = Trade("A", "B", 30 * 10**18, 29_700_000, 30 * 10**6, usd(30))
-    cooling = RebalancerState(state.constituents, Limits(cooldown=300), NOW, last_trade={("A", "B"): NOW - 1})
-    spent = RebalancerState(state.constituents, Limits(), NOW, period_start=NOW - 1, period_used=usd(171))
-    tiny = state_of(("A", 10**18, 1, 18, WAD // 2), ("B", 10**6, 1, 6, WAD // 2))
+    cooling = replace(state, limits=Limits(cooldown=300), last_trade={("A", "B"): NOW - 1})
+    spent = replace(state, limits=Limits(), period_start=NOW - 1, period_used=usd(171))
+    # started at $2 of A, half of it sold since: selling 2 A passes every rule but the balance
+    tiny = state_of(("A", 2 * 10**18, 1, 18, 0), ("B", 0, 1, 6, WAD))
+    tiny = replace(tiny, constituents=(replace(tiny.constituents[0], holding=10**18), tiny.constituents[1]))
 
     assert check_trade(cooling, Trade(**{**trade.__dict__, "min_out": 0})) == COOLING_DOWN  # before the floor
     assert check_trade(spent, trade) == PERIOD_CAP
@@ -304,7 +308,7 @@ def states(draw, min_assets: int = 2, max_assets: int = 8, min_tolerance: int = 
     )
     used = draw(st.sampled_from([0, 0, 10**20, 10**23]))
     start = NOW - draw(st.sampled_from([10, 86400]))
-    return RebalancerState(tuple(parts), limits, NOW, start, used)
+    return RebalancerState(tuple(parts), limits, NOW, start, used).started()
 
 
 @st.composite
@@ -345,20 +349,21 @@ MAX_SENDS = 300  # the keeper loop of the oracle-fill property, while its plans 
 
 @PROPERTY
 @given(scenarios())
-def test_plan__any_state__every_trade_passes_and_only_moves_weights_toward_targets(scenario):
+def test_plan__any_state__every_trade_passes_and_only_moves_holdings_toward_targets(scenario):
     state, keeper, market = scenario
-    tol = state.limits.weight_tolerance
 
     result = plan(state, keeper, market)
 
     for trade in result:
         assert check_trade(state, trade) is None
         after = state.apply(trade)
-        s, b = state.constituents[state.index[trade.sell]], state.constituents[state.index[trade.buy]]
-        # the contract's own NAV-after estimate may differ from the true one by a wei or two of USD
-        slack = Fraction(4, state.nav)
-        assert weight(after, trade.sell) >= min(weight(state, trade.sell), Fraction(s.target - tol, WAD)) - slack
-        assert weight(after, trade.buy) <= max(weight(state, trade.buy), Fraction(b.target + tol, WAD)) + slack
+        book, s, b = Book(state), state.index[trade.sell], state.index[trade.buy]
+        # in units: the sale ends no lower than its target less the band, the buy no higher than its target
+        # plus the band, and every side only moves toward its target
+        sold, bought = after.constituents[s].holding, after.constituents[b].holding
+        assert book.targets[s] - min(book.targets[s], book.bands[s]) <= sold < book.holdings[s]
+        assert book.holdings[b] <= bought <= book.targets[b] + book.bands[b]  # a dust sale may buy nothing
+        assert book.holdings[s] > book.targets[s] + book.bands[s] and book.holdings[b] < book.targets[b]
         assert trade.expected_out >= trade.min_out and trade.value_usd >= keeper.min_trade_usd
         state = after
     assert len(result) <= keeper.max_trades
@@ -372,7 +377,7 @@ def test_plan__any_state__value_kept_up_to_the_keeper_slippage(scenario):
     result = plan(state, keeper, market)
 
     after = execute(state, result)
-    assert after.nav == result.nav_after
+    assert after.market_value == result.nav_after
     # per trade: the slippage asked for, and a unit of each token lost to rounding
     rounding = sum(
         state.constituents[state.index[t.buy]].price // state.constituents[state.index[t.buy]].unit
@@ -381,8 +386,8 @@ def test_plan__any_state__value_kept_up_to_the_keeper_slippage(scenario):
         for t in result
     )
     lost = sum(mul_div(t.value_usd, keeper.slippage_bps, BPS, True) for t in result)
-    assert after.nav >= state.nav - lost - rounding
-    assert after.nav >= state.nav * (BPS - keeper.slippage_bps) // BPS - rounding
+    assert after.market_value >= state.market_value - lost - rounding
+    assert after.market_value >= state.market_value * (BPS - keeper.slippage_bps) // BPS - rounding
 
 
 @PROPERTY
@@ -390,13 +395,12 @@ def test_plan__any_state__value_kept_up_to_the_keeper_slippage(scenario):
 def test_plan__every_weight_inside_its_band__empty(state, data):
     nav = state.nav
     band = data.draw(st.integers(10**14, 5 * 10**16))
-    # move every holding to within half the band of its target
+    # move every holding to within half the band of its target units
     parts = []
-    for c in state.constituents:
-        off = data.draw(st.integers(-band // 2, band // 2))
-        value = max(0, (c.target + off) * nav // WAD)
-        parts.append(Constituent(c.address, c.symbol, value * c.unit // c.price, c.price, c.decimals, c.target))
-    inside = RebalancerState(tuple(parts), state.limits, NOW)
+    for c, target in zip(state.constituents, Book(state).targets, strict=True):
+        off = data.draw(st.integers(-band // 2, band // 2)) * nav // WAD * c.unit // c.price
+        parts.append(replace(c, holding=max(0, target + off)))
+    inside = replace(state, constituents=tuple(parts))  # the same snapshot, holdings moved
     keeper = KeeperSettings(band=band, min_trade_usd=WAD, slippage_bps=0)
     assume(inside.nav > 0 and all(inside_bands(inside, keeper)))
 
@@ -418,7 +422,7 @@ SLICED = (
         Limits(max_slippage_bps=0, auction_discount_bps=0, weight_tolerance=10**14, max_trade_bps=100, cooldown=0),
         NOW,
         NOW - 10,
-    ),
+    ).started(),
     KeeperSettings(band=10**15, min_trade_usd=1, slippage_bps=0),
     EXACT,
 )

@@ -4,7 +4,12 @@ import boa
 import pytest
 
 from tests.baskets import CONTRACTS, MAX_UINT
-from tests.unit.conftest import dex_deployer, keeper, trading  # noqa: F401  (fixtures shared with the unit tests)
+from tests.unit.conftest import (  # noqa: F401  (fixtures shared with the unit tests)
+    dex_deployer,
+    fresh_storage_traces,
+    keeper,
+    trading,
+)
 
 SHARE = 10**18
 ROUTED_UNITS = [10**16, 50_000, 30 * 10**6]  # WETH, WBTC, USDC per share: $20 + $15 + $30 = $65

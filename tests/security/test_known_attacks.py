@@ -17,7 +17,7 @@ from tests.baskets import MAX_UINT, THREE_ASSETS
 from tests.lens import lens
 from tests.oracle_helpers import WAD, params, set_twap
 from tests.security.conftest import ROUTED_UNITS
-from tests.unit.conftest import PRICES, oracle_rate
+from tests.unit.conftest import PRICES, limits, oracle_rate
 
 SHARE = 10**18
 DAY = 86400
@@ -61,12 +61,15 @@ def test_indexed_finance_reindex__outsider_or_keeper_reweights_or_trades_at_skew
 ):
     """Indexed Finance (Oct 2021, $16M): anyone could trigger a reindex that priced tokens from pool balances
     the attacker had skewed with flash loans. Here only the admin (a Governor) sets weights or the basket, a new
-    constituent needs an oracle price, and every trade must return the oracle value less max_slippage_bps."""
+    constituent needs an oracle price, and every trade must return the snapshot value less max_slippage_bps
+    (the start that priced it is checked against the TWAP: see the next test)."""
     vault, tokens, rebalancer, dex = trading()
     weth, _wbtc, usdc = tokens
     evil = make_token("EVIL", 18)
     weights, assets, holdings = lens().target_weights(vault), vault.assets(), vault.holdings()
-    rogue_limits = (500, 5 * 10**16, 10_000, 10_000, 3600, 0, 900, 2_000, 500, 3600)  # 5% slippage, no size cap
+    rogue_limits = limits(max_slippage_bps=500, weight_tolerance=5 * 10**16, max_trade_bps=10_000,
+                          period_cap_bps=10_000, period=3600, cooldown=0, auction_duration=900,
+                          auction_premium_bps=2_000, auction_discount_bps=500, open_delay=3600)  # fmt: skip
     pointer = vault.assets_pointer()
 
     for who in (bob, keeper):
@@ -82,8 +85,9 @@ def test_indexed_finance_reindex__outsider_or_keeper_reweights_or_trades_at_skew
                 fn(*args)
         with boa.env.prank(who), boa.reverts(NOT_REBALANCER):
             vault.set_assets_pointer(pointer)
-        with boa.env.prank(who), boa.reverts(NOT_REBALANCER):
-            vault.rebalance_swap(usdc.address, weth.address, 10**6, 0)
+        for fill in (False, True):  # straight to the vault, as an adapter's caller or as a filler
+            with boa.env.prank(who), boa.reverts(NOT_REBALANCER):
+                vault.rebalance_swap(usdc.address, weth.address, 10**6, 0, dex.address if fill else who, b"", fill)
     with boa.reverts("oracle: no feed"):  # even the admin cannot list a token the oracle does not price
         rebalancer.add_constituent(evil.address)
 
@@ -100,6 +104,37 @@ def test_indexed_finance_reindex__outsider_or_keeper_reweights_or_trades_at_skew
         rebalancer.trade(usdc.address, weth.address, amount, _floor_out(tokens, amount, 2, 0), dex.address, b"")
 
     assert (lens().target_weights(vault), vault.assets(), vault.holdings()) == (weights, assets, holdings)
+
+
+def test_indexed_finance_reindex__rebalance_started_or_refreshed_at_skewed_pool__refused_by_twap_check(
+    vault_on_router, make_rebalancer, keeper, bob
+):
+    """Indexed Finance again, on the real OracleRouter: the reindex itself (here `start_rebalance`, which sets
+    every unit target, and `refresh`, which anyone may call) at a pool price the attacker moved. A start or a
+    refresh takes the Chainlink feed checked against the pool's 30-minute TWAP: a pool moved past the deviation
+    bound stops both, and one moved inside it leaves the snapshot at the feed's price, untouched."""
+    vault, _router, tokens, _feeds, pools = vault_on_router
+    weth, wbtc, usdc = tokens["WETH"], tokens["WBTC"], tokens["USDC"]
+    rebalancer = make_rebalancer(vault)
+    rebalancer.set_target_weights([4 * 10**17, 3 * 10**17, 3 * 10**17])
+    vault.grantRole(vault.KEEPER_ROLE(), keeper)
+
+    set_twap(pools["WBTC"], wbtc, usdc, 39_000, 1)  # the pool held 30% up: a flash-loan skew
+    with boa.env.prank(keeper), boa.reverts("oracle: feed and twap disagree"):
+        rebalancer.start_rebalance()
+    assert rebalancer.rebalance().started_at == 0
+
+    set_twap(pools["WBTC"], wbtc, usdc, 30_450, 1)  # 1.5% up: inside the bound, so priced, at the feed's price
+    with boa.env.prank(keeper):
+        rebalancer.start_rebalance()
+    snapshots = {t: rebalancer.snapshot(t.address) for t in (weth, wbtc, usdc)}
+    assert [snapshots[t].price for t in (weth, wbtc, usdc)] == [2_000 * WAD, 30_000 * WAD, WAD]
+
+    set_twap(pools["WETH"], weth, usdc, 1_400, 1)  # the WETH/USDC pool skewed 30%: it prices both
+    for token in (weth, usdc):
+        with boa.env.prank(bob), boa.reverts("oracle: feed and twap disagree"):
+            rebalancer.refresh(token.address)
+    assert {t: rebalancer.snapshot(t.address) for t in (weth, wbtc, usdc)} == snapshots
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -353,7 +388,8 @@ def test_imbtc_erc777_reentrancy__token_hook_reenters_mint_redeem_or_trade__ever
 ):
     """Uniswap V1 imBTC and Lendf.me (Apr 2020, ~$25M): ERC-777 hooks called the attacker mid-transfer, who
     re-entered before balances were updated. Here every state-changing vault entry point (and rebalance_swap,
-    under a keeper's trade) holds one lock: a hook's re-entry reverts, the same call outside a transfer works."""
+    under a keeper's trade or an auction fill) holds one lock, and the rebalancer's refresh another: a hook's
+    re-entry reverts, the same call outside a transfer works."""
     vault, tokens, rebalancer, dex = trading()
     weth, wbtc, usdc = tokens
     attacker = reentrant_deployer.deploy()
@@ -375,7 +411,15 @@ def test_imbtc_erc777_reentrancy__token_hook_reenters_mint_redeem_or_trade__ever
         "deposit": _call("deposit(uint256,address)", ["uint256", "address"], [10**15, me]),
         "redeem": _call("redeem(uint256,address,address)", ["uint256", "address", "address"], [SHARE // 10, me, me]),
     }  # fmt: skip
+    targets = dict.fromkeys(reentries, vault.address)
+    # the rebalancer's refresh, mid-trade or mid-fill, would re-price a side of a trade in flight (anywhere else
+    # it only copies the oracle's price, which reads no balance: a hook may call it mid-mint)
+    reentries["refresh"] = _call("refresh(address)", ["address"], [weth.address])
+    targets["refresh"] = rebalancer.address
+    rebalancer_triggers = ("keeper trade", "auction fill")
     amount = 100 * 10**6
+    with boa.env.prank(keeper):
+        auction = rebalancer.open_auction(usdc.address, weth.address, amount)
 
     def keeper_trade():
         with boa.env.prank(keeper):
@@ -386,10 +430,13 @@ def test_imbtc_erc777_reentrancy__token_hook_reenters_mint_redeem_or_trade__ever
         "redeem_in_kind": lambda: vault.redeem_in_kind(SHARE, alice, [0] * 3, sender=alice),
         "deposit": lambda: vault.deposit(10**16, bob, sender=bob),
         "keeper trade": keeper_trade,
+        "auction fill": lambda: rebalancer.fill(auction, amount, MAX_UINT, sender=bob),
     }
     for name, payload in reentries.items():
-        attacker.arm(vault.address, payload)
+        attacker.arm(targets[name], payload)
         for when, trigger in triggers.items():
+            if targets[name] == rebalancer.address and when not in rebalancer_triggers:
+                continue
             with boa.env.anchor():
                 trigger()
                 assert attacker.calls() > 0, (name, when)
@@ -433,6 +480,11 @@ def test_curve_read_only_reentrancy__views_read_mid_redeem_or_mid_trade__refuse_
         (lens().address, "units_per_share(address)", ["address"], [vault.address]),
     ]
     amount = 100 * 10**6
+    weth.mint(alice, 10**18)
+    with boa.env.prank(alice):
+        weth.approve(vault.address, MAX_UINT)
+    with boa.env.prank(keeper):
+        auction = rebalancer.open_auction(usdc.address, weth.address, amount)
 
     def keeper_trade():
         with boa.env.prank(keeper):
@@ -441,6 +493,7 @@ def test_curve_read_only_reentrancy__views_read_mid_redeem_or_mid_trade__refuse_
     triggers = {
         "redeem_in_kind": lambda: vault.redeem_in_kind(SHARE, alice, [0] * 3, sender=alice),
         "trade": keeper_trade,
+        "fill": lambda: rebalancer.fill(auction, amount, MAX_UINT, sender=alice),
     }
     # control: the unguarded ERC-20 getter answers mid-call (documented), so the hook does reach the vault
     reader.arm(vault.address, _call("totalSupply()", [], []))

@@ -1,7 +1,10 @@
 """A Python model of the whole index system, to the wei, for the stateful machine of
-`test_system_machine.py`: the vault's share ledger and fees (`index_vault.fees.FeeModel`), its holdings,
-in-kind and ERC-4626 flows, the mock oracle's prices and bands, the Rebalancer's keeper trades (judged by
-`index_vault.keeper.rules.check_trade`) and Dutch auctions, and the Governor's timelock over target weights.
+`test_system_machine.py`: the vault's share ledger and fees (`index_vault.fees.FeeModel` with the fee
+multiplier, `Ledger`), its holdings, in-kind and ERC-4626 flows, the mock oracle's prices and bands, the
+Rebalancer's two-step rebalance (a start that snapshots prices and unit targets per undiluted share,
+`rules.start_targets`; refreshes; keeper trades judged by `index_vault.keeper.rules.check_trade`; Dutch
+auctions and their fills, modelled here against the same snapshot `rules.Book`), and the Governor's
+timelock over target weights.
 
 Every operation either returns what the contract returns and updates the model as the contract updates
 its storage, or raises `Revert` with the reason the contract reverts with, in the contract's order of
@@ -9,9 +12,9 @@ checks. A caller that catches `Revert` must restore the model it had before the 
 an operation may have settled the management fee before failing, as the contract does before a revert
 undoes it.
 
-The machine found `rules.check_trade` judging the weights before the fill, where the vault checks the fill
-(`rebalance_swap`) before the Rebalancer judges the weights; the planner now follows the contracts (see
-`test_check_trade_names_the_first_reason_the_contracts_give`).
+The machine once found `rules.check_trade` judging the weights after the swap, where the contracts judged
+them before; today the Rebalancer judges the sale before the vault swaps and only the buy's ceiling after
+it, and `check_trade` follows (see `test_check_trade_names_the_first_reason_the_contracts_give`).
 """
 
 from copy import deepcopy
@@ -22,7 +25,7 @@ from index_vault.common.units import BPS, WAD
 from index_vault.keeper import rules
 from index_vault.keeper.rules import Limits, mul_div
 from index_vault.vault.basket import ceil_div, mint_amounts
-from index_vault.vault.fees import FeeModel, check_fees, mint_fee_shares
+from index_vault.vault.fees import RAY, FeeModel, check_fees, mint_fee_shares
 
 # --- revert reasons (the contracts', in their words) ------------------------------------------------
 
@@ -39,6 +42,7 @@ TOKEN_REFUSED = "mock: transfer refused"  # MockToken, when the sender holds too
 DEX_SHORT = "mock dex: too little received"
 FEE_ABOVE_CAP = "fees: fee above cap"
 KEEPERS_ACTING = "rebalancer: keepers still acting"
+TARGETS_UNCHANGED = "rebalancer: targets unchanged"
 VAULT_PAUSED = "rebalancer: vault paused"
 ZERO_AMOUNT = rules.ZERO_AMOUNT
 PAIR_IN_AUCTION = "rebalancer: pair already in auction"
@@ -56,6 +60,20 @@ WEIGHTS_SUM = "rebalancer: weights must sum to 10**18"
 
 # `check_trade` names the sell token's refusal generically; the mock tokens and DEX word it their own way.
 _TRADE_REASONS = {rules.EXCEEDS_BALANCE: TOKEN_REFUSED, rules.SWAP_SHORT: DEX_SHORT}
+# `check_trade`'s reasons the Rebalancer gives before it calls the vault (whose pause comes first of the rest).
+_BEFORE_THE_VAULT = {
+    rules.ZERO_AMOUNT,
+    rules.COOLING_DOWN,
+    rules.NO_REBALANCE,
+    rules.NO_SNAPSHOT,
+    rules.STALE_SNAPSHOT,
+    rules.BELOW_ORACLE_BOUND,
+    rules.SELL_NOT_OVERWEIGHT,
+    rules.BUY_NOT_UNDERWEIGHT,
+    rules.SELL_UNDERSHOOTS,
+    rules.ABOVE_SIZE_CAP,
+    rules.PERIOD_CAP,
+}
 
 
 class Revert(Exception):  # noqa: N818 (it names what the contract does)
@@ -64,6 +82,31 @@ class Revert(Exception):  # noqa: N818 (it names what the contract does)
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass
+class Ledger(FeeModel):
+    """`FeeModel` with the fee multiplier (`fees._accrual`'s upper bits): each settlement multiplies it by the
+    supply before over the supply after, rounded down, so that the undiluted supply ignores the fee."""
+
+    multiplier: int = RAY
+
+    def accrue(self, now: int) -> int:
+        supply = self.supply
+        shares = super().accrue(now)
+        if shares:
+            self.multiplier = mul_div(self.multiplier, supply, supply + shares)
+        return shares
+
+
+@dataclass
+class Snapshot:
+    """`Rebalancer.Snapshot`: target units per 10**18 undiluted shares, price, decimals, when priced."""
+
+    target_units: int
+    price: int
+    decimals: int
+    updated_at: int
 
 
 @dataclass
@@ -124,7 +167,7 @@ class SystemModel:
     """The whole system's state as the contracts hold it. Constituents are named by basket index."""
 
     symbols: list[str]
-    ledger: FeeModel
+    ledger: Ledger
     holdings: list[int]
     feeds: list[Feed]
     targets: list[int]
@@ -149,6 +192,11 @@ class SystemModel:
     auction_count: int = 0
     proposals: dict[int, Proposal] = field(default_factory=dict)
     grace_period: int = 14 * 86400
+    targets_changed_at: int = 0
+    targets_pending: bool = True  # weights set since the last start (those set before any start count)
+    started_at: int = 0
+    nav_per_share: int = 0
+    snapshots: dict[int, Snapshot] = field(default_factory=dict)
 
     def copy(self) -> "SystemModel":
         return deepcopy(self)
@@ -195,36 +243,18 @@ class SystemModel:
         return [net * h // supply for h in self.holdings]
 
     def oracle_out(self, sell: int, buy: int, amount: int) -> int:
-        """`Rebalancer._oracle_out`."""
+        """The oracle's value of `amount` of `sell` in units of `buy` now (the market: the Rebalancer's own
+        `_oracle_out` reads the snapshot, `rules.Book.oracle_out`)."""
         s, b = self.feeds[sell], self.feeds[buy]
         return mul_div(mul_div(amount, s.price, s.unit), b.unit, b.price)
 
     def oracle_rate(self, sell: int, buy: int) -> int:
-        """`Rebalancer._oracle_rate`: units of `buy` for 10**18 units of `sell`."""
+        """`oracle_out` of 10**18 units of `sell`."""
         return self.oracle_out(sell, buy, WAD)
 
     def value_of(self, index: int, amount: int) -> int:
         feed = self.feeds[index]
         return mul_div(amount, feed.price, feed.unit)
-
-    def room(self, sell: int, buy: int) -> int:
-        """Roughly the most of `sell` that a fill at the oracle's price trades toward both targets within
-        one trade's size cap (a guide for sizing the machine's trades, not a contract rule)."""
-        values = [mul_div(h, f.price, f.unit) for h, f in zip(self.holdings, self.feeds, strict=True)]
-        nav = sum(values)
-        excess = values[sell] - self.targets[sell] * nav // WAD
-        deficit = self.targets[buy] * nav // WAD - values[buy]
-        usd = min(excess, deficit, nav * self.limits.max_trade_bps // BPS)
-        return max(0, usd) * self.feeds[sell].unit // self.feeds[sell].price
-
-    def rebalancer_state(self, now: int) -> rules.RebalancerState:
-        """The planner's view of the Rebalancer (constituents named by symbol)."""
-        constituents = tuple(
-            rules.Constituent(sym, sym, held, feed.price, feed.decimals, target)
-            for sym, held, feed, target in zip(self.symbols, self.holdings, self.feeds, self.targets, strict=True)
-        )
-        last = {(self.symbols[s], self.symbols[b]): t for (s, b), t in self.last_trade.items()}
-        return rules.RebalancerState(constituents, self.limits, now, self.period_start, self.period_used, last)
 
     # --- in kind ----------------------------------------------------------------------------------
 
@@ -381,49 +411,116 @@ class SystemModel:
 
     # --- the Rebalancer ---------------------------------------------------------------------------
 
-    def check_weights(self, sell: int, buy: int, amount_in: int, amount_out: int, nav: int) -> str | None:
-        """`Rebalancer._check_weights`: the reason it reverts with, or None."""
-        s, b = self.feeds[sell], self.feeds[buy]
-        t_sell, t_buy, tol = self.targets[sell], self.targets[buy], self.limits.weight_tolerance
-        sell_held, buy_held = self.holdings[sell], self.holdings[buy]
-        if mul_div(sell_held, s.price, s.unit) * WAD <= (t_sell + tol) * nav:
-            return rules.SELL_NOT_OVERWEIGHT
-        if mul_div(buy_held, b.price, b.unit) * WAD >= t_buy * nav:
-            return rules.BUY_NOT_UNDERWEIGHT
-        value_in, value_out = mul_div(amount_in, s.price, s.unit), mul_div(amount_out, b.price, b.unit)
-        nav_after = nav + value_out - min(nav + value_out, value_in)
-        sell_after = mul_div(sell_held - min(sell_held, amount_in), s.price, s.unit)
-        if sell_after * WAD < (t_sell - min(t_sell, tol)) * nav_after:
-            return rules.SELL_UNDERSHOOTS
-        if mul_div(buy_held + amount_out, b.price, b.unit) * WAD > (t_buy + tol) * nav_after:
-            return rules.BUY_OVERSHOOTS
-        return None
+    def undiluted_supply(self) -> int:
+        """`undiluted_supply()`: the settled supply scaled back by the fee multiplier (unsettled fee shares
+        are in neither factor)."""
+        return mul_div(self.ledger.supply, self.ledger.multiplier, RAY)
 
-    def _use_size(self, now: int, value_usd: int, nav: int) -> None:
-        if value_usd * BPS > nav * self.limits.max_trade_bps:
-            raise Revert(ABOVE_SIZE_CAP)
+    def snapshot(self, index: int) -> Snapshot | None:
+        """`Rebalancer.snapshot`: the constituent's snapshot if it is current (taken or refreshed since the
+        rebalance's start), else None."""
+        snap = self.snapshots.get(index)
+        if snap is None or self.started_at == 0 or snap.updated_at < self.started_at:
+            return None
+        return snap
+
+    def rebalancer_state(self, now: int) -> rules.RebalancerState:
+        """The planner's view of the Rebalancer (constituents named by symbol): each constituent at its
+        current snapshot (or, without one, at the oracle's price and no snapshot)."""
+        parts = []
+        for i, (sym, held, feed, target) in enumerate(
+            zip(self.symbols, self.holdings, self.feeds, self.targets, strict=True)
+        ):
+            snap = self.snapshot(i)
+            if snap is None:
+                parts.append(rules.Constituent(sym, sym, held, feed.price, feed.decimals, target))
+            else:
+                parts.append(
+                    rules.Constituent(
+                        sym, sym, held, snap.price, snap.decimals, target, snap.target_units, snap.updated_at
+                    )
+                )
+        last = {(self.symbols[s], self.symbols[b]): t for (s, b), t in self.last_trade.items()}
+        return rules.RebalancerState(
+            tuple(parts),
+            self.limits,
+            now,
+            self.period_start,
+            self.period_used,
+            last,
+            supply=self.undiluted_supply(),
+            nav_per_share=self.nav_per_share,
+            started_at=self.started_at,
+        )
+
+    def book(self, now: int) -> rules.Book:
+        """`rules.Book` of `rebalancer_state`: the targets and bands in units, the snapshot prices."""
+        return rules.Book(self.rebalancer_state(now))
+
+    def room(self, now: int, sell: int, buy: int) -> int:
+        """Roughly the most of `sell` a fill at the snapshot price trades toward both unit targets within one
+        trade's size cap (a guide for sizing the machine's trades, not a contract rule); 0 without a
+        rebalance."""
+        if self.started_at == 0:
+            return 0
+        book = self.book(now)
+        excess = book.value(sell, book.holdings[sell] - book.targets[sell])
+        deficit = book.value(buy, book.targets[buy] - book.holdings[buy])
+        usd = min(excess, deficit, book.nav * self.limits.max_trade_bps // BPS)
+        return max(0, usd) * book.units[sell] // book.prices[sell]
+
+    def start_rebalance(self, now: int, keeper: bool) -> tuple[int, list[int]]:
+        """`Rebalancer.start_rebalance`; returns the NAV per share and the target units (`rules.start_targets`
+        at the oracle's prices)."""
+        if keeper:
+            self.last_keeper_action = now
+        else:
+            if not self.targets_pending:
+                raise Revert(TARGETS_UNCHANGED)
+            if now < self.last_keeper_action + self.limits.open_delay:
+                raise Revert(KEEPERS_ACTING)
+        if self.paused:
+            raise Revert(VAULT_PAUSED)
+        self.require_prices(range(self.n))
+        constituents = [
+            rules.Constituent(sym, sym, held, feed.price, feed.decimals, target)
+            for sym, held, feed, target in zip(self.symbols, self.holdings, self.feeds, self.targets, strict=True)
+        ]
+        nav_per_share, units = rules.start_targets(constituents, self.undiluted_supply())
+        pairs = enumerate(zip(units, self.feeds, strict=True))
+        self.snapshots = {i: Snapshot(u, feed.price, feed.decimals, now) for i, (u, feed) in pairs}
+        self.started_at, self.nav_per_share, self.targets_pending = now, nav_per_share, False
+        return nav_per_share, units
+
+    def refresh(self, now: int, index: int) -> None:
+        """`Rebalancer.refresh(asset)`: re-prices one constituent, keeping its target units."""
+        if self.started_at == 0:
+            raise Revert(rules.NO_REBALANCE)
+        self.require_prices((index,))
+        snap = self.snapshot(index)
+        feed = self.feeds[index]
+        self.snapshots[index] = Snapshot(snap.target_units if snap else 0, feed.price, feed.decimals, now)
+
+    def _book_size(self, now: int, value_usd: int, keeper: bool) -> None:
+        """`_book_trade` once its caps passed: the period book and a keeper's action."""
         if now >= self.period_start + self.limits.period:
             self.period_start, self.period_used = now, 0
-        if (self.period_used + value_usd) * BPS > nav * self.limits.period_cap_bps:
-            raise Revert(PERIOD_CAP)
         self.period_used += value_usd
+        if keeper:
+            self.last_keeper_action = now
 
     def trade(
         self, now: int, sell: int, buy: int, amount_in: int, min_out: int, dex_rate: int, dex_checks: bool = True
     ) -> int:
         """`Rebalancer.trade` by a keeper through the allowlisted mock DEX paying `dex_rate` (units of `buy`
         per 10**18 `sell`); a DEX that ignores the minimum out (a malicious one) is caught by the vault. The
-        trade's own checks are `rules.check_trade`'s; this adds the price, pause and token checks it
-        assumes, where the contract makes them."""
+        trade's own checks are `rules.check_trade`'s; this adds the pause it assumes, where the vault checks
+        it, and the mock token's and DEX's wording."""
         received = amount_in * dex_rate // WAD
         state = self.rebalancer_state(now)
         trade = rules.Trade(self.symbols[sell], self.symbols[buy], amount_in, min_out, received, 0)
         reason = rules.check_trade(state, trade, received)
-        if reason in (rules.ZERO_AMOUNT, rules.COOLING_DOWN):
-            raise Revert(reason)
-        self.require_prices((sell, buy))
-        self.nav()  # `_quote` values the vault: every price must be usable
-        if reason in (rules.BELOW_ORACLE_BOUND, rules.ABOVE_SIZE_CAP, rules.PERIOD_CAP):
+        if reason in _BEFORE_THE_VAULT:
             raise Revert(reason)
         if self.paused:  # `rebalance_swap`
             raise Revert(PAUSED)
@@ -431,12 +528,36 @@ class SystemModel:
             raise Revert(rules.SWAP_SHORT)
         if reason is not None:
             raise Revert(_TRADE_REASONS.get(reason, reason))
-        self._use_size(now, self.value_of(sell, amount_in), self.nav().mid)
+        book = rules.Book(state)
+        self._book_size(now, book.value(sell, amount_in), True)
         self.holdings[sell] -= amount_in
         self.holdings[buy] += received
         self.last_trade[(sell, buy)] = now
-        self.last_keeper_action = now
         return received
+
+    def _legs(self, now: int, sell: int, buy: int) -> rules.Book:
+        """`Rebalancer._legs`: a rebalance started, each side's snapshot current and no older than
+        `max_age` (the side sold first); the state both sides are judged by."""
+        if self.started_at == 0:
+            raise Revert(rules.NO_REBALANCE)
+        for i in (sell, buy):
+            snap = self.snapshot(i)
+            if snap is None:
+                raise Revert(rules.NO_SNAPSHOT)
+            if now > snap.updated_at + self.limits.max_age:
+                raise Revert(rules.STALE_SNAPSHOT)
+        return self.book(now)
+
+    @staticmethod
+    def _check_sale(book: rules.Book, s: int, b: int, amount: int) -> None:
+        """`Rebalancer._check_sale` in units."""
+        held, target, band = book.holdings[s], book.targets[s], book.bands[s]
+        if held <= target + band:
+            raise Revert(rules.SELL_NOT_OVERWEIGHT)
+        if book.holdings[b] >= book.targets[b]:
+            raise Revert(rules.BUY_NOT_UNDERWEIGHT)
+        if held - min(held, amount) < target - min(target, band):
+            raise Revert(rules.SELL_UNDERSHOOTS)
 
     def _live(self, now: int, sell: int, buy: int) -> int:
         id_ = self.live_auction.get((sell, buy), 0)
@@ -445,9 +566,10 @@ class SystemModel:
         return id_
 
     def open_auction(self, now: int, sell: int, buy: int, amount: int, keeper: bool) -> int:
+        lim = self.limits
         if keeper:
             self.last_keeper_action = now
-        elif now < self.last_keeper_action + self.limits.open_delay:
+        elif now < self.last_keeper_action + lim.open_delay:
             raise Revert(KEEPERS_ACTING)
         if self.paused:
             raise Revert(VAULT_PAUSED)
@@ -455,14 +577,13 @@ class SystemModel:
             raise Revert(ZERO_AMOUNT)
         if self._live(now, sell, buy):
             raise Revert(PAIR_IN_AUCTION)
-        self.require_prices((sell, buy))
-        nav = self.nav().mid
-        reason = self.check_weights(sell, buy, amount, self.oracle_out(sell, buy, amount), nav)
-        if reason is not None:
-            raise Revert(reason)
-        if self.value_of(sell, amount) * BPS > nav * self.limits.max_trade_bps:
+        book = self._legs(now, sell, buy)
+        self._check_sale(book, sell, buy, amount)
+        if book.holdings[buy] + book.oracle_out(sell, buy, amount) > book.targets[buy] + book.bands[buy]:
+            raise Revert(rules.BUY_OVERSHOOTS)
+        if book.value(sell, amount) * BPS > book.nav * lim.max_trade_bps:
             raise Revert(ABOVE_SIZE_CAP)
-        rate, lim = self.oracle_rate(sell, buy), self.limits
+        rate = book.oracle_out(sell, buy, WAD)
         self.auction_count += 1
         self.auctions[self.auction_count] = Auction(
             sell=sell,
@@ -478,7 +599,7 @@ class SystemModel:
         return self.auction_count
 
     def fill(self, now: int, id_: int, amount: int, max_buy_in: int) -> int:
-        """`Rebalancer.fill` by a filler who holds and approved enough of every token."""
+        """`Rebalancer.fill` by a filler who holds and approved (to the vault) enough of every token."""
         auction = self.auctions.get(id_)
         if auction is None or now >= auction.end:
             raise Revert(AUCTION_NOT_LIVE)
@@ -488,19 +609,24 @@ class SystemModel:
         buy_in = mul_div(amount, rate, WAD, True)
         if buy_in > max_buy_in:
             raise Revert(PRICE_ABOVE_MAX)
-        sell, buy = auction.sell, auction.buy
-        self.require_prices((sell, buy))
-        nav = self.nav().mid
-        if rate * BPS < self.oracle_rate(sell, buy) * (BPS - self.limits.auction_discount_bps):
+        sell, buy, lim = auction.sell, auction.buy, self.limits
+        book = self._legs(now, sell, buy)
+        if rate * BPS < book.oracle_out(sell, buy, WAD) * (BPS - lim.auction_discount_bps):
             raise Revert(AUCTION_BELOW_ORACLE)
-        reason = self.check_weights(sell, buy, amount, buy_in, nav)
-        if reason is not None:
-            raise Revert(reason)
-        self._use_size(now, self.value_of(sell, amount), nav)
+        self._check_sale(book, sell, buy, amount)
+        if book.holdings[buy] + buy_in > book.targets[buy] + book.bands[buy]:
+            raise Revert(rules.BUY_OVERSHOOTS)
+        value_in = book.value(sell, amount)
+        if value_in * BPS > book.nav * lim.max_trade_bps:
+            raise Revert(ABOVE_SIZE_CAP)
+        used = (0 if now >= self.period_start + lim.period else self.period_used) + value_in
+        if used * BPS > book.nav * lim.period_cap_bps:
+            raise Revert(PERIOD_CAP)
+        self._book_size(now, value_in, False)
         auction.remaining -= amount
         if self.paused:  # `rebalance_swap`
             raise Revert(PAUSED)
-        if self.holdings[sell] < amount:
+        if self.holdings[sell] < amount:  # the filler pays first, then the vault pays the filler
             raise Revert(TOKEN_REFUSED)
         self.holdings[sell] -= amount
         self.holdings[buy] += buy_in
@@ -534,6 +660,7 @@ class SystemModel:
             raise Revert(WEIGHTS_SUM)
         proposal.state = "executed"
         self.targets = list(proposal.weights)
+        self.targets_changed_at, self.targets_pending = now, True
 
     def cancel(self, id_: int, allowed: bool) -> None:
         proposal = self.proposals.get(id_)

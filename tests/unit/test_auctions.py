@@ -4,7 +4,7 @@ import boa
 import pytest
 
 from tests.baskets import CONTRACTS
-from tests.unit.conftest import WAD, oracle_rate
+from tests.unit.conftest import WAD, limits, oracle_rate
 
 DURATION = 3600  # the default limits: +2% to -1% of the oracle over an hour
 AMOUNT = 300 * 10**6  # $300 of USDC for WETH
@@ -12,14 +12,14 @@ AMOUNT = 300 * 10**6  # $300 of USDC for WETH
 
 @pytest.fixture
 def auction(trading, keeper, bob):
-    """An open auction of USDC for WETH; bob holds WETH and approved the rebalancer."""
+    """An open auction of USDC for WETH; bob holds WETH and approved the vault (which pulls it)."""
     vault, tokens, rebalancer, _ = trading()
     weth, usdc = tokens[0], tokens[2]
     with boa.env.prank(keeper):
         id_ = rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
     weth.mint(bob, 10**24)
     with boa.env.prank(bob):
-        weth.approve(rebalancer.address, 2**256 - 1)
+        weth.approve(vault.address, 2**256 - 1)
     return vault, tokens, rebalancer, id_
 
 
@@ -51,6 +51,7 @@ def test_fill__any_point_of_the_decay__pays_the_linear_price(auction, bob, elaps
     assert weth.balanceOf(vault.address) == vault_weth + want
     assert usdc.balanceOf(bob) == bob_usdc + AMOUNT
     assert rebalancer.auctions(id_).remaining == 0
+    assert weth.balanceOf(rebalancer.address) == usdc.balanceOf(rebalancer.address) == 0
 
 
 def test_fill__partial_fills__sell_the_rest_at_the_later_price(auction, bob, alice):
@@ -89,15 +90,40 @@ def test_fill__after_expiry__reverts(auction, bob):
         rebalancer.fill(id_, 1, 2**256 - 1)
 
 
-def test_fill__oracle_moved_away__halts(auction, bob):
+def test_fill__refreshed_price_moved_away__halts(auction, bob):
     vault, tokens, rebalancer, id_ = auction
     weth = tokens[0]
     oracle = boa.load_partial(str(CONTRACTS / "mocks" / "MockOracleRouter.vy")).at(vault.oracle())
     oracle.set_price(weth.address, 1_900 * WAD, 1_900 * WAD, 1_900 * WAD, 18)  # WETH -5%: USDC buys more WETH
     boa.env.time_travel(seconds=DURATION - 1)
+    with boa.env.anchor(), boa.env.prank(bob):  # the snapshot still has the old price: the fill goes through
+        rebalancer.fill(id_, AMOUNT, 2**256 - 1)
+
+    rebalancer.refresh(weth.address)  # anyone brings the move in
 
     with boa.env.prank(bob), boa.reverts("rebalancer: auction price below oracle bound"):
         rebalancer.fill(id_, AMOUNT, 2**256 - 1)
+
+
+def test_fill__snapshot_older_than_max_age__reverts_until_refreshed(trading, keeper, bob):
+    vault, tokens, rebalancer, _ = trading()
+    weth, usdc = tokens[0], tokens[2]
+    rebalancer.set_limits(limits(max_age=600))
+    with boa.env.prank(keeper):
+        id_ = rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
+    weth.mint(bob, 10**24)
+    with boa.env.prank(bob):
+        weth.approve(vault.address, 2**256 - 1)
+    boa.env.time_travel(seconds=601)
+
+    with boa.env.prank(bob), boa.reverts("rebalancer: stale snapshot"):
+        rebalancer.fill(id_, AMOUNT, 2**256 - 1)
+    rebalancer.refresh(usdc.address)
+    with boa.env.prank(bob), boa.reverts("rebalancer: stale snapshot"):  # each side must be fresh
+        rebalancer.fill(id_, AMOUNT, 2**256 - 1)
+    rebalancer.refresh(weth.address)
+    with boa.env.prank(bob):
+        assert rebalancer.fill(id_, AMOUNT, 2**256 - 1) > 0
 
 
 def test_fill__paused_vault__reverts(auction, bob):
@@ -105,6 +131,18 @@ def test_fill__paused_vault__reverts(auction, bob):
     vault.pause()
     with boa.env.prank(bob), boa.reverts("pausable: contract is paused"):
         rebalancer.fill(id_, AMOUNT, 2**256 - 1)
+    assert rebalancer.auctions(id_).remaining == AMOUNT
+
+
+def test_fill__filler_approved_only_the_rebalancer__reverts(auction, bob):
+    vault, tokens, rebalancer, id_ = auction
+    weth = tokens[0]
+    with boa.env.prank(bob):
+        weth.approve(vault.address, 0)
+        weth.approve(rebalancer.address, 2**256 - 1)  # the old flow: the vault pulls now, not the rebalancer
+        with boa.reverts():
+            rebalancer.fill(id_, AMOUNT, 2**256 - 1)
+    assert rebalancer.auctions(id_).remaining == AMOUNT
 
 
 def test_open_auction__anyone_before_delay__reverts_then_allowed_after(trading, bob):
@@ -113,7 +151,11 @@ def test_open_auction__anyone_before_delay__reverts_then_allowed_after(trading, 
     with boa.env.prank(bob), boa.reverts("rebalancer: keepers still acting"):
         rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
     boa.env.time_travel(seconds=86400)
+    with boa.env.prank(bob), boa.reverts("rebalancer: stale snapshot"):  # the keeper's start is a day old
+        rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
     with boa.env.prank(bob):
+        rebalancer.refresh(usdc.address)
+        rebalancer.refresh(weth.address)
         rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
 
 
@@ -144,7 +186,7 @@ def test_open_auction__pair_live__reverts_until_closed(auction, keeper):
 def test_fill__basket_back_on_target_since_opening__reverts(auction, bob, keeper):
     vault, tokens, rebalancer, id_ = auction
     weth = tokens[0]
-    # a donation doubling the WETH held takes USDC below its target: selling more of it would add drift
+    # a donation doubling the WETH held takes it past its target units: buying more of it would add drift
     weth.mint(vault.address, vault.holdings()[0])
-    with boa.env.prank(bob), boa.reverts("rebalancer: sell is not overweight"):
+    with boa.env.prank(bob), boa.reverts("rebalancer: buy is not underweight"):
         rebalancer.fill(id_, AMOUNT, 2**256 - 1)

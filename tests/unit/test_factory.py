@@ -338,7 +338,7 @@ VAULT_PRIVILEGED = {
     "grantRole": lambda v, a: v.grantRole(v.DEFAULT_ADMIN_ROLE(), a),
     "revokeRole": lambda v, a: v.revokeRole(v.GUARDIAN_ROLE(), a),
     "set_assets_pointer": lambda v, a: v.set_assets_pointer(v.assets_pointer()),
-    "rebalance_swap": lambda v, a: v.rebalance_swap(v.assets()[1], v.assets()[0], 1, 0),
+    "rebalance_swap": lambda v, a: v.rebalance_swap(v.assets()[1], v.assets()[0], 1, 0, v.address, b"", False),
 }
 REBALANCER_PRIVILEGED = {
     "set_target_weights": lambda r, a: r.set_target_weights([WAD, 0]),

@@ -387,3 +387,71 @@ def test_erc4626_previews__fee_pending__equal_execution(make_vault, fund, alice,
     expected_assets = vault.previewRedeem(expected_shares)
     with boa.env.prank(bob):
         assert vault.redeem(expected_shares, bob, bob) == expected_assets
+
+
+# --- fee multiplier and undiluted supply -------------------------------------------------------------
+
+RAY = 10**27
+
+
+def test_fee_multiplier__new_vault__one_and_undiluted_supply_is_the_supply(fee_vault):
+    vault, _ = fee_vault(rate=CAP_RATE)
+
+    assert vault.fee_multiplier() == RAY
+    assert vault.undiluted_supply() == vault.totalSupply()
+
+
+def test_fee_multiplier__each_accrual__multiplied_by_supply_over_supply_plus_fee_shares(fee_vault, alice, deployer):
+    vault, _ = fee_vault(rate=CAP_RATE)
+    multiplier = RAY
+    for seconds in (YEAR, 17 * DAY + 3, 1):
+        supply = vault.totalSupply()
+        boa.env.time_travel(seconds=seconds)
+        _redeem(vault, alice, 0)  # settles only
+        shares = vault.totalSupply() - supply
+        assert shares == pending_fee_shares(supply, CAP_RATE, seconds) > 0
+        multiplier = multiplier * supply // (supply + shares)
+        assert vault.fee_multiplier() == multiplier
+        assert vault.undiluted_supply() == vault.totalSupply() * multiplier // RAY
+    assert multiplier < RAY * 9 // 10  # a year and more at the 10% cap
+
+
+def test_undiluted_supply__a_year_of_fee__unchanged_by_the_accrual(fee_vault, alice):
+    vault, _ = fee_vault(rate=CAP_RATE)
+    undiluted = vault.undiluted_supply()
+    boa.env.time_travel(seconds=YEAR)
+
+    _redeem(vault, alice, 0)
+
+    assert abs(vault.totalSupply() * 9 - undiluted * 10) <= 10**3  # the fee diluted shares by a ninth
+    assert undiluted - 1 <= vault.undiluted_supply() <= undiluted
+
+
+def test_undiluted_supply__mint_and_redeem_after_a_fee__move_it_pro_rata(fee_vault, alice, bob):
+    vault, _ = fee_vault(rate=CAP_RATE)
+    boa.env.time_travel(seconds=YEAR)
+    _redeem(vault, alice, 0)
+    multiplier = vault.fee_multiplier()
+    for action in ("mint", "redeem"):
+        supply, undiluted, holdings = vault.totalSupply(), vault.undiluted_supply(), vault.holdings()
+        if action == "mint":
+            _mint(vault, bob, 7 * SHARE)
+        else:
+            _redeem(vault, alice, vault.balanceOf(alice) // 3)
+        # no time passed: no fee, the multiplier stays, the undiluted supply moves as the supply and the holdings
+        assert vault.fee_multiplier() == multiplier
+        assert vault.undiluted_supply() == vault.totalSupply() * multiplier // RAY
+        after = vault.holdings()
+        for held, now in zip(holdings, after, strict=True):
+            ratio = vault.undiluted_supply() * held  # held per undiluted share: unchanged up to rounding
+            assert abs(now * undiluted - ratio) <= undiluted + held, action
+        assert (vault.totalSupply() > supply) == (action == "mint")
+
+
+def test_fee_multiplier__zero_rate__stays_one(fee_vault, alice):
+    vault, _ = fee_vault()
+    boa.env.time_travel(seconds=YEAR)
+    _redeem(vault, alice, SHARE)
+
+    assert vault.fee_multiplier() == RAY
+    assert vault.undiluted_supply() == vault.totalSupply()

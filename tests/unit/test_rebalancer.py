@@ -5,6 +5,7 @@ import pytest
 
 from tests.baskets import CONTRACTS, MAX_UINT
 from tests.lens import lens
+from tests.unit.conftest import limits
 
 WAD = 10**18
 SHARE = 10**18
@@ -82,7 +83,7 @@ def test_set_target_weights__bad_weights__reverts_with_reason(managed, weights, 
         lambda r, extra: r.add_constituent(extra.address),
         lambda r, extra: r.remove_constituent(extra.address),
         lambda r, extra: r.grantRole(r.DEFAULT_ADMIN_ROLE(), extra.address),
-        lambda r, extra: r.set_limits((100, 5 * 10**15, 500, 2_000, 86400, 300, 3600, 200, 100, 86400)),
+        lambda r, extra: r.set_limits(limits()),
         lambda r, extra: r.set_adapter(extra.address, True),
     ],
     ids=["targets", "add", "remove", "grant", "limits", "adapter"],
@@ -199,40 +200,112 @@ def test_set_assets_pointer__rebalancer_asks_harm__vault_refuses(mocked, bob, ch
         mock.set_assets(change(list(vault.assets()), bob))
 
 
-def test_rebalance_swap__pays_back_enough__moves_exactly_two_holdings(mocked, fund):
+@pytest.fixture
+def adapter(dex_deployer):
+    """A DEX adapter paying `rate` units of `buy` per 10**18 units of `sell` from its own balance."""
+
+    def make(sell, buy, rate: int):
+        dex = dex_deployer.deploy()
+        dex.set_rate(sell.address, buy.address, rate)
+        buy.mint(dex.address, 10**30)
+        return dex
+
+    return make
+
+
+def test_rebalance_swap__adapter_pays_enough__moves_exactly_two_holdings(mocked, adapter):
     vault, tokens, mock = mocked
-    tokens[0].mint(mock.address, 10**18)
+    dex = adapter(tokens[1], tokens[0], 2 * 10**30)  # 2 * 10**12 WETH wei per WBTC sat
     before = vault.holdings()
 
-    received = mock.swap(tokens[1].address, tokens[0].address, 10**5, 10**17, 2 * 10**17)
+    received = mock.swap(tokens[1].address, tokens[0].address, 10**5, 10**17, dex.address, False)
 
     after = vault.holdings()
     assert received == 2 * 10**17
     assert after[0] == before[0] + received and after[1] == before[1] - 10**5 and after[2] == before[2]
+    assert tokens[1].balanceOf(dex.address) == 10**5  # the vault paid the adapter directly
+    assert tokens[1].allowance(vault.address, dex.address) == 0  # and approved nothing
+    assert tokens[0].balanceOf(mock.address) == tokens[1].balanceOf(mock.address) == 0
 
 
-def test_rebalance_swap__pays_back_short__reverts(mocked):
-    _vault, tokens, mock = mocked
-    tokens[0].mint(mock.address, 10**18)
+def test_rebalance_swap__adapter_returns_unspent_input__vault_keeps_it(mocked, adapter):
+    vault, tokens, mock = mocked
+    dex = adapter(tokens[1], tokens[0], 2 * 10**30)
+    dex.set_refund(4 * 10**4)  # swaps 60,000 sats of the 100,000 paid, returns the rest
+    before = vault.holdings()
+
+    received = mock.swap(tokens[1].address, tokens[0].address, 10**5, 10**17, dex.address, False)
+
+    after = vault.holdings()
+    assert received == 12 * 10**16
+    assert after[0] == before[0] + received and after[1] == before[1] - 6 * 10**4
+    assert tokens[1].balanceOf(dex.address) == 6 * 10**4
+
+
+@pytest.mark.parametrize(
+    "misbehaviour",
+    [
+        lambda dex: dex.set_misbehaviour(1, True),  # one wei short, the minimum ignored
+        lambda dex: dex.set_keep_input(True),  # keeps the input, pays nothing
+        lambda dex: (dex.set_refund(10**5), dex.set_misbehaviour(0, True)),  # returns all the input, pays nothing
+    ],
+    ids=["pays-short", "keeps-input", "refunds-all"],
+)
+def test_rebalance_swap__adapter_pays_short__reverts(mocked, adapter, misbehaviour):
+    vault, tokens, mock = mocked
+    dex = adapter(tokens[1], tokens[0], 2 * 10**30)
+    misbehaviour(dex)
+    holdings = vault.holdings()
 
     with boa.reverts("vault: swap short"):
-        mock.swap(tokens[1].address, tokens[0].address, 10**5, 10**17, 10**17 - 1)
+        mock.swap(tokens[1].address, tokens[0].address, 10**5, 2 * 10**17, dex.address, False)
+    assert vault.holdings() == holdings
 
 
-def test_rebalance_swap__buys_an_unlisted_token__reverts(mocked, make_token):
+def test_rebalance_swap__fill__takes_min_out_from_the_filler_and_pays_it(mocked, bob):
+    vault, tokens, mock = mocked
+    tokens[0].mint(bob, 10**18)
+    with boa.env.prank(bob):
+        tokens[0].approve(vault.address, 2 * 10**17)
+    before = vault.holdings()
+
+    received = mock.swap(tokens[1].address, tokens[0].address, 10**5, 2 * 10**17, bob, True)
+
+    after = vault.holdings()
+    assert received == 2 * 10**17
+    assert after[0] == before[0] + received and after[1] == before[1] - 10**5
+    assert (tokens[0].balanceOf(bob), tokens[1].balanceOf(bob)) == (8 * 10**17, 10**5)
+    assert tokens[0].allowance(bob, vault.address) == 0
+
+
+def test_rebalance_swap__fill_without_approval__reverts(mocked, bob):
+    vault, tokens, mock = mocked
+    tokens[0].mint(bob, 10**18)
+    holdings = vault.holdings()
+
+    with boa.reverts():
+        mock.swap(tokens[1].address, tokens[0].address, 10**5, 2 * 10**17, bob, True)
+    assert vault.holdings() == holdings and tokens[1].balanceOf(bob) == 0
+
+
+@pytest.mark.parametrize("buy", ["unlisted", "sell"])
+def test_rebalance_swap__not_a_constituent_pair__reverts(mocked, adapter, make_token, buy):
     _vault, tokens, mock = mocked
-    other = make_token("OTHER", 18)
+    other = make_token("OTHER", 18) if buy == "unlisted" else tokens[1]
+    dex = adapter(tokens[1], other, 10**18)
 
     with boa.reverts("vault: not a constituent pair"):
-        mock.swap(tokens[1].address, other.address, 10**6, 0, 0)
+        mock.swap(tokens[1].address, other.address, 10**5, 0, dex.address, False)
 
 
-def test_rebalance_swap__paused__reverts(mocked):
+@pytest.mark.parametrize("fill", [False, True])
+def test_rebalance_swap__paused__reverts(mocked, adapter, bob, fill):
     vault, tokens, mock = mocked
+    dex = adapter(tokens[1], tokens[0], 2 * 10**30)
     vault.pause()
 
     with boa.reverts("pausable: contract is paused"):
-        mock.swap(tokens[1].address, tokens[0].address, 10**6, 0, 0)
+        mock.swap(tokens[1].address, tokens[0].address, 10**5, 0, bob if fill else dex.address, fill)
 
 
 @pytest.mark.parametrize("role", ["DEFAULT_ADMIN_ROLE", "MANAGER_ROLE", "GUARDIAN_ROLE", "FEE_MANAGER_ROLE", None])
@@ -246,22 +319,50 @@ def test_trade__caller_without_vault_keeper_role__reverts(managed, bob, role):
 
 
 @pytest.mark.parametrize(
-    "limits",
+    "changes",
     [
-        (501, 5 * 10**15, 500, 2_000, 86400, 300, 3600, 200, 100, 86400),
-        (100, 5 * 10**16 + 1, 500, 2_000, 86400, 300, 3600, 200, 100, 86400),
-        (100, 5 * 10**15, 10_001, 2_000, 86400, 300, 3600, 200, 100, 86400),
-        (100, 5 * 10**15, 500, 2_000, 3599, 300, 3600, 200, 100, 86400),
-        (100, 5 * 10**15, 500, 2_000, 86400, 86401, 3600, 200, 100, 86400),
-        (100, 5 * 10**15, 500, 2_000, 86400, 300, 899, 200, 100, 86400),
-        (100, 5 * 10**15, 500, 2_000, 86400, 300, 3600, 2_001, 100, 86400),
-        (100, 5 * 10**15, 500, 2_000, 86400, 300, 3600, 200, 101, 86400),
-        (100, 5 * 10**15, 500, 2_000, 86400, 300, 3600, 200, 100, 3599),
+        {"max_slippage_bps": 501},
+        {"weight_tolerance": 5 * 10**16 + 1},
+        {"max_trade_bps": 10_001},
+        {"period_cap_bps": 10_001},
+        {"period": 3599},
+        {"period": 7 * 86400 + 1},
+        {"cooldown": 86401},
+        {"auction_duration": 899},
+        {"auction_duration": 7 * 86400 + 1},
+        {"auction_premium_bps": 2_001},
+        {"auction_discount_bps": 101},
+        {"open_delay": 3599},
+        {"open_delay": 365 * 86400 + 1},
+        {"max_age": 59},
+        {"max_age": 86401},
     ],
-    ids=["slippage", "tolerance", "trade", "period", "cooldown", "duration", "premium", "discount", "open-delay"],
+    ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()),
 )
-def test_set_limits__past_a_hard_bound__reverts(managed, limits):
+def test_set_limits__past_a_hard_bound__reverts(managed, changes):
     _, _, rebalancer, _ = managed
 
     with boa.reverts("rebalancer: limits out of bounds"):
-        rebalancer.set_limits(limits)
+        rebalancer.set_limits(limits(**changes))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"max_slippage_bps": 500, "weight_tolerance": 5 * 10**16, "max_trade_bps": 10_000, "period_cap_bps": 10_000},
+        {"period": 3600, "cooldown": 86400, "auction_duration": 900, "auction_premium_bps": 2_000},
+        {"period": 7 * 86400, "auction_duration": 7 * 86400, "auction_discount_bps": 100},
+        {"open_delay": 3600, "max_age": 60},
+        {"open_delay": 365 * 86400, "max_age": 86400},
+    ],
+    ids=["defaults", "high-bps", "low-times", "long-times", "low-delay-age", "high-delay-age"],
+)
+def test_set_limits__at_the_hard_bounds__stored_and_read_back(managed, changes):
+    _, _, rebalancer, _ = managed
+
+    rebalancer.set_limits(limits(**changes))
+    (event,) = _events(rebalancer, "LimitsChanged")
+
+    assert tuple(event.limits) == limits(**changes)
+    assert tuple(rebalancer.limits()) == limits(**changes)

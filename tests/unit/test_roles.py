@@ -20,7 +20,11 @@ PRIVILEGED = {
     "revokeRole": (lambda v: v.revokeRole(v.GUARDIAN_ROLE(), boa.env.eoa), {"DEFAULT_ADMIN_ROLE"}, MISSING_ROLE),
     # the rebalancer is a contract, never a role holder
     "set_assets_pointer": (lambda v: v.set_assets_pointer(v.assets_pointer()), set(), NOT_REBALANCER),
-    "rebalance_swap": (lambda v: v.rebalance_swap(v.assets()[1], v.assets()[0], 1, 0), set(), NOT_REBALANCER),
+    "rebalance_swap": (
+        lambda v: v.rebalance_swap(v.assets()[1], v.assets()[0], 1, 0, v.address, b"", False),
+        set(),
+        NOT_REBALANCER,
+    ),
 }
 
 FORBIDDEN = [(name, role) for name, (_, allowed, _) in PRIVILEGED.items() for role in ROLES if role not in allowed]

@@ -12,9 +12,10 @@ that two runs give the same figures.
   BasicIssuanceModule) over the same tokens, units and holder; and beside the floor, one transaction that
   only moves the same N tokens by `transferFrom` (contracts/bench/TransferFloor.vy).
 - NAV-priced, on a local market (Chainlink feeds and Uniswap V3 pools from npm, the real oracle): ERC-4626
-  deposit and redeem, `total_value` (a transaction calling the view), at N = 10 and 50; at N = 10 also a
-  keeper trade through the Uniswap V3 adapter beside the bare `SwapRouter.exactInput` it wraps (same route
-  and amount), an auction fill, and `create_vault` through the VaultFactory.
+  deposit and redeem, `total_value` (a transaction calling the view), a rebalance's start, a refresh, a
+  keeper trade through the Uniswap V3 adapter and an auction fill, both beside the bare
+  `SwapRouter.exactInput` of the same pair and amount, at N = 2, 10 and 50; at N = 10 also `create_vault`
+  through the VaultFactory.
 
 `run_bench` returns the rows ({op, n_assets, gas[, peer, peer_gas][, floor_gas]});
 `index_vault.bench.report` checks the gas targets and writes bench/results/gas.json and gas.md.
@@ -42,7 +43,7 @@ MAX_UINT = 2**256 - 1
 ZERO_ADDRESS = "0x" + "00" * 20
 T0 = 2_000_000_000  # the first block's timestamp (2033-05-18): later than any chain's start on a wall clock
 BLOCK_TIME = 12  # seconds between two blocks, measured or not
-REBALANCE_N = 10  # the basket of the keeper trade, the auction fill and the factory
+REBALANCE_N = 10  # the basket of the factory row
 SLIPPAGE_BPS = 50  # the client's default bounds around the previews
 QUICK_GAS = 300_000  # gas limit of the setup transactions sent straight to anvil (mints, approvals)
 
@@ -192,8 +193,9 @@ def _measure_in_kind(n: int, deployer, holder, set_v2) -> list[dict]:
 
 
 def _nav_spec(n: int) -> BasketSpec:
-    """N test assets worth $10 each per share at $1..$1,000, equal weights; the ninth is USDC ($1, 6 decimals),
-    the quote of the local market's pools, so that a keeper trade USDC -> N1 is one hop."""
+    """N test assets worth $10 each per share at $1..$1,000, equal weights; the ninth (the last of a smaller
+    basket) is USDC ($1, 6 decimals), the quote of the local market's pools, so that a keeper trade from USDC
+    is one hop."""
     decimals = [(18, 8, 6)[i % 3] for i in range(n)]
     prices = [Decimal(10) ** (i % 4) for i in range(n)]  # $1, $10, $100, $1,000, ...
     weights = [WAD // n + (WAD % n if i == 0 else 0) for i in range(n)]  # summing to exactly 1
@@ -203,10 +205,10 @@ def _nav_spec(n: int) -> BasketSpec:
             "symbol": "BNAV",
             "constituents": [
                 {
-                    "symbol": "USDC" if i == 8 else f"N{i}",
+                    "symbol": "USDC" if i == min(8, n - 1) else f"N{i}",
                     "decimals": d,
-                    "units": str(Decimal(10) / p),
-                    "price_usd": str(p),
+                    "units": str(Decimal(10) / (Decimal(1) if i == min(8, n - 1) else p)),
+                    "price_usd": str(Decimal(1) if i == min(8, n - 1) else p),
                     "weight": str(Decimal(w) / WAD),
                 }
                 for i, (d, p, w) in enumerate(zip(decimals, prices, weights, strict=True))
@@ -241,23 +243,30 @@ def _measure_nav(spec: BasketSpec, deployer, holder) -> tuple[list[dict], Deploy
 
 
 def _measure_rebalancing(spec: BasketSpec, deployed: Deployed, deployer) -> list[dict]:
-    """A keeper trade USDC -> N1 beside the bare swap it wraps, an auction fill of the same pair."""
+    """A rebalance's start, a refresh, a keeper trade USDC -> N1 beside the bare swap it wraps (same route and
+    amount), and an auction fill of the same pair."""
     n = len(spec.constituents)
     keeper, trader, filler = accounts.test_accounts[2], accounts.test_accounts[3], accounts.test_accounts[4]
     vault, rebalancer, tokens = deployed.vault, deployed.rebalancer, deployed.tokens
     adapter, swap_router = deployed.adapters["uniswap-v3"], deployed.market.uniswap.swap_router
     symbols = [c.symbol for c in spec.constituents]
-    sell, buy = tokens[symbols.index("USDC")], tokens[1]
-    # USDC 10% held, 4% wanted: overweight; N1 10% held, 16% wanted: underweight; every move below is far
-    # inside the size caps (5% of NAV a trade, 20% a period) and the weight bounds
-    targets = [10**17] * n
-    targets[symbols.index("USDC")], targets[1] = 4 * 10**16, 16 * 10**16
+    s, b = _trade_pair(symbols)
+    sell, buy = tokens[s], tokens[b]
+    # the seller held at its start weight less 6 points of target, the buyer 6 points more: overweight and
+    # underweight by far more than the band; every move below is far inside the size caps (5% of NAV a trade,
+    # 20% a period) and the targets
+    targets = [c.weight for c in spec.constituents]
+    shift = min(targets[s], 6 * 10**16) // 2
+    targets[s], targets[b] = targets[s] - shift, targets[b] + shift
     rebalancer.set_target_weights(targets, sender=deployer)
     vault.grantRole(vault.KEEPER_ROLE(), keeper, sender=deployer)
     _fund([sell], [trader], [swap_router], deployer)
-    _fund([buy], [filler], [rebalancer], deployer)
-    # $1,000 of USDC: 0.1% of the vault's NAV, 0.05% of the pool's depth; after the pool's 0.3% fee and the
-    # impact of the swaps before it, a trade stays within the Rebalancer's 1% bound below the oracle
+    _fund([buy], [filler], [vault], deployer)
+    rebalancer.start_rebalance(sender=keeper)  # the first start writes every snapshot slot from zero
+    _pin()
+    start = rebalancer.start_rebalance(sender=keeper)
+    # $1,000 of USDC: a small share of the vault's NAV and of the pool's depth; after the pool's 0.3% fee and
+    # the impact of the swaps before it, a trade stays within the Rebalancer's 1% bound below the snapshot
     amount = 1_000 * 10**6
     route = v3_route([sell.address, buy.address], [POOL_FEE])
     cooldown = rebalancer.limits().cooldown
@@ -272,22 +281,27 @@ def _measure_rebalancing(spec: BasketSpec, deployed: Deployed, deployer) -> list
     bare_tx = bare()
     _pin()
     trade = keeper_trade(rebalancer, keeper, sell.address, buy.address, amount, adapter, route, slippage_bps=100)
+    _pin()
+    refresh = rebalancer.refresh(sell, sender=keeper)
 
     opened = rebalancer.open_auction(sell, buy, 3 * amount, sender=keeper)
     (event,) = rebalancer.AuctionOpened.from_receipt(opened)
     rebalancer.fill(event.id, amount, MAX_UINT, sender=filler)  # the filler's first fill
     _pin()
     fill = rebalancer.fill(event.id, amount, MAX_UINT, sender=filler)  # a third remains: no refund
+    peer = {"peer": "uniswap_v3_exactInput", "peer_gas": bare_tx.gas_used}
     return [
-        {
-            "op": "keeper_trade",
-            "n_assets": n,
-            "gas": trade.receipt.gas_used,
-            "peer": "uniswap_v3_exactInput",
-            "peer_gas": bare_tx.gas_used,
-        },
-        {"op": "auction_fill", "n_assets": n, "gas": fill.gas_used},
+        {"op": "rebalance_start", "n_assets": n, "gas": start.gas_used},
+        {"op": "rebalance_refresh", "n_assets": n, "gas": refresh.gas_used},
+        {"op": "keeper_trade", "n_assets": n, "gas": trade.receipt.gas_used, **peer},
+        {"op": "auction_fill", "n_assets": n, "gas": fill.gas_used, **peer},
     ]
+
+
+def _trade_pair(symbols: list[str]) -> tuple[int, int]:
+    """The bench's trade: USDC (the pools' quote, so that the swap is one hop) for the first other constituent."""
+    s = symbols.index("USDC")
+    return s, 0 if s != 0 else 1
 
 
 def _measure_factory(spec: BasketSpec, deployed: Deployed, deployer) -> list[dict]:
@@ -301,8 +315,8 @@ def _measure_factory(spec: BasketSpec, deployed: Deployed, deployer) -> list[dic
 
 
 def run_bench(sizes: list[int], nav_sizes: list[int], progress: Callable[[str], None] = _noop) -> list[dict]:
-    """Every measured row: in kind at `sizes`, NAV-priced at `nav_sizes` (and at N = `REBALANCE_N` the keeper
-    trade, the auction fill and the factory), on a fresh local chain whose clock it fixes."""
+    """Every measured row: in kind at `sizes`, NAV-priced and rebalancing at `nav_sizes` (and at N =
+    `REBALANCE_N` the factory), on a fresh local chain whose clock it fixes."""
     _fix_clock()
     deployer, holder = accounts.test_accounts[0], accounts.test_accounts[1]
     rows: list[dict] = []
@@ -315,8 +329,9 @@ def run_bench(sizes: list[int], nav_sizes: list[int], progress: Callable[[str], 
         progress(f"NAV path on a local market, N = {n} ...")
         nav_rows, deployed = _measure_nav(spec, deployer, holder)
         rows.extend(nav_rows)
+        progress(f"rebalance start, refresh, keeper trade, auction fill, N = {n} ...")
+        rows.extend(_measure_rebalancing(spec, deployed, deployer))
         if n == REBALANCE_N:
-            progress(f"keeper trade, auction fill, factory, N = {n} ...")
-            rows.extend(_measure_rebalancing(spec, deployed, deployer))
+            progress(f"factory, N = {n} ...")
             rows.extend(_measure_factory(spec, deployed, deployer))
     return rows

@@ -4,6 +4,11 @@ Pure Python, no chain. It sizes trades against `index_vault.keeper.rules`, the c
 so that every planned trade passes them in order against the state the previous planned trades leave:
 `plan` emits only trades `rules.check_trade` accepts.
 
+Targets are the rebalance's: units (whole vault) from the snapshot's target units and the undiluted supply,
+and gaps are USD at the snapshot prices (`rules.Book.gap`); the keeper's drift band is a share of the
+snapshot's NAV. A state without a rebalance started has no targets and gets an empty plan: the keeper
+plans on `RebalancerState.started()` for a start it is about to send.
+
 The planning rule, in short: every constituent outside the keeper's drift band is taken back to its
 target, trading each overweight one only against underweight ones (in-band constituents join only
 as the counterparties needed to balance the two sides, most off-target first); the most overweight
@@ -33,7 +38,7 @@ LIMIT_PERIOD = "period"  # the period cap left was too small
 LIMIT_COOLDOWN = "cooldown"  # a pair the greedy wanted is cooling down
 LIMIT_MIN_TRADE = "min_trade"  # an out-of-band remainder is left in pieces below the keeper's minimum trade
 LIMIT_SLIPPAGE = "slippage"  # the pool quote pays less than `min_out` at any useful size
-LIMIT_TOLERANCE = "tolerance"  # the weight checks refuse any useful size (rounding at zero tolerance)
+LIMIT_TOLERANCE = "tolerance"  # the unit checks refuse any useful size (the contract's band around a target)
 LIMIT_MAX_TRADES = "max_trades"  # the keeper's trade count ran out
 LIMIT_GAS = "gas"  # the drift removed does not pay the gas: the plan is empty
 
@@ -48,15 +53,15 @@ class Market:
 
     `quote(sell, buy, amount_in)` gives the expected out of a pool; without it (or for pairs it returns
     `None` for), the expected out is the oracle's less `pair_slippage_bps[(sell, buy)]`, else less
-    `expected_slippage_bps`. Gas: `gas_price` in wei, `gas_per_trade` (a trade values the whole basket
-    through the oracle: measure it for the basket's size), `eth_price` in USD with 18 decimals.
+    `expected_slippage_bps`. Gas: `gas_price` in wei, `gas_per_trade` (a trade reads only its two legs'
+    snapshots: about 170,000 whatever the basket's size), `eth_price` in USD with 18 decimals.
     """
 
     quote: Quote | None = None
     expected_slippage_bps: int = 30
     pair_slippage_bps: Mapping[tuple[str, str], int] = field(default_factory=dict)
     gas_price: int = 0
-    gas_per_trade: int = 500_000
+    gas_per_trade: int = 180_000
     eth_price: int = 0
 
     def expected_out(self, sell: str, buy: str, amount_in: int, oracle_out: int) -> int:
@@ -77,8 +82,9 @@ class Market:
 class KeeperSettings:
     """The keeper's own policy.
 
-    `band`: how far (1e18 fixed point, absolute weight) a constituent may drift from its target before
-    the keeper acts, with per-address overrides in `bands`. `min_trade_usd`: the smallest trade worth
+    `band`: how far a constituent may drift from its target before the keeper acts (1e18 fixed point, a
+    share of the snapshot NAV: `|holding - target|` valued at the snapshot price), with per-address
+    overrides in `bands`. `min_trade_usd`: the smallest trade worth
     sending (USD, 18 decimals, at least 1). `slippage_bps`: how far below the oracle's value `min_out`
     is set, at most the vault's `max_slippage_bps`. `max_trades`: the longest plan.
     """
@@ -98,10 +104,10 @@ class KeeperSettings:
 class Plan:
     """An ordered list of trades, why it stops where it does, and what it is expected to achieve.
 
-    `limited_by` names the bounds that kept the plan from bringing every weight inside its band (see the
-    `LIMIT_*` constants); it is empty when the plan is expected to. Drift is the USD value held above
-    target, `sum(max(0, value - target * nav))`; `*_after` figures assume every trade fills at
-    `expected_out`.
+    `limited_by` names the bounds that kept the plan from bringing every constituent inside its band (see the
+    `LIMIT_*` constants); it is empty when the plan is expected to. `nav_*` is the holdings' value at the
+    snapshot prices and drift the USD value held above target (`Book.drift`); `*_after` figures assume every
+    trade fills at `expected_out`.
     """
 
     trades: tuple[Trade, ...]
@@ -160,7 +166,7 @@ class _Sizer:
         why = self.reason(s, b, trade)
         if why is None:
             return trade, None
-        # Both the pool's shortfall and the weight checks only ease as the size falls: bisect, to within
+        # Both the pool's shortfall and the unit checks only ease as the size falls: bisect, to within
         # 1/1024 of the size that fails (a closer fit is not worth the pool quotes).
         good, lo, hi = None, 0, amount_in
         while hi - lo > max(1, hi >> 10):
@@ -182,22 +188,27 @@ def _limit_of(reason: str | None) -> str:
     return LIMIT_MIN_TRADE  # no whole unit, or rounded below the minimum
 
 
+def _outside(book: Book, settings: KeeperSettings, i: int) -> bool:
+    """Whether constituent `i` is outside the keeper's band: its USD gap to target (at the snapshot price)
+    above `band` of the snapshot NAV."""
+    return abs(book.gap(i)) * WAD > settings.band_of(book.addresses[i]) * book.nav
+
+
 def _needs(book: Book, settings: KeeperSettings) -> tuple[dict[int, int], dict[int, int]]:
     """USD each constituent is to sell (overweight) and buy (underweight): the whole gap to target of
     every one outside its band, then in-band ones, most off-target first, for what balances the sides."""
-    nav = book.nav
     sell: dict[int, int] = {}
     buy: dict[int, int] = {}
     spare_sell: list[tuple[int, int]] = []
     spare_buy: list[tuple[int, int]] = []
-    for i, (value, target) in enumerate(zip(book.values, book.targets, strict=True)):
-        off = value * WAD - target * nav
-        gap = abs(off) // WAD  # rounded down: a trade sized to it never passes the target
-        if gap == 0:
+    for i in range(len(book.holdings)):
+        off = book.gap(i)
+        if off == 0:
             continue
-        outside = abs(off) > settings.band_of(book.addresses[i]) * nav
+        # a sale never takes the asset below its target: its gap in units, valued down
+        gap = book.value(i, book.holdings[i] - book.targets[i]) if off > 0 else -off
         needs, spare = (sell, spare_sell) if off > 0 else (buy, spare_buy)
-        if outside:
+        if _outside(book, settings, i):
             needs[i] = gap
         else:
             spare.append((gap, i))
@@ -212,21 +223,19 @@ def _needs(book: Book, settings: KeeperSettings) -> tuple[dict[int, int], dict[i
     return sell, buy
 
 
-def _inside(book: Book, settings: KeeperSettings, i: int) -> bool:
-    nav = book.nav
-    return abs(book.values[i] * WAD - book.targets[i] * nav) <= settings.band_of(book.addresses[i]) * nav
-
-
 def inside_bands(state: RebalancerState, settings: KeeperSettings) -> list[bool]:
-    """Whether each weight is within its band: `|value * 1e18 - target * nav| <= band * nav`."""
-    nav = state.nav
-    return [abs(c.value * WAD - c.target * nav) <= settings.band_of(c.address) * nav for c in state.constituents]
+    """Whether each constituent is within the keeper's band of its target: `|holding - target|` in units,
+    valued at the snapshot price, at most `band` of the snapshot NAV. Without a rebalance started (NAV 0)
+    every constituent reads inside: there is no target to trade to."""
+    book = Book(state)
+    return [not _outside(book, settings, i) for i in range(len(book.holdings))]
 
 
 def plan(state: RebalancerState, settings: KeeperSettings | None = None, market: Market | None = None) -> Plan:
-    """The trades that bring every weight inside its band, in the order to send them.
+    """The trades that bring every constituent inside its band, in the order to send them.
 
-    Rule: every constituent outside its band is taken back to its target (not to the band's edge, which
+    Targets and bands are the rebalance's snapshot's (module doc); an empty plan without a rebalance started.
+    Rule: every constituent outside its band is taken back to its target units (not to the band's edge, which
     the next drift would cross again); overweight ones are sold only for underweight ones, and in-band
     constituents join only as the counterparties needed to balance the two sides, most off-target
     first, and never past their target. No constituent is both sold and bought, so the USD sold is the
@@ -235,16 +244,16 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
     not cooling down, sizing each trade to the smaller gap, cut to `max_trade_bps` of NAV and the period
     cap left; an uncut trade closes one side, so a plan has at most one trade fewer than participants
     (a spanning tree: fewer would need gaps that sum alike, a subset-sum search not worth its time).
-    Each trade is checked with the contract's maths (`check_trade`) on the state the previous ones leave
-    at their `expected_out`, for fills at `expected_out`, the oracle's value and `min_out`, and shrunk
-    by bisection when rounding trips a weight check or a pool's quote falls short of `min_out` (the pair
-    then waits for the next plan: a quote knows nothing of the planned trades before it).
+    Each trade is checked with the contract's maths (`Book.check`, in the contract's order) on the state
+    the previous ones leave at their `expected_out`, for fills at `expected_out`, the snapshot's value and
+    `min_out`, and shrunk by bisection when rounding trips a unit check or a pool's quote falls short of
+    `min_out` (the pair then waits for the next plan: a quote knows nothing of the planned trades before it).
     Remainders below `min_trade_usd` are left.
 
     Gas: the plan is sent only if the drift it removes (USD above target before less after, at the
     expected fills) is at least its gas (`len(trades) * gas_per_trade * gas_price * eth_price`);
     otherwise the plan is empty and `limited_by` holds "gas". The plan is also empty, with nothing in
-    `limited_by`, when every weight is inside its band.
+    `limited_by`, when every constituent is inside its band.
 
     The plan is a snapshot at `state.now`: the keeper sends it in order and plans again after any fill
     far from `expected_out` or any change of prices.
@@ -261,9 +270,9 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
         raise ValueError("min_trade_usd must be at least 1 and max_trades non-negative")
 
     book = Book(state)
-    nav_before, drift_before = book.nav, book.drift()
+    nav_before, drift_before = _market_value(book), book.drift()
     empty = Plan((), frozenset(), nav_before, nav_before, drift_before, drift_before, 0)
-    if nav_before == 0 or all(inside_bands(state, settings)):
+    if book.nav == 0 or not any(_outside(book, settings, i) for i in range(len(book.holdings))):
         return empty
 
     sell_need, buy_need = _needs(book, settings)
@@ -274,7 +283,7 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
     trades: list[Trade] = []
 
     def drop(needs: dict[int, int], i: int) -> None:
-        if needs.pop(i) > 0 and not _inside(book, settings, i):
+        if needs.pop(i) > 0 and _outside(book, settings, i):
             limited.add(LIMIT_MIN_TRADE)
 
     while sell_need and buy_need:
@@ -300,9 +309,9 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
         size_cap = nav * limits.max_trade_bps // BPS
         used = 0 if book.now >= book.period_start + limits.period else book.period_used
         period_left = max(0, nav * limits.period_cap_bps // BPS - used)
-        # slippage lowers NAV as the plan goes: no gap may outgrow the one the current weights show
-        sell_need[s] = min(sell_need[s], max(0, book.values[s] * WAD - book.targets[s] * nav) // WAD)
-        buy_need[b] = min(buy_need[b], max(0, book.targets[b] * nav - book.values[b] * WAD) // WAD)
+        # a buy filled short of the oracle's value leaves its gap: no need may outgrow the book's gap now
+        sell_need[s] = min(sell_need[s], max(0, book.value(s, book.holdings[s] - book.targets[s])))
+        buy_need[b] = min(buy_need[b], max(0, -book.gap(b)))
         gap = min(sell_need[s], buy_need[b])
         if period_left < floor:
             limited.add(LIMIT_PERIOD)
@@ -335,7 +344,7 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
         if buy_need[b] < floor:
             drop(buy_need, b)
 
-    if not limited and not all(_inside(book, settings, i) for i in range(len(book.values))):
+    if not limited and any(_outside(book, settings, i) for i in range(len(book.holdings))):
         # nothing else held it back: what is left is spread over counterparties below the minimum each
         # (or is what the expected slippage leaves a buyer short)
         limited.add(LIMIT_MIN_TRADE)
@@ -345,4 +354,9 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
     gas = market.gas_usd(len(trades))
     if drift_before - drift_after < gas:
         return Plan((), frozenset({*limited, LIMIT_GAS}), nav_before, nav_before, drift_before, drift_before, 0)
-    return Plan(tuple(trades), frozenset(limited), nav_before, book.nav, drift_before, drift_after, gas)
+    return Plan(tuple(trades), frozenset(limited), nav_before, _market_value(book), drift_before, drift_after, gas)
+
+
+def _market_value(book: Book) -> int:
+    """The holdings at the snapshot prices, each rounded down."""
+    return sum(book.value(i, h) for i, h in enumerate(book.holdings))

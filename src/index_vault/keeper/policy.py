@@ -202,15 +202,19 @@ class Metrics:
     trades_reverted: int = 0  # mined but reverted on chain
     reverts_skipped: int = 0  # simulated, would revert: never sent
     fills: int = 0
+    starts: int = 0  # rebalances started (mined)
+    refreshes: int = 0  # snapshot prices refreshed (mined)
     retries: int = 0
     errors: int = 0  # rounds ended by an error that was not transient
     gas_used: int = 0
     gas_cost_wei: int = 0
+    gas_by_kind: Counter = field(default_factory=Counter)  # "trade", "start", "refresh", "fill"... -> gas
     waits: Counter = field(default_factory=Counter)  # reason kind -> rounds spent waiting
 
-    def add_receipt(self, gas_used: int, effective_gas_price: int) -> None:
+    def add_receipt(self, gas_used: int, effective_gas_price: int, kind: str = "other") -> None:
         self.gas_used += gas_used
         self.gas_cost_wei += gas_used * effective_gas_price
+        self.gas_by_kind[kind] += gas_used
 
     def wait(self, kind: str) -> None:
         self.waits[kind] += 1
@@ -226,10 +230,13 @@ class Metrics:
             "trades_reverted": self.trades_reverted,
             "reverts_skipped": self.reverts_skipped,
             "fills": self.fills,
+            "starts": self.starts,
+            "refreshes": self.refreshes,
             "retries": self.retries,
             "errors": self.errors,
             "waits": dict(sorted(self.waits.items())),
             "gas_used": self.gas_used,
+            "gas_by_kind": dict(sorted(self.gas_by_kind.items())),
             "gas_cost_eth": f"{self.gas_cost_wei / WAD:.6f}",
             "seconds": round(max(elapsed, 0.0), 1),
         }
@@ -238,6 +245,8 @@ class Metrics:
         """The summary as aligned `name  value` lines."""
         data = self.summary(now)
         waits = data.pop("waits")
+        by_kind = data.pop("gas_by_kind")
         lines = [f"{k.replace('_', ' '):<16}{f'{v:,}' if isinstance(v, int) else v}" for k, v in data.items()]
+        lines.append(f"{'gas by kind':<16}" + (", ".join(f"{k} {v:,}" for k, v in by_kind.items()) or "none"))
         lines.append(f"{'waits':<16}" + (", ".join(f"{k} {v}" for k, v in waits.items()) or "none"))
         return "\n".join(lines)

@@ -1,14 +1,20 @@
 """The Rebalancer's rules in Python: the state a trade is judged by and the contract's checks, in its order.
 
-Pure Python, no chain. It mirrors the integer maths of `contracts/rebalancer/Rebalancer.vy` (`trade`,
-`_quote`, `_oracle_out`, `_use_size`, `_check_weights`) and the vault's NAV (the oracle's
-`sum(holding * price // 10**decimals)`): `check_trade` gives the revert reason the contract would give for one
-trade, and `Book` is the running copy of the state the planner (`index_vault.keeper.planner`) sizes trades
-against, so that every planned trade passes the contract's checks in order.
+Pure Python, no chain. It mirrors the integer maths of `contracts/rebalancer/Rebalancer.vy`: `start_targets`
+is `start_rebalance` (target units per undiluted share from the target weights, the prices and the NAV);
+`check_trade` gives the revert reason `trade` would give (`_legs`, `_oracle_out`, `_check_sale`, `_book_trade`,
+then the vault's swap checks and the buy's ceiling), and `Book` is the running copy of the state the planner
+(`index_vault.keeper.planner`) sizes trades against, so that every planned trade passes the contract's checks
+in order.
+
+A trade is judged in units against the rebalance's snapshot: for each side, the target is its target units per
+10**18 undiluted shares times the undiluted supply now, the band is `weight_tolerance` of the snapshot NAV
+(its NAV per share times that supply) in the asset's units at its snapshot price, and the prices are the
+snapshot's, each no older than `max_age`.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from index_vault.common.units import BPS, WAD
@@ -24,20 +30,26 @@ MIN_AUCTION_DURATION = 900
 MAX_AUCTION_DURATION = 7 * 86400
 MAX_AUCTION_PREMIUM_BPS = 2_000
 MIN_OPEN_DELAY = 3600
+MAX_OPEN_DELAY = 365 * 86400
+MIN_MAX_AGE = 60
+MAX_MAX_AGE = 86400
 
 # The contract's revert reasons, in the order `trade` can raise them.
 ZERO_AMOUNT = "rebalancer: zero amount"
 COOLING_DOWN = "rebalancer: pair cooling down"
+NO_REBALANCE = "rebalancer: no rebalance started"
+NO_SNAPSHOT = "rebalancer: no snapshot"
+STALE_SNAPSHOT = "rebalancer: stale snapshot"
 BELOW_ORACLE_BOUND = "rebalancer: minimum out below oracle bound"
+SELL_NOT_OVERWEIGHT = "rebalancer: sell is not overweight"
+BUY_NOT_UNDERWEIGHT = "rebalancer: buy is not underweight"
+SELL_UNDERSHOOTS = "rebalancer: sell would undershoot its target"
 ABOVE_SIZE_CAP = "rebalancer: trade above size cap"
 PERIOD_CAP = "rebalancer: period cap reached"
 NOT_A_PAIR = "vault: not a constituent pair"
 # The sell token's own revert when the vault holds less than `amount_in` (the reason is the token's).
 EXCEEDS_BALANCE = "token: transfer amount exceeds balance"
 SWAP_SHORT = "vault: swap short"
-SELL_NOT_OVERWEIGHT = "rebalancer: sell is not overweight"
-BUY_NOT_UNDERWEIGHT = "rebalancer: buy is not underweight"
-SELL_UNDERSHOOTS = "rebalancer: sell would undershoot its target"
 BUY_OVERSHOOTS = "rebalancer: buy would overshoot its target"
 
 
@@ -53,14 +65,21 @@ def mul_div(x: int, y: int, d: int, round_up: bool = False) -> int:
 
 @dataclass(frozen=True)
 class Constituent:
-    """One constituent as the contract sees it: the vault's balance, the oracle price and the target."""
+    """One constituent as the contract sees it: the vault's balance, its snapshot and its target weight.
+
+    `price` and `price_at` are the snapshot's price and time (`Rebalancer.snapshot`); `price_at` 0 means no
+    snapshot in the current rebalance. `target` is the target weight (1e18 fixed point) a start turns into
+    `target_units`, the snapshot's units per 10**18 undiluted shares.
+    """
 
     address: str
     symbol: str
     holding: int  # token units held by the vault
-    price: int  # USD per whole token, 18 decimals (`OracleRouter.price`)
+    price: int  # USD per whole token, 18 decimals
     decimals: int
     target: int  # target weight, 1e18 fixed point
+    target_units: int = 0  # units per 10**18 undiluted shares, from the last start
+    price_at: int = 0  # when the snapshot price was checked; 0: no snapshot
 
     @property
     def unit(self) -> int:
@@ -69,7 +88,7 @@ class Constituent:
 
     @property
     def value(self) -> int:
-        """USD value (18 decimals) as the oracle's valuation: rounded down."""
+        """USD value (18 decimals) at the snapshot price: rounded down."""
         return mul_div(self.holding, self.price, self.unit)
 
 
@@ -87,6 +106,7 @@ class Limits:
     auction_premium_bps: int = 200
     auction_discount_bps: int = 100
     open_delay: int = 86400
+    max_age: int = 3600
 
     def check(self) -> None:
         """Raises `ValueError` where `_set_limits` reverts with "rebalancer: limits out of bounds"."""
@@ -100,7 +120,8 @@ class Limits:
             and MIN_AUCTION_DURATION <= self.auction_duration <= MAX_AUCTION_DURATION
             and 0 <= self.auction_premium_bps <= MAX_AUCTION_PREMIUM_BPS
             and 0 <= self.auction_discount_bps <= self.max_slippage_bps
-            and self.open_delay >= MIN_OPEN_DELAY
+            and MIN_OPEN_DELAY <= self.open_delay <= MAX_OPEN_DELAY
+            and MIN_MAX_AGE <= self.max_age <= MAX_MAX_AGE
         ):
             raise ValueError("rebalancer: limits out of bounds")
 
@@ -112,18 +133,20 @@ class Trade:
     sell: str
     buy: str
     amount_in: int  # units of `sell`
-    min_out: int  # units of `buy`: the oracle's value less the keeper's slippage
+    min_out: int  # units of `buy`: the snapshot's value less the keeper's slippage
     expected_out: int  # units of `buy` the pool (or the default quote) is expected to pay
-    value_usd: int  # the contract's `value_in`: USD, 18 decimals, rounded down
-    oracle_out: int = 0  # units of `buy` the oracle says `amount_in` is worth (`_oracle_out`)
+    value_usd: int  # the contract's value of `amount_in`: USD, 18 decimals, rounded down
+    oracle_out: int = 0  # units of `buy` the snapshot says `amount_in` is worth (`_oracle_out`)
 
 
 @dataclass(frozen=True)
 class RebalancerState:
-    """What the contract judges a trade by: the basket, the bounds, the period and cool-down books, the time.
+    """What the contract judges a trade by: the basket and its snapshot, the bounds, the period and cool-down
+    books, the undiluted supply, the time.
 
     `last_trade` maps `(sell, buy)` to the pair's last trade time (absent pairs read 0, as the contract's
-    storage does). Addresses are compared as given.
+    storage does). `nav_per_share` is the snapshot's NAV per 10**18 undiluted shares and `started_at` the
+    rebalance's start (0: none yet). Addresses are compared as given.
     """
 
     constituents: tuple[Constituent, ...]
@@ -132,6 +155,9 @@ class RebalancerState:
     period_start: int = 0
     period_used: int = 0
     last_trade: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    supply: int = WAD  # the vault's `undiluted_supply()`
+    nav_per_share: int = 0
+    started_at: int = 0
 
     def __post_init__(self) -> None:
         if len(self.constituents) > MAX_ASSETS:
@@ -141,8 +167,8 @@ class RebalancerState:
         if sum(c.target for c in self.constituents) != WAD:
             raise ValueError("rebalancer: weights must sum to 10**18")
         for c in self.constituents:
-            if c.price <= 0 or c.holding < 0 or c.target < 0 or not 0 <= c.decimals <= 77:
-                raise ValueError(f"{c.symbol}: price must be positive, holding/target/decimals in range")
+            if c.price <= 0 or min(c.holding, c.target, c.target_units, c.price_at) < 0 or not 0 <= c.decimals <= 36:
+                raise ValueError(f"{c.symbol}: price must be positive, holding/targets/decimals in range")
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -151,44 +177,64 @@ class RebalancerState:
 
     @cached_property
     def nav(self) -> int:
-        """`IndexVault.total_value()`: the sum of each holding's value, each rounded down."""
+        """The NAV the size caps apply to: the snapshot's NAV per share times the undiluted supply."""
+        return mul_div(self.nav_per_share, self.supply, WAD)
+
+    @cached_property
+    def market_value(self) -> int:
+        """The holdings at the snapshot prices (`sum(holding * price // 10**decimals)`)."""
         return sum(c.value for c in self.constituents)
 
     def weights(self) -> list[int]:
-        """Each constituent's weight (1e18 fixed point, rounded down); zeros when NAV is 0."""
-        nav = self.nav
-        return [c.value * WAD // nav if nav else 0 for c in self.constituents]
+        """Each constituent's weight at the snapshot prices (1e18 fixed point, rounded down); zeros at NAV 0."""
+        total = self.market_value
+        return [c.value * WAD // total if total else 0 for c in self.constituents]
+
+    def started(self) -> "RebalancerState":
+        """The state right after `start_rebalance` at `now` with these prices (`start_targets`)."""
+        nav_per_share, units = start_targets(self.constituents, self.supply)
+        parts = tuple(
+            replace(c, target_units=u, price_at=self.now) for c, u in zip(self.constituents, units, strict=True)
+        )
+        return replace(self, constituents=parts, nav_per_share=nav_per_share, started_at=self.now)
 
     def apply(self, trade: Trade, received: int | None = None) -> "RebalancerState":
         """The state after `trade` executes at `now` for `received` of `buy` (by default its `expected_out`):
-        holdings, the period book (`_use_size`) and the pair's cool-down. It does not check the trade."""
+        holdings, the period book (`_book_trade`) and the pair's cool-down. It does not check the trade."""
         received = trade.expected_out if received is None else received
         s, b = self.index[trade.sell], self.index[trade.buy]
         parts = list(self.constituents)
-        parts[s] = _with_holding(parts[s], parts[s].holding - trade.amount_in)
-        parts[b] = _with_holding(parts[b], parts[b].holding + received)
+        parts[s] = replace(parts[s], holding=parts[s].holding - trade.amount_in)
+        parts[b] = replace(parts[b], holding=parts[b].holding + received)
         start, used = self.period_start, self.period_used
         if self.now >= start + self.limits.period:
             start, used = self.now, 0
-        return RebalancerState(
+        return replace(
+            self,
             constituents=tuple(parts),
-            limits=self.limits,
-            now=self.now,
             period_start=start,
             period_used=used + trade.value_usd,
             last_trade={**self.last_trade, (trade.sell, trade.buy): self.now},
         )
 
 
-def _with_holding(c: Constituent, holding: int) -> Constituent:
-    return Constituent(c.address, c.symbol, holding, c.price, c.decimals, c.target)
+def start_targets(constituents: Sequence[Constituent], supply: int) -> tuple[int, list[int]]:
+    """`start_rebalance`'s maths at the constituents' prices: the NAV per 10**18 undiluted shares and each
+    constituent's target units per 10**18 undiluted shares. Raises `ValueError` at zero supply."""
+    if supply <= 0:
+        raise ValueError("rebalancer: no shares yet")
+    nav = sum(c.value for c in constituents)
+    nav_per_share = mul_div(nav, WAD, supply)
+    return nav_per_share, [mul_div(mul_div(c.target, nav_per_share, WAD), c.unit, c.price) for c in constituents]
 
 
 class Book:
-    """A mutable working copy of a `RebalancerState`, for the planner's inner loop."""
+    """A mutable working copy of a `RebalancerState`, for the planner's inner loop: per constituent its
+    holding, its target and band in units (whole vault), its snapshot price and unit."""
 
     __slots__ = (
         "addresses",
+        "bands",
         "holdings",
         "index",
         "last_trade",
@@ -197,104 +243,116 @@ class Book:
         "now",
         "period_start",
         "period_used",
+        "price_at",
         "prices",
+        "started_at",
         "targets",
         "units",
-        "values",
     )
 
     def __init__(self, state: RebalancerState) -> None:
         cs = state.constituents
+        lim = state.limits
         self.addresses = [c.address for c in cs]
         self.index = dict(state.index)
         self.holdings = [c.holding for c in cs]
         self.prices = [c.price for c in cs]
         self.units = [c.unit for c in cs]
-        self.targets = [c.target for c in cs]
-        self.values = [c.value for c in cs]
-        self.nav = sum(self.values)
-        self.limits = state.limits
+        self.price_at = [c.price_at for c in cs]
+        self.nav = state.nav
+        self.targets = [mul_div(c.target_units, state.supply, WAD) for c in cs]
+        self.bands = [mul_div(mul_div(lim.weight_tolerance, self.nav, WAD), c.unit, c.price) for c in cs]
+        self.limits = lim
         self.now = state.now
+        self.started_at = state.started_at
         self.period_start = state.period_start
         self.period_used = state.period_used
         self.last_trade = dict(state.last_trade)
+
+    def value(self, i: int, amount: int) -> int:
+        """USD (18 decimals) of `amount` of constituent `i` at its snapshot price, rounded down."""
+        return mul_div(amount, self.prices[i], self.units[i])
 
     def oracle_out(self, s: int, b: int, amount_in: int) -> int:
         """`_oracle_out`: the value of `amount_in` of `s`, in units of `b`, each step rounded down."""
         return mul_div(mul_div(amount_in, self.prices[s], self.units[s]), self.units[b], self.prices[b])
 
+    def gap(self, i: int) -> int:
+        """USD held above (positive) or below (negative) the target, at the snapshot price."""
+        return self.value(i, self.holdings[i]) - self.value(i, self.targets[i])
+
     def apply(self, s: int, b: int, amount_in: int, received: int, value_in: int) -> None:
         """Books an executed trade as the contract and the vault do."""
         self.holdings[s] -= amount_in
         self.holdings[b] += received
-        for i in (s, b):
-            value = mul_div(self.holdings[i], self.prices[i], self.units[i])
-            self.nav += value - self.values[i]
-            self.values[i] = value
         if self.now >= self.period_start + self.limits.period:
             self.period_start, self.period_used = self.now, 0
         self.period_used += value_in
         self.last_trade[(self.addresses[s], self.addresses[b])] = self.now
 
     def drift(self) -> int:
-        """USD held above target: `sum(max(0, value - target * nav))`, rounded down."""
-        nav = self.nav
-        return sum(max(0, v * WAD - t * nav) for v, t in zip(self.values, self.targets, strict=True)) // WAD
+        """USD held above target: `sum(max(0, holding - target))` valued at the snapshot prices."""
+        return sum(max(0, self.gap(i)) for i in range(len(self.holdings)))
+
+    def _leg_reason(self, i: int) -> str | None:
+        if self.price_at[i] == 0 or self.price_at[i] < self.started_at:
+            return NO_SNAPSHOT
+        if self.now > self.price_at[i] + self.limits.max_age:
+            return STALE_SNAPSHOT
+        return None
 
     def check(self, s: int, b: int, amount_in: int, min_out: int, fills: tuple[int, ...]) -> str | None:
-        """`Rebalancer.trade`'s checks in order (keeper, adapter, price and pause checks assumed to pass),
-        then the vault's, then `_check_weights` for each amount received in `fills`."""
+        """`Rebalancer.trade`'s checks in order (keeper, adapter and pause checks assumed to pass), then the
+        vault's, then the buy's ceiling for each amount received in `fills`."""
         lim = self.limits
         if amount_in == 0:
             return ZERO_AMOUNT
         last = self.last_trade.get((self.addresses[s], self.addresses[b]), 0)
         if last != 0 and self.now < last + lim.cooldown:
             return COOLING_DOWN
+        if self.started_at == 0:
+            return NO_REBALANCE
+        why = self._leg_reason(s) or self._leg_reason(b)
+        if why:
+            return why
         oracle_out = self.oracle_out(s, b, amount_in)
         if min_out < mul_div(oracle_out, BPS - lim.max_slippage_bps, BPS, True):
             return BELOW_ORACLE_BOUND
-        nav = self.nav
-        value_in = mul_div(amount_in, self.prices[s], self.units[s])
-        if value_in * BPS > nav * lim.max_trade_bps:
+        sell_held, buy_held = self.holdings[s], self.holdings[b]
+        if sell_held <= self.targets[s] + self.bands[s]:
+            return SELL_NOT_OVERWEIGHT
+        if buy_held >= self.targets[b]:
+            return BUY_NOT_UNDERWEIGHT
+        if sell_held - min(sell_held, amount_in) < self.targets[s] - min(self.targets[s], self.bands[s]):
+            return SELL_UNDERSHOOTS
+        value_in = self.value(s, amount_in)
+        if value_in * BPS > self.nav * lim.max_trade_bps:
             return ABOVE_SIZE_CAP
         used = (0 if self.now >= self.period_start + lim.period else self.period_used) + value_in
-        if used * BPS > nav * lim.period_cap_bps:
+        if used * BPS > self.nav * lim.period_cap_bps:
             return PERIOD_CAP
         if s == b:
             return NOT_A_PAIR
-        sell_held, buy_held = self.holdings[s], self.holdings[b]
         if amount_in > sell_held:
             return EXCEEDS_BALANCE
         if any(received < min_out for received in fills):  # the vault's check, inside the swap
             return SWAP_SHORT
-        # `_check_weights`, after the swap: the weights before, then after each fill
-        if mul_div(sell_held, self.prices[s], self.units[s]) * WAD <= (self.targets[s] + lim.weight_tolerance) * nav:
-            return SELL_NOT_OVERWEIGHT
-        if mul_div(buy_held, self.prices[b], self.units[b]) * WAD >= self.targets[b] * nav:
-            return BUY_NOT_UNDERWEIGHT
-        sell_after = mul_div(sell_held - amount_in, self.prices[s], self.units[s])
-        sell_floor = self.targets[s] - min(self.targets[s], lim.weight_tolerance)
-        buy_ceiling = self.targets[b] + lim.weight_tolerance
-        for received in fills:
-            value_out = mul_div(received, self.prices[b], self.units[b])
-            nav_after = nav + value_out - min(nav + value_out, value_in)
-            if sell_after * WAD < sell_floor * nav_after:
-                return SELL_UNDERSHOOTS
-            if mul_div(buy_held + received, self.prices[b], self.units[b]) * WAD > buy_ceiling * nav_after:
-                return BUY_OVERSHOOTS
+        if any(buy_held + received > self.targets[b] + self.bands[b] for received in fills):
+            return BUY_OVERSHOOTS
         return None
 
 
 def check_trade(state: RebalancerState, trade: Trade, received: int | None = None) -> str | None:
     """The revert reason `Rebalancer.trade` would give for `trade` in `state`, or None if it passes.
 
-    The checks run in the contract's order: zero amount, cool-down, the oracle floor of `min_out`
-    (`ceil(oracle_out * (10000 - max_slippage_bps) / 10000)`), the trade and period size caps, then the
-    vault's (a constituent pair, the balance, `received >= min_out`), then `_check_weights` on the amount
-    received. With `received` None it checks every fill the plan anticipates: `expected_out`, the
-    oracle's value and `min_out` (the weight checks are monotone in the fill up to the rounding of one
-    unit's value, so a fill between them passes too). The keeper role, the adapter allowlist, the pause and the
-    prices' usability are assumed. Raises `KeyError` for an address outside the basket.
+    The checks run in the contract's order: zero amount, cool-down, a rebalance started, each side's snapshot
+    (current, then no older than `max_age`), the snapshot floor of `min_out`
+    (`ceil(oracle_out * (10000 - max_slippage_bps) / 10000)`), the sale's drift checks (`_check_sale`), the
+    trade and period size caps, then the vault's (a constituent pair, the balance, `received >= min_out`),
+    then the buy's ceiling on the amount received. With `received` None it checks every fill the plan
+    anticipates: `expected_out`, the snapshot's value and `min_out` (the ceiling only tightens as the fill
+    grows, so a fill between them passes too). The keeper role, the adapter allowlist and the pause are
+    assumed. Raises `KeyError` for an address outside the basket.
     """
     book = Book(state)
     s, b = state.index[trade.sell], state.index[trade.buy]

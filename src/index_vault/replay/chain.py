@@ -12,7 +12,8 @@
 4. then for every later day of the window: moves the clock one day, moves the feeds and every pool to the day's
    close (`advance_market`: arbitrage swaps), lets the TWAP window fill, proposes the day's methodology weights
    when they changed, and runs one round of the real `Keeper` (plan, eth_call, send, receipt) through the pools;
-5. records the day: the vault's balances at the day's closes, the ideal and backtest levels, trades and gas.
+5. records the day: the vault's balances at the day's closes, the ideal and backtest levels, trades and the
+   keeper's gas: every transaction it sent (starts, refreshes, trades), each kind apart.
 """
 
 import io
@@ -230,6 +231,7 @@ def _replay_keeper(
         adapter=adapters["uniswap-v3"].address,
         v2_adapter=adapters["uniswap-v2"].address if "uniswap-v2" in adapters else None,
         quoter=book.uniswap["quoter_v2"],
+        swap_router=book.uniswap["swap_router"],
         config=KeeperConfig(
             band=config.band_bps * WAD // BPS,
             min_trade_usd=config.min_trade_usd * WAD,
@@ -375,7 +377,13 @@ def _record(setup: ReplaySetup, i: int, drift: float, rounds: list[RoundResult] 
     if rounds:
         outcomes = [t for r in rounds for t in r.trades]
         day.trades = sum(1 for t in outcomes if t.status == "mined")
-        day.gas = sum(t.gas_used for t in outcomes)
+        day.starts = sum(1 for r in rounds for t in r.starts if t.status == "mined")
+        day.refreshes = sum(1 for r in rounds for t in r.refreshes if t.status == "mined")
+        gas = [r.gas() for r in rounds]
+        day.gas_start = sum(g["start"] for g in gas)
+        day.gas_refresh = sum(g["refresh"] for g in gas)
+        day.gas_trade = sum(g["trade"] for g in gas)
+        day.gas = sum(g["total"] for g in gas)
         day.status = rounds[-1].status + (f" ({len(rounds)} rounds)" if len(rounds) > 1 else "")
         day.reason = rounds[-1].reason or ""
     return day

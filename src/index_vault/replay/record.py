@@ -38,9 +38,14 @@ class ReplayDay:
     targets: dict[str, float]
     drift: float  # the largest |weight - target| before the keeper's round
     trades: int = 0
-    gas: int = 0
+    gas: int = 0  # every transaction the keeper sent that day: starts, refreshes, trades
     status: str = "idle"  # the keeper round's status
     reason: str = ""
+    starts: int = 0
+    refreshes: int = 0
+    gas_start: int = 0
+    gas_refresh: int = 0
+    gas_trade: int = 0
 
 
 @dataclass
@@ -86,7 +91,18 @@ class ReplayResult:
 
     @property
     def keeper_gas(self) -> int:
+        """Every transaction the keeper sent: starts, refreshes, trades (and anything else it sent)."""
         return sum(d.gas for d in self.days)
+
+    def keeper_gas_by_kind(self) -> dict[str, int]:
+        """The keeper's gas apart: starts, refreshes, trades, and their counts."""
+        return {
+            "starts": sum(d.starts for d in self.days),
+            "refreshes": sum(d.refreshes for d in self.days),
+            "gas_start": sum(d.gas_start for d in self.days),
+            "gas_refresh": sum(d.gas_refresh for d in self.days),
+            "gas_trade": sum(d.gas_trade for d in self.days),
+        }
 
     def gas_usd(self, eth_prices: dict[str, float]) -> float:
         """The keeper's gas at `gwei` and each day's ETH price."""
@@ -121,6 +137,7 @@ class ReplayResult:
             "keeper_rounds": self.rounds,
             "keeper_reverts": self.reverts,
             "keeper_gas": self.keeper_gas,
+            **{f"keeper_{k}": v for k, v in self.keeper_gas_by_kind().items()},
             "gas_per_trade": self.keeper_gas // len(self.trades) if self.trades else 0,
             "gas_usd": gas_usd,
             "gwei": self.gwei,
@@ -192,6 +209,9 @@ def format_table(summary: dict) -> str:
         f"NAV ${summary['nav_usd_start']:,.0f} -> ${summary['nav_usd_end']:,.0f}; keeper: {summary['keeper_rounds']} "
         f"rounds, {summary['trades']} trades, {summary['keeper_gas']:,} gas ({summary['gas_per_trade']:,} a trade, "
         f"${summary['gas_usd']:,.2f} at {summary['gwei']:g} gwei), {summary['keeper_reverts']} reverted",
+        f"keeper gas apart: {summary.get('keeper_starts', 0)} starts {summary.get('keeper_gas_start', 0):,}, "
+        f"{summary.get('keeper_refreshes', 0)} refreshes {summary.get('keeper_gas_refresh', 0):,}, "
+        f"{summary['trades']} trades {summary.get('keeper_gas_trade', 0):,}",
         f"fees: DEX fee and price impact ${summary['execution_cost_usd']:,.2f}; management fee "
         f"{summary['management_fee_bps']} bps a year, ${summary['management_fee_usd']:,.2f} accrued",
         f"largest weight gap after the keeper's rounds: {_pct(summary['max_drift_after_trading'])} "
@@ -215,7 +235,21 @@ def write_results(
     paths[0].write_text(json.dumps(summary, indent=2) + "\n")
     with paths[1].open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["date", "ideal", "tracked", "backtest", "nav_usd", "drift", "trades", "gas", "keeper"])
+        writer.writerow(
+            [
+                "date",
+                "ideal",
+                "tracked",
+                "backtest",
+                "nav_usd",
+                "drift",
+                "trades",
+                "starts",
+                "refreshes",
+                "gas",
+                "keeper",
+            ]
+        )
         for d in result.days:
             writer.writerow(
                 [
@@ -226,6 +260,8 @@ def write_results(
                     f"{d.nav_usd:.2f}",
                     f"{d.drift:.6f}",
                     d.trades,
+                    d.starts,
+                    d.refreshes,
                     d.gas,
                     d.status + (f": {d.reason}" if d.reason else ""),
                 ]

@@ -1,9 +1,11 @@
 """The keeper's auction filler: fills the Rebalancer's Dutch auctions when reselling the lot on the DEX pays.
 
 A live auction is filled when the lot, resold through the best V3 route, pays more than its price, the gas and
-the minimum profit; the fill is sized to what `Rebalancer.fill` accepts (`fill_size`), simulated, sent under the
-same caps as a trade, then the lot is resold. A filler killed between its fill and the resale finds the lot on
-restart from the chain (`unsold_lots`) and resells it before filling anything new.
+the minimum profit; the fill is sized to what `Rebalancer.fill` accepts (`_fill_size`: the snapshot's rule, on
+the snapshot's prices, a stale leg priced as the refresh the filler sends first will leave it), the filler
+approves the VAULT for exactly the price (the vault takes the payment), refreshes the stale legs (anyone may),
+simulates the fill, sends it under the same caps as a trade, then resells the lot. A filler killed between its
+fill and the resale finds the lot on restart from the chain (`unsold_lots`) and resells it before filling anything new.
 """
 
 from dataclasses import replace
@@ -13,14 +15,16 @@ from eth_utils import to_checksum_address
 from index_vault.chain.contracts import ERC20_ABI
 from index_vault.chain.tx import Reverted, TxSender, hex_str
 from index_vault.common.units import BPS, WAD, format_units
-from index_vault.keeper.chain.config import FillOutcome, KeeperConfig, RoundResult
+from index_vault.keeper.chain.config import FillOutcome, KeeperConfig, RoundResult, TxOutcome
 from index_vault.keeper.chain.snapshot import Snapshot
 from index_vault.keeper.chain.venues import Venues
 from index_vault.keeper.policy import EventLog, Metrics, Route, auction_buy_in, fill_profit, gas_usd
-from index_vault.keeper.rules import Trade, check_trade, mul_div
+from index_vault.keeper.rebalance import stale, with_prices
+from index_vault.keeper.rules import RebalancerState, Trade, check_trade, mul_div
 
 AUCTION_LOOKBACK = 50  # the latest auctions scanned for fills (an auction lives at most a week)
-GAS_FILL = 650_000  # a fill values the vault like a trade
+GAS_FILL = 130_000  # a fill reads only its two legs (bench: ~117k)
+GAS_REFRESH = 150_000
 GAS_APPROVE = 50_000
 GAS_SWAP_PER_HOP = 120_000
 DEADLINE_SECONDS = 600
@@ -44,6 +48,14 @@ class AuctionFiller:
         self.tx, self.w3, self.venues, self.rebalancer = tx, tx.w3, venues, rebalancer
         self.config, self.log, self.metrics = config, log, metrics
         self.address = tx.address
+        self.vault = to_checksum_address(tx.read(rebalancer.functions.vault().call))
+
+    def fill_state(self, snap: Snapshot) -> tuple[RebalancerState, list[int]]:
+        """The state a fill is judged by once the filler has refreshed the legs that are stale (or about to
+        be): the snapshot with those prices replaced by the oracle's; and those legs."""
+        state = snap.state()
+        late = stale(state, self.config.snapshot_margin)
+        return with_prices(state, snap.prices, late), late
 
     def live_auctions(self, snap: Snapshot) -> list[tuple[int, tuple, int]]:
         """(id, auction, current rate) of every live auction among the latest `AUCTION_LOOKBACK`."""
@@ -62,16 +74,18 @@ class AuctionFiller:
         (`check_trade`, without the cool-down and the keeper's minimum-out floor, which fills do not have)."""
         lim = snap.limits
         s, b = snap.index(sell), snap.index(buy)
-        oracle_rate = mul_div(
-            mul_div(WAD, snap.prices[s], 10 ** snap.decimals[s]), 10 ** snap.decimals[b], snap.prices[b]
-        )
+        state = self.fill_state(snap)[0]
+        if state.started_at == 0:
+            return 0, "rebalancer: no rebalance started"
+        ps, pb = state.constituents[s].price, state.constituents[b].price
+        oracle_rate = mul_div(mul_div(WAD, ps, 10 ** snap.decimals[s]), 10 ** snap.decimals[b], pb)
         if rate * BPS < oracle_rate * (BPS - lim.auction_discount_bps):
             return 0, "rebalancer: auction price below oracle bound"
-        state = replace(snap.state(), last_trade={}, limits=replace(lim, max_slippage_bps=BPS))
+        state = replace(state, last_trade={}, limits=replace(lim, max_slippage_bps=BPS))
 
         def why(n: int) -> str | None:
             buy_in = auction_buy_in(n, rate)
-            value = mul_div(n, snap.prices[s], 10 ** snap.decimals[s])
+            value = mul_div(n, ps, 10 ** snap.decimals[s])
             return check_trade(state, Trade(sell, buy, n, buy_in, buy_in, value), received=buy_in)
 
         first = why(amount)
@@ -158,6 +172,8 @@ class AuctionFiller:
             amount, why = self._fill_size(snap, sell, buy, amount, rate) if amount else (0, "no funds")
             fields = {"auction": auction_id, "sell": snap.symbols[s], "buy": snap.symbols[b]}
             route = self.venues.route(sell, buy, snap.assets)
+            if self.venues.swap_router is None:
+                why, amount = "no SwapRouter to resell the lot through (give the keeper one)", 0
             if not amount or route is None:
                 self.log("auction-skip", reason=why or "no DEX route to resell the lot", **fields)
                 continue
@@ -165,7 +181,8 @@ class AuctionFiller:
             dex_out = self.venues.quote(route, amount, snap.block)
             if dex_out is None:
                 dex_out = self.venues.expected_out(snap, sell, buy, amount, {})
-            gas = GAS_FILL + 3 * GAS_APPROVE + GAS_SWAP_PER_HOP * route.hops
+            late = [snap.assets[i] for i in self.fill_state(snap)[1] if i in (s, b)]
+            gas = GAS_FILL + len(late) * GAS_REFRESH + 3 * GAS_APPROVE + GAS_SWAP_PER_HOP * route.hops
             profit = fill_profit(
                 buy_in, dex_out, snap.prices[b], 10 ** snap.decimals[b], gas_usd(gas, gas_price, eth_price)
             )
@@ -182,6 +199,8 @@ class AuctionFiller:
                 self.log("auction-fill", result="would fill (dry run)", **fields)
                 continue
             try:
+                for asset in late:
+                    result.refreshes.append(self._refresh(snap, asset))
                 result.fills.append(self._fill(snap, auction_id, sell, buy, amount, buy_in, route, dex_out, fields))
             except Reverted as exc:
                 self.metrics.reverts_skipped += 1
@@ -197,9 +216,21 @@ class AuctionFiller:
         if receipt["status"] != 1:
             raise Reverted(f"approve of {token} reverted")
 
+    def _refresh(self, snap: Snapshot, asset: str) -> TxOutcome:
+        """Re-prices a stale leg before a fill (`Rebalancer.refresh`, anyone's); simulated first."""
+        tx = self.tx.tx(self.rebalancer, "refresh", [asset])
+        self.tx.simulate(tx)
+        receipt = self.tx.send(tx, "refresh", asset=snap.symbol(asset))
+        status = "mined" if receipt["status"] == 1 else "reverted"
+        if status == "mined":
+            self.metrics.refreshes += 1
+        tx_hash = hex_str(receipt["transactionHash"])
+        self.log("refresh", tx=tx_hash, gas_used=receipt["gasUsed"], asset=snap.symbol(asset), status=status)
+        return TxOutcome("refresh", tx_hash, status, receipt["gasUsed"], snap.symbol(asset))
+
     def _fill(self, snap, auction_id, sell, buy, amount, buy_in, route: Route, dex_out, fields) -> FillOutcome:
-        """Approves exactly the price, fills (simulated first), then resells the lot on the DEX."""
-        self._approve(buy, self.rebalancer.address, buy_in)
+        """Approves the vault for exactly the price, fills (simulated first), then resells the lot on the DEX."""
+        self._approve(buy, self.vault, buy_in)
         tx = self.tx.tx(self.rebalancer, "fill", [auction_id, amount, buy_in])
         self.tx.simulate(tx)
         receipt = self.tx.send(tx, "fill", **fields)
@@ -219,6 +250,8 @@ class AuctionFiller:
 
     def _resell(self, snap: Snapshot, sell: str, buy: str, amount: int, route: Route, dex_out: int, fields) -> int:
         """Sells a filled lot on the DEX for at least the quote less the keeper's slippage; returns what it got."""
+        if self.venues.swap_router is None:
+            raise Reverted("no SwapRouter to resell the lot through (give the keeper one)")
         slippage = snap.limits.max_slippage_bps if self.config.slippage_bps is None else self.config.slippage_bps
         min_out = mul_div(dex_out, BPS - slippage, BPS)
         token_out = self.w3.eth.contract(address=buy, abi=ERC20_ABI)

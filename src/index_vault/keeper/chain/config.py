@@ -9,6 +9,8 @@ from index_vault.keeper.chain.snapshot import Snapshot
 from index_vault.keeper.planner import Plan
 from index_vault.keeper.rules import Trade
 
+GAS_PER_TRADE = 180_000  # a keeper trade reads only its two legs (bench: ~158k-168k)
+
 
 class KeeperError(RuntimeError):
     """A configuration the keeper cannot run with (no adapter, an unsigned transaction...)."""
@@ -24,7 +26,12 @@ class KeeperConfig:
     max_trades_per_round: int = 10
     max_gas_price: int | None = None  # refuse to send above this (wait instead)
     priority_fee: int | None = None  # None: the node's eth_maxPriorityFeePerGas
-    gas_per_trade: int | None = None  # for the plan's gas test; None: 200k + 110k per constituent
+    gas_per_trade: int | None = None  # for the plan's gas test; None: `GAS_PER_TRADE`
+    gas_per_start: int | None = None  # start vs refreshes; None: the last start's receipt, else 150k + 60k each
+    gas_per_refresh: int | None = None  # None: the last refresh's receipt, else 150k
+    trade_band: int | None = 5 * 10**15  # once the band is crossed, trade to this (None: the band; at least
+    # the contract's tolerance)
+    snapshot_margin: int = 120  # seconds: a snapshot price is refreshed when it would be stale this soon
     gas_multiplier: float = 1.25  # gas limit over the estimate
     receipt_timeout: float = 180.0  # seconds; then the round ends and the next waits for the transaction
     poll_interval: float = 1.0
@@ -58,6 +65,17 @@ class TradeOutcome:
 
 
 @dataclass
+class TxOutcome:
+    """A snapshot transaction the keeper sent: `kind` "start" or "refresh" (with its asset's symbol)."""
+
+    kind: str
+    tx_hash: str
+    status: str  # "mined", "reverted"
+    gas_used: int = 0
+    asset: str = ""
+
+
+@dataclass
 class FillOutcome:
     auction: int
     amount: int
@@ -72,7 +90,7 @@ class RoundResult:
     """What one round did."""
 
     number: int
-    status: str = "idle"  # "traded", "idle", "waiting", "dry-run"
+    status: str = "idle"  # "traded", "idle", "waiting", "dry-run" ("traded": it sent a trade, start or refresh)
     reason: str | None = None  # why it waited, or what limited the plan
     plan: Plan | None = None  # the round's first plan
     trades: list[TradeOutcome] = field(default_factory=list)
@@ -80,3 +98,17 @@ class RoundResult:
     simulations: list[tuple[Trade, int | None, str | None]] = field(default_factory=list)  # dry run
     fills: list[FillOutcome] = field(default_factory=list)
     snapshot: Snapshot | None = None
+    decision: str = ""  # "start", "trade", "idle" (`index_vault.keeper.rebalance`), and why after a colon
+    starts: list[TxOutcome] = field(default_factory=list)
+    refreshes: list[TxOutcome] = field(default_factory=list)
+    other_gas: int = 0  # the round's other transactions (fills, approvals, resales)
+
+    def gas(self) -> dict[str, int]:
+        """Gas of every transaction the round sent, by kind, and in total."""
+        by_kind = {
+            "start": sum(t.gas_used for t in self.starts),
+            "refresh": sum(t.gas_used for t in self.refreshes),
+            "trade": sum(t.gas_used for t in self.trades),
+            "other": self.other_gas,
+        }
+        return by_kind | {"total": sum(by_kind.values())}

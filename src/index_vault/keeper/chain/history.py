@@ -1,4 +1,5 @@
-"""The Rebalancer's trade history: `TradeExecuted` logs read in pages, with their gas."""
+"""The Rebalancer's trade history: `TradeExecuted` logs read in pages, with their gas; and the gas of the
+snapshot transactions (`RebalanceStarted`, `PriceRefreshed`)."""
 
 from dataclasses import dataclass
 
@@ -78,3 +79,25 @@ def trade_history(
             )
         start = stop + 1
     return records
+
+
+def snapshot_gas(
+    rebalancer, from_block: int = 0, *, caller: str | None = None, read=None, w3=None
+) -> dict[str, tuple[int, int]]:
+    """(count, gas used) of the `RebalanceStarted` and `PriceRefreshed` transactions since `from_block` (of
+    `caller` only if given), by kind: {"start": ..., "refresh": ...}. A transaction is counted once."""
+    w3 = w3 or networks.provider.web3
+    read = read or (lambda fn, what="": fn())
+    if isinstance(rebalancer, str):
+        rebalancer = web3_contract(w3, rebalancer, project.Rebalancer.contract_type)
+    filters = {"caller": to_checksum_address(caller)} if caller else None
+    found = {}
+    for kind, event in (
+        ("start", rebalancer.events.RebalanceStarted()),
+        ("refresh", rebalancer.events.PriceRefreshed()),
+    ):
+        logs = read(lambda e=event: e.get_logs(from_block=max(from_block, 0), argument_filters=filters), "logs")
+        hashes = {log["transactionHash"] for log in logs}
+        gas = sum(read(lambda h=h: w3.eth.get_transaction_receipt(h), "receipt")["gasUsed"] for h in hashes)
+        found[kind] = (len(hashes), gas)
+    return found

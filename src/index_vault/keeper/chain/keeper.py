@@ -8,11 +8,22 @@ A round:
    its first may still land.
 2. Read a snapshot pinned to the head block (`read_snapshot`). A paused vault, an unusable price, missing
    targets, a missing role or adapter make the keeper wait and say why.
-3. Fill auctions (filler mode), then plan and send the plan's first trade only: simulate it with a plain
-   `eth_call` (skipped, with the reason, when it would revert), estimate its gas, refuse to send above the
-   gas price cap, sign, broadcast, wait for the receipt; then read the chain again and plan again from
-   what actually happened. The pair's cool-down and the fresh read are the whole memory: a restarted
-   keeper re-plans from the chain.
+3. Fill auctions (filler mode), then decide (`index_vault.keeper.rebalance.decide`): start a rebalance,
+   reuse the snapshot (refreshing the stale prices of the legs it trades) or stay idle.
+4. Send a start if decided (simulated first), read the chain again, then plan and send the plan's first
+   trade only: refresh each of its legs whose snapshot price is, or is about to be, older than `max_age`
+   (once per asset a round; then read and plan again), simulate the trade with a plain `eth_call`
+   (skipped, with the reason, when it would revert), estimate its gas, refuse to send above the gas price
+   cap, sign, broadcast, wait for the receipt; then read the chain again and plan again from what actually
+   happened. The chain (snapshot, rebalance, limits, book, holdings, supply, prices) is read afresh for
+   every decision: a restarted keeper re-plans from the chain. Only gas estimates are remembered: the
+   last start's and refresh's receipts (`snapshot_gas`).
+
+Every transaction sent is counted by kind (`Metrics.gas_by_kind`, `RoundResult.gas`): starts, refreshes,
+trades, and a filler's fills, approvals and resales.
+
+Length: over 500 lines: the round, its decision, the snapshot transactions (start, refresh) and the trades
+share the keeper's sender, reader and metrics; apart they would pass all three around.
 """
 
 import threading
@@ -29,21 +40,30 @@ from index_vault.chain.contracts import web3_contract
 from index_vault.chain.tx import Reverted, SignerError, TxSender, Wait, hex_str, short_error
 from index_vault.common.units import BPS, format_units
 from index_vault.keeper.chain.auctions import AuctionFiller
-from index_vault.keeper.chain.config import KeeperConfig, KeeperError, RoundResult, TradeOutcome
+from index_vault.keeper.chain.config import (
+    GAS_PER_TRADE,
+    KeeperConfig,
+    KeeperError,
+    RoundResult,
+    TradeOutcome,
+    TxOutcome,
+)
 from index_vault.keeper.chain.history import TradeRecord, trade_history
 from index_vault.keeper.chain.snapshot import Snapshot, SnapshotReader
 from index_vault.keeper.chain.venues import Venue, Venues
 from index_vault.keeper.planner import KeeperSettings, Market, Plan, inside_bands, plan
 from index_vault.keeper.policy import EventLog, Metrics
-from index_vault.keeper.rules import Trade
+from index_vault.keeper.rebalance import IDLE, START, Decision, SnapshotGas, decide, narrowed, stale, with_prices
+from index_vault.keeper.rules import RebalancerState, Trade
 
 
 class Keeper:
     """Rounds of read, plan, simulate, send, read again for one Rebalancer, from one account.
 
     `rebalancer`, `adapter` (an allowlisted `UniswapV3Adapter`), `v2_adapter` (an allowlisted
-    `UniswapV2Adapter`, optional) and `quoter` (a Uniswap V3 QuoterV2; without one the expected out is the
-    oracle's less the route's fees and `QUOTE_MARGIN_BPS`) are addresses. With both adapters each trade goes
+    `UniswapV2Adapter`, optional), `quoter` (a Uniswap V3 QuoterV2; without one the expected out is the
+    oracle's less the route's fees and `QUOTE_MARGIN_BPS`) and `swap_router` (a V3 SwapRouter: a filler resells
+    its lots through it) are addresses. With both adapters each trade goes
     to the venue that quotes more for it (`Venues`), at planning and again at sending. `hubs` are extra tokens
     two-hop routes may go through. `sleep` and `clock` are injectable for tests.
     """
@@ -56,6 +76,7 @@ class Keeper:
         adapter: str,
         v2_adapter: str | None = None,
         quoter: str | None = None,
+        swap_router: str | None = None,
         hubs: Sequence[str] = (),
         config: KeeperConfig | None = None,
         log: EventLog | None = None,
@@ -76,7 +97,7 @@ class Keeper:
             log=self.log,
             on_retry=self._count_retry,
             on_sent=self._count_sent,
-            on_receipt=self.metrics.add_receipt,
+            on_receipt=self._count_receipt,
             sleep=sleep,
             clock=clock,
         )
@@ -86,11 +107,19 @@ class Keeper:
         self.vault = web3_contract(self.w3, vault, project.IndexVault.contract_type)
         self.reader = SnapshotReader(self.tx, self.rebalancer, self.vault, to_checksum_address(adapter))
         self.venues = Venues(
-            self.tx, self.reader.token, adapter=adapter, v2_adapter=v2_adapter, quoter=quoter, hubs=hubs
+            self.tx,
+            self.reader.token,
+            adapter=adapter,
+            v2_adapter=v2_adapter,
+            quoter=quoter,
+            swap_router=swap_router,
+            hubs=hubs,
         )
         self.adapter, self.v2_adapter, self.quoter = self.venues.adapter, self.venues.v2_adapter, self.venues.quoter
         self.filler = AuctionFiller(self.tx, self.venues, self.rebalancer, self.config, self.log, self.metrics)
         self._busy = threading.Lock()
+        self._sending = "other"
+        self._measured: dict[str, tuple[int, int]] = {}  # "start"/"refresh" -> (gas used, basket size)
 
     @property
     def config(self) -> KeeperConfig:
@@ -115,8 +144,12 @@ class Keeper:
         self.metrics.retries += 1
 
     def _count_sent(self, what: str) -> None:
+        self._sending = what
         if what == "trade":
             self.metrics.trades_sent += 1
+
+    def _count_receipt(self, gas_used: int, gas_price: int) -> None:
+        self.metrics.add_receipt(gas_used, gas_price, self._sending)
 
     def read_snapshot(self) -> Snapshot:
         """Everything a trade is judged by, read at the head block (`SnapshotReader`)."""
@@ -136,6 +169,8 @@ class Keeper:
         for asset, symbol, price in zip(snap.assets, snap.symbols, snap.prices, strict=True):
             if asset == self.venues.weth9 or symbol in ("WETH", "ETH"):
                 return price
+        if self.venues.weth9 is None:
+            return 0
         oracle = web3_contract(self.w3, snap.oracle, project.OracleRouter.contract_type)
         data = self.tx.call(oracle.functions.price_data(self.venues.weth9), snap.block)
         return data[1] if data[0] == 0 else 0
@@ -152,24 +187,85 @@ class Keeper:
 
     def market(self, snap: Snapshot) -> Market:
         cache: dict = {}
-        gas_per_trade = self.config.gas_per_trade or 200_000 + 110_000 * len(snap.assets)
         return Market(
             quote=lambda sell, buy, amount: self.venues.expected_out(snap, sell, buy, amount, cache),
             gas_price=snap.base_fee + self.priority_fee(),
-            gas_per_trade=gas_per_trade,
+            gas_per_trade=self.config.gas_per_trade or GAS_PER_TRADE,
             eth_price=self.eth_price(snap),
         )
 
-    def plan(self, snap: Snapshot, excluded: Iterable[tuple[str, str]] = ()) -> Plan:
-        """The planner's trades for `snap`; `excluded` pairs are treated as cooling down (this round only)."""
+    def snapshot_gas(self, snap: Snapshot) -> SnapshotGas:
+        """Gas of a start and of a refresh: the configuration's, else the last receipt's (a start's only for
+        the same basket size), else `SnapshotGas.default`."""
+        n = len(snap.assets)
+        default = SnapshotGas.default(n)
+        start = self._measured.get("start")
+        refresh = self._measured.get("refresh")
+        return SnapshotGas(
+            start=self.config.gas_per_start or (start[0] if start and start[1] == n else default.start),
+            refresh=self.config.gas_per_refresh or (refresh[0] if refresh else default.refresh),
+        )
+
+    def decide(self, snap: Snapshot) -> Decision:
+        """Start, reuse the snapshot (refreshing stale legs) or stay idle (`index_vault.keeper.rebalance`)."""
+        self.metrics.plans += 1
+        return decide(
+            snap.state(),
+            snap.prices,
+            self.settings(snap),
+            self.market(snap),
+            self.snapshot_gas(snap),
+            margin=self.config.snapshot_margin,
+            trade_band=self.config.trade_band,
+        )
+
+    def trading_state(self, snap: Snapshot) -> RebalancerState:
+        """The chain's state with every price that a trade landing now would find stale replaced by the
+        oracle's, as the refresh the keeper sends first leaves it."""
         state = snap.state()
+        return with_prices(state, snap.prices, stale(state, self.config.snapshot_margin))
+
+    def plan(self, snap: Snapshot, excluded: Iterable[tuple[str, str]] = ()) -> Plan:
+        """The planner's trades on the snapshot (`trading_state`), to the trade band; `excluded` pairs are
+        treated as cooling down (this round only)."""
+        state = self.trading_state(snap)
         excluded = list(excluded)
         if excluded:
             last = {**state.last_trade, **{pair: state.now for pair in excluded}}
             limits = replace(state.limits, cooldown=max(state.limits.cooldown, 1))
             state = replace(state, last_trade=last, limits=limits)
         self.metrics.plans += 1
-        return plan(state, self.settings(snap), self.market(snap))
+        return plan(state, narrowed(state, self.settings(snap), self.config.trade_band), self.market(snap))
+
+    # --- snapshot transactions ------------------------------------------------------------------------------
+
+    def _snapshot_tx(self, kind: str, fn: str, args: list, **fields) -> TxOutcome:
+        """Simulates and sends `start_rebalance` or `refresh`; raises `Reverted` when the simulation fails."""
+        tx = self.tx.tx(self.rebalancer, fn, args)
+        self.tx.simulate(tx)
+        receipt = self.tx.send(tx, kind, **fields)
+        tx_hash, gas = hex_str(receipt["transactionHash"]), receipt["gasUsed"]
+        if receipt["status"] != 1:
+            self.log("reverted", what=kind, tx=tx_hash, gas_used=gas, **fields)
+            return TxOutcome(kind, tx_hash, "reverted", gas, fields.get("asset", ""))
+        self.log(kind, tx=tx_hash, block=receipt["blockNumber"], gas_used=gas, **fields)
+        return TxOutcome(kind, tx_hash, "mined", gas, fields.get("asset", ""))
+
+    def start(self, snap: Snapshot, reason: str = "") -> TxOutcome:
+        """Sends `start_rebalance` (simulated first) and records its gas for `snapshot_gas`."""
+        outcome = self._snapshot_tx("start", "start_rebalance", [], reason=reason)
+        if outcome.status == "mined":
+            self.metrics.starts += 1
+            self._measured["start"] = (outcome.gas_used, len(snap.assets))
+        return outcome
+
+    def refresh(self, snap: Snapshot, asset: str) -> TxOutcome:
+        """Sends `refresh(asset)` (simulated first) and records its gas for `snapshot_gas`."""
+        outcome = self._snapshot_tx("refresh", "refresh", [asset], asset=snap.symbol(asset))
+        if outcome.status == "mined":
+            self.metrics.refreshes += 1
+            self._measured["refresh"] = (outcome.gas_used, len(snap.assets))
+        return outcome
 
     # --- trades -------------------------------------------------------------------------------------------
 
@@ -250,12 +346,16 @@ class Keeper:
         try:
             self.metrics.rounds += 1
             result = RoundResult(number=self.metrics.rounds)
+            gas_before = self.metrics.gas_used
             try:
                 self._round(result)
             except Wait as wait:
                 result.status, result.reason = "waiting", wait.reason
                 self.metrics.wait(wait.kind)
                 self.log("wait", reason=wait.reason, kind=wait.kind, round=result.number)
+            finally:
+                known = result.gas()["total"]
+                result.other_gas = max(0, self.metrics.gas_used - gas_before - known)
             return result
         finally:
             self._busy.release()
@@ -280,8 +380,39 @@ class Keeper:
             self._end_round(snap, result)
             return
 
+        decision = self.decide(snap)
+        result.decision = f"{decision.action}: {decision.reason}"
+        self.log("decide", round=result.number, action=decision.action, reason=decision.reason)
+        if decision.action == IDLE:
+            result.plan, result.reason = decision.plan, decision.reason
+            self._end_round(snap, result)
+            return
+        if self.config.dry_run:
+            result.plan = decision.plan
+            self._log_plan(snap, decision.plan, result.number)
+            first = {START: "a start comes first"}.get(decision.action)
+            if decision.refresh:
+                first = "refreshes come first: " + ", ".join(snap.symbol(a) for a in decision.refresh)
+            self._dry_run(snap, decision.plan, result, first)
+            return
+        if decision.action == START:
+            try:
+                result.starts.append(self.start(snap, decision.reason))
+            except Reverted as exc:
+                result.reason = f"start refused: {exc.reason}"
+                self.log("skip", what="start", reason=exc.reason)
+                self._end_round(snap, result)
+                return
+            snap = result.snapshot = self.read_snapshot()
+            if why := snap.wait_reason() or snap.trading_blocked():
+                raise Wait(*why)
+        self._trade_loop(snap, result)
+
+    def _trade_loop(self, snap: Snapshot, result: RoundResult) -> None:
+        """Plans, refreshes the legs about to be stale, sends the first trade, reads again (module doc)."""
         excluded: list[tuple[str, str]] = []
-        for _ in range(self.config.max_trades_per_round + len(snap.assets) ** 2):
+        refreshed: set[str] = set()
+        for _ in range(self.config.max_trades_per_round + 2 * len(snap.assets) ** 2):
             current = self.plan(snap, excluded)
             if result.plan is None:
                 result.plan = current
@@ -290,10 +421,23 @@ class Keeper:
                 if current.limited_by:
                     result.reason = "limited by " + ", ".join(sorted(current.limited_by))
                 break
-            if self.config.dry_run:
-                self._dry_run(snap, current, result)
-                return
             trade = current.trades[0]
+            late = [snap.assets[i] for i in stale(snap.state(), self.config.snapshot_margin)]
+            legs = [a for a in (trade.sell, trade.buy) if a in late]
+            if any(a in refreshed for a in legs):  # refreshed this round and stale again: not this round
+                excluded.append((trade.sell, trade.buy))
+                continue
+            if legs:
+                for asset in legs:
+                    refreshed.add(asset)
+                    try:
+                        result.refreshes.append(self.refresh(snap, asset))
+                    except Reverted as exc:
+                        self.log("skip", what="refresh", asset=snap.symbol(asset), reason=exc.reason)
+                snap = result.snapshot = self.read_snapshot()
+                if why := snap.wait_reason() or snap.trading_blocked():
+                    raise Wait(*why)
+                continue
             try:
                 outcome = self.execute(snap, trade)
             except Reverted as exc:
@@ -311,8 +455,10 @@ class Keeper:
         self._end_round(snap, result)
 
     def _end_round(self, snap: Snapshot, result: RoundResult) -> None:
-        result.status = "traded" if result.trades or result.fills else "idle"
-        inside = inside_bands(snap.state(), self.settings(snap))
+        sent = result.trades or result.fills or result.starts or result.refreshes
+        result.status = "traded" if sent else "idle"
+        inside = inside_bands(self.trading_state(snap), self.settings(snap))
+        gas = result.gas()
         self.log(
             "round",
             round=result.number,
@@ -320,6 +466,12 @@ class Keeper:
             trades=len(result.trades),
             skipped=len(result.skipped),
             fills=len(result.fills),
+            starts=len(result.starts),
+            refreshes=len(result.refreshes),
+            gas_start=gas["start"],
+            gas_refresh=gas["refresh"],
+            gas_trade=gas["trade"],
+            gas_total=gas["total"],
             outside_band=[s for s, ok in zip(snap.symbols, inside, strict=True) if not ok],
             reason=result.reason,
         )
@@ -336,14 +488,18 @@ class Keeper:
             limited_by=sorted(current.limited_by),
         )
 
-    def _dry_run(self, snap: Snapshot, current: Plan, result: RoundResult) -> None:
+    def _dry_run(self, snap: Snapshot, current: Plan, result: RoundResult, first: str | None = None) -> None:
         """Simulates every planned trade against the current chain (each alone: a later trade of the plan is
-        not simulated after the earlier ones) and sends nothing."""
+        not simulated after the earlier ones) and sends nothing. When a start or refreshes must come first
+        (`first` says which), the trades are listed but not simulated: the chain has no snapshot for them."""
         for trade in current.trades:
-            try:
-                out, why = self.simulate_trade(snap, trade), None
-            except Reverted as exc:
-                out, why = None, exc.reason
+            if first:
+                out, why = None, f"not simulated: {first}"
+            else:
+                try:
+                    out, why = self.simulate_trade(snap, trade), None
+                except Reverted as exc:
+                    out, why = None, exc.reason
             result.simulations.append((trade, out, why))
             self.log("simulated", result=why or "ok", **self._trade_fields(snap, trade))
         result.status = "dry-run"

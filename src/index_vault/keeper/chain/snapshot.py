@@ -1,9 +1,12 @@
 """What the keeper judges a trade by: a `Snapshot` of the Rebalancer, its vault and the oracle at one block.
 
-`SnapshotReader.read_snapshot` reads, pinned to the head block: holdings, every price with its status
-(`OracleRouter.price_data`, never the reverting `price`), targets, limits, the period book, the pairs' last
-trades, the pause, the keeper role and the adapter allowlist. `Snapshot.wait_reason` and `trading_blocked`
-say why nothing can be done (a pause, an unusable price, no targets, a missing role or adapter).
+`SnapshotReader.read_snapshot` reads, pinned to the head block: holdings, every oracle price with its status
+(`OracleRouter.price_data`, never the reverting `price`), target weights, the current rebalance
+(`Rebalancer.rebalance`) and each constituent's snapshot (`Rebalancer.snapshot`: target units, price and its
+time), the undiluted supply, limits, the period book, the pairs' last trades, the pause, the keeper role and
+the adapter allowlist. Nothing is carried over from an earlier read but token symbols and decimals.
+`Snapshot.wait_reason` and `trading_blocked` say why nothing can be done (a pause, an unusable price, no
+targets, a missing role or adapter).
 """
 
 from collections.abc import Mapping
@@ -30,10 +33,17 @@ class Snapshot:
     symbols: tuple[str, ...]
     decimals: tuple[int, ...]
     holdings: tuple[int, ...]
-    prices: tuple[int, ...]  # 0 where unusable
+    prices: tuple[int, ...]  # the oracle's now; 0 where unusable
     price_problems: tuple[tuple[str, str], ...]  # (symbol, the oracle's reason)
-    targets: tuple[int, ...]
+    targets: tuple[int, ...]  # target weights (1e18 fixed point)
     targets_set: bool
+    started_at: int  # the current rebalance's start; 0: none yet
+    nav_per_share: int  # per 10**18 undiluted shares, at the start
+    targets_changed_at: int
+    target_units: tuple[int, ...]  # the snapshot's, per 10**18 undiluted shares; 0 without a snapshot
+    snapshot_prices: tuple[int, ...]  # 0 without a snapshot in the current rebalance
+    snapshot_at: tuple[int, ...]  # when each snapshot price was checked; 0 without one
+    supply: int  # the vault's undiluted supply
     limits: Limits
     period_start: int
     period_used: int
@@ -71,11 +81,22 @@ class Snapshot:
         return None
 
     def state(self) -> RebalancerState:
-        """The planner's view (prices must all be usable)."""
+        """The contract's view: the snapshot's prices, unit targets and times (a constituent without a
+        snapshot carries the oracle's price and time 0, which the contract refuses to trade); the oracle's
+        prices must all be usable."""
         constituents = tuple(
-            Constituent(a, s, h, p, d, t)
-            for a, s, h, p, d, t in zip(
-                self.assets, self.symbols, self.holdings, self.prices, self.decimals, self.targets, strict=True
+            Constituent(a, s, h, sp or p, d, t, u, at)
+            for a, s, h, p, d, t, u, sp, at in zip(
+                self.assets,
+                self.symbols,
+                self.holdings,
+                self.prices,
+                self.decimals,
+                self.targets,
+                self.target_units,
+                self.snapshot_prices,
+                self.snapshot_at,
+                strict=True,
             )
         )
         return RebalancerState(
@@ -85,6 +106,9 @@ class Snapshot:
             period_start=self.period_start,
             period_used=self.period_used,
             last_trade=dict(self.last_trade),
+            supply=self.supply,
+            nav_per_share=self.nav_per_share if self.started_at else 0,
+            started_at=self.started_at,
         )
 
 
@@ -125,6 +149,8 @@ class SnapshotReader:
                 problems.append((symbol, reason))
                 price = 0
             prices.append(price)
+        rebalance = self.tx.call(r.rebalance(), b)
+        snapshots = [self.tx.call(r.snapshot(a), b) for a in assets]
         last_trade = {}
         for sell in assets:
             for buy in assets:
@@ -143,6 +169,13 @@ class SnapshotReader:
             price_problems=tuple(problems),
             targets=tuple(self.tx.call(r.target_weight(a), b) for a in assets),
             targets_set=self.tx.call(r.targets_set(), b),
+            started_at=rebalance[0],
+            nav_per_share=rebalance[1],
+            targets_changed_at=rebalance[2],
+            target_units=tuple(x[0] for x in snapshots),
+            snapshot_prices=tuple(x[1] for x in snapshots),
+            snapshot_at=tuple(x[2] for x in snapshots),
+            supply=self.tx.call(v.undiluted_supply(), b),
             limits=Limits(*self.tx.call(r.limits(), b)),
             period_start=self.tx.call(r.period_start(), b),
             period_used=self.tx.call(r.period_used(), b),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from index_vault.common.report import table
 from index_vault.common.units import BPS, WAD, format_units
 from index_vault.keeper.chain.config import KeeperError, RoundResult
-from index_vault.keeper.chain.history import TradeRecord
+from index_vault.keeper.chain.history import TradeRecord, snapshot_gas
 from index_vault.keeper.chain.keeper import Keeper
 from index_vault.keeper.chain.snapshot import Snapshot
 from index_vault.keeper.planner import Plan
@@ -20,8 +20,10 @@ class KeeperStatus:
     wait: tuple[str, str] | None
     plan: Plan | None
     history: list[TradeRecord]
-    gas_used: int
+    gas_used: int  # this keeper's trades
     gas_cost_wei: int
+    snapshot_gas: dict[str, tuple[int, int]]  # "start"/"refresh" -> (count, gas) of this keeper's
+    decision: str  # what a round would do now (`index_vault.keeper.rebalance`)
     pending: int
     auctions: list[tuple[int, tuple, int]]
     keeper: str
@@ -33,9 +35,13 @@ def keeper_status(keeper: Keeper, *, from_block: int = 0, last: int = 10) -> Kee
     snap = keeper.read_snapshot()
     wait = ("pending", f"{pending - latest} transaction(s) in flight") if pending > latest else None
     wait = wait or snap.wait_reason() or snap.trading_blocked()
-    current = None
+    current, decision = None, "-"
     if not snap.price_problems and snap.targets_set and sum(snap.targets) == WAD:
         current = keeper.plan(snap)
+        chosen = keeper.decide(snap)
+        decision = f"{chosen.action}: {chosen.reason}"
+        if chosen.refresh:
+            decision += " (refresh " + ", ".join(snap.symbol(a) for a in chosen.refresh) + ")"
     history = keeper.trade_history(from_block)
     mine = [t for t in history if t.keeper == keeper.address]
     return KeeperStatus(
@@ -46,6 +52,10 @@ def keeper_status(keeper: Keeper, *, from_block: int = 0, last: int = 10) -> Kee
         history=history[-last:],
         gas_used=sum(t.gas_used for t in mine),
         gas_cost_wei=sum(t.gas_cost_wei for t in mine),
+        snapshot_gas=snapshot_gas(
+            keeper.rebalancer, from_block, caller=keeper.address, read=keeper.tx.read, w3=keeper.w3
+        ),
+        decision=decision,
         pending=pending - latest,
         auctions=keeper.live_auctions(snap),
         keeper=keeper.address,
@@ -61,6 +71,17 @@ def format_keeper_status(status: KeeperStatus) -> str:
     lines = [f"rebalancer at block {snap.block} ({_when(snap.timestamp)}); keeper {status.keeper}"]
     nav = sum(mul_div(h, p, 10**d) for h, p, d in zip(snap.holdings, snap.prices, snap.decimals, strict=True))
     lines.append(f"NAV ${format_units(nav, 18, 2)}" if not snap.price_problems else "NAV unusable")
+    if snap.started_at:
+        ages = ", ".join(
+            f"{s} {snap.timestamp - t}s" if t else f"{s} none"
+            for s, t in zip(snap.symbols, snap.snapshot_at, strict=True)
+        )
+        lines.append(
+            f"rebalance started {_when(snap.started_at)} (targets changed {_when(snap.targets_changed_at)}); "
+            f"snapshot price ages: {ages} (max age {snap.limits.max_age}s)"
+        )
+    else:
+        lines.append("no rebalance started")
     rows = []
     for s, h, p, d, t in zip(snap.symbols, snap.holdings, snap.prices, snap.decimals, snap.targets, strict=True):
         value = mul_div(h, p, 10**d)
@@ -104,12 +125,18 @@ def format_keeper_status(status: KeeperStatus) -> str:
         lines.append(table(["time", "pair", "sold", "bought", "cost bps", "gas", "tx"], rows, right={2, 3, 4, 5}))
     else:
         lines.append("last trades: none")
-    lines.append(f"gas spent by this keeper: {status.gas_used:,} gas, {status.gas_cost_wei / WAD:.6f} ETH")
+    starts, refreshes = status.snapshot_gas.get("start", (0, 0)), status.snapshot_gas.get("refresh", (0, 0))
+    total = status.gas_used + starts[1] + refreshes[1]
+    lines.append(
+        f"gas spent by this keeper: {total:,} gas: {starts[0]} starts {starts[1]:,}, {refreshes[0]} refreshes "
+        f"{refreshes[1]:,}, trades {status.gas_used:,} ({status.gas_cost_wei / WAD:.6f} ETH for the trades)"
+    )
     if status.auctions:
         lines.append(
             "live auctions: "
             + ", ".join(f"#{i} {snap.symbol(a[0])}->{snap.symbol(a[1])}" for i, a, _ in status.auctions)
         )
+    lines.append("decision now: " + status.decision)
     lines.append("would trade now: " + would_trade(status))
     return "\n".join(lines)
 
@@ -157,7 +184,9 @@ def format_plan_table(snap: Snapshot, result: RoundResult) -> str:
                 format_units(trade.value_usd, 18, 2),
                 format_units(trade.min_out, snap.decimals[b], 6),
                 format_units(trade.expected_out, snap.decimals[b], 6),
-                format_units(out, snap.decimals[b], 6) if out is not None else f"reverts: {why}",
+                format_units(out, snap.decimals[b], 6)
+                if out is not None
+                else (why if why.startswith("not simulated") else f"reverts: {why}"),
             ]
         )
     body = table(

@@ -1,13 +1,16 @@
 """Where the keeper trades: Uniswap V3 routes and quotes, Uniswap V2 paths, and the venue that pays more.
 
-V3 pools are found through the factory's `getPool` (direct, else two hops through a hub: a constituent named
-USDC, USDT, DAI or WETH, the SwapRouter's WETH9, or an extra hub given); with a `UniswapV2Adapter` too, V2
-paths through `getPair` the same way. A trade goes to the venue quoting more for it: QuoterV2 for V3 (without
-a quoter, the oracle less the route's fees and `QUOTE_MARGIN_BPS`), Router02's `getAmountsOut` for V2.
+V3 pools are found through the adapter's factory's `getPool` (direct, else two hops through a hub: a constituent
+named USDC, USDT, DAI or WETH, WETH9 (the quoter's or the SwapRouter's), or an extra hub given); with a
+`UniswapV2Adapter` too, V2 paths through its factory's `getPair` the same way. A trade goes to the venue quoting
+more for it: QuoterV2 for V3 (without a quoter, the oracle less the route's fees and `QUOTE_MARGIN_BPS`), the
+pairs' reserves for V2 (`getAmountsOut`'s maths, `uniswap_v2_math.get_amount_out`). The adapters swap on the
+pools directly; a SwapRouter is needed only by an auction filler, to resell its lots.
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ape import project
 from eth_utils import to_checksum_address
@@ -20,6 +23,7 @@ from index_vault.keeper.chain.snapshot import Snapshot
 from index_vault.keeper.policy import Route, find_route, pair_key
 from index_vault.keeper.routes import v2_route
 from index_vault.keeper.rules import mul_div
+from index_vault.market.uniswap_v2_math import get_amount_out
 
 FEE_TIERS = (3000, 500, 10000)  # the V3 fee tiers probed for pools
 HUB_SYMBOLS = ("USDC", "USDT", "DAI", "WETH")  # constituents routes may go through
@@ -38,24 +42,35 @@ class Venue:
 
 class Venues:
     """The DEX side of a keeper: `adapter` (an allowlisted `UniswapV3Adapter`), `v2_adapter` (a
-    `UniswapV2Adapter`, optional) and `quoter` (a QuoterV2, optional) are addresses; `token(address)` gives
-    (symbol, decimals). Pools, pairs and routes found are cached."""
+    `UniswapV2Adapter`, optional), `quoter` (a QuoterV2, optional) and `swap_router` (a V3 SwapRouter, for a
+    filler's resales only) are addresses; `token(address)` gives (symbol, decimals). Pools, pairs and routes
+    found are cached."""
 
-    def __init__(self, tx: TxSender, token, *, adapter: str, v2_adapter=None, quoter=None, hubs: Sequence[str] = ()):
+    def __init__(
+        self,
+        tx: TxSender,
+        token,
+        *,
+        adapter: str,
+        v2_adapter=None,
+        quoter=None,
+        swap_router=None,
+        hubs: Sequence[str] = (),
+    ):
         self.tx, self.w3, self.token = tx, tx.w3, token
         self.adapter = web3_contract(self.w3, adapter, project.UniswapV3Adapter.contract_type)
-        self.swap_router = web3_contract(self.w3, tx.read(self.adapter.functions.router().call), npm_type("SwapRouter"))
-        factory = tx.read(self.swap_router.functions.factory().call)
+        factory = tx.read(self.adapter.functions.factory().call)
         self.factory = web3_contract(self.w3, factory, npm_type("UniswapV3Factory"))
-        self.weth9 = to_checksum_address(tx.read(self.swap_router.functions.WETH9().call))
         self.quoter = web3_contract(self.w3, quoter, npm_type("QuoterV2")) if quoter else None
-        self.v2_adapter = self.v2_router = self.v2_factory = None
+        self.swap_router = web3_contract(self.w3, swap_router, npm_type("SwapRouter")) if swap_router else None
+        periphery = self.quoter or self.swap_router
+        self.weth9 = to_checksum_address(tx.read(periphery.functions.WETH9().call)) if periphery else None
+        self.v2_adapter = self.v2_factory = None
         if v2_adapter:
             self.v2_adapter = web3_contract(self.w3, v2_adapter, project.UniswapV2Adapter.contract_type)
-            router = tx.read(self.v2_adapter.functions.router().call)
-            self.v2_router = web3_contract(self.w3, router, npm_type("UniswapV2Router02"))
-            factory = tx.read(self.v2_router.functions.factory().call)
+            factory = tx.read(self.v2_adapter.functions.factory().call)
             self.v2_factory = web3_contract(self.w3, factory, npm_type("UniswapV2Factory"))
+        self._v2_pair_address: dict[frozenset[str], str] = {}
         self._v2_paths: dict[tuple[str, str], tuple[str, ...] | None] = {}
         self._v2_pairs: dict[frozenset[str], bool] = {}
         self.extra_hubs = [to_checksum_address(h) for h in hubs]
@@ -78,7 +93,7 @@ class Venues:
         for asset in assets:
             if self.token(asset)[0] in HUB_SYMBOLS and asset not in found:
                 found.append(asset)
-        if self.weth9 not in found:
+        if self.weth9 and self.weth9 not in found:
             found.append(self.weth9)
         return found
 
@@ -109,6 +124,7 @@ class Venues:
             address = self.tx.call(self.v2_factory.functions.getPair(a, b))
             exists = int(address, 16) != 0
             if exists:
+                self._v2_pair_address[key] = address
                 pair = web3_contract(self.w3, address, npm_type("UniswapV2Pair"))
                 exists = all(r > 0 for r in self.tx.call(pair.functions.getReserves())[:2])
             self._v2_pairs[key] = exists
@@ -142,10 +158,16 @@ class Venues:
         return out
 
     def v2_out(self, path: tuple[str, ...], amount_in: int, block: int | str) -> int:
-        try:
-            return self.tx.call(self.v2_router.functions.getAmountsOut(amount_in, list(path)), block)[-1]
-        except ContractLogicError:
-            return 0
+        """What the pairs along `path` pay for `amount_in` at `block` (Router02's `getAmountsOut`)."""
+        amount = amount_in
+        for a, b in pairwise(path):
+            pair = web3_contract(self.w3, self._v2_pair_address[frozenset((a, b))], npm_type("UniswapV2Pair"))
+            r0, r1 = self.tx.call(pair.functions.getReserves(), block)[:2]
+            reserve_in, reserve_out = (r0, r1) if int(a, 16) < int(b, 16) else (r1, r0)
+            if amount == 0 or reserve_in == 0 or reserve_out == 0:
+                return 0
+            amount = get_amount_out(amount, reserve_in, reserve_out)
+        return amount
 
     def venue(self, snap: Snapshot, sell: str, buy: str, amount_in: int, block: int | str) -> tuple[Venue, int] | None:
         """The venue that pays the most for `amount_in` of `sell` at `block`, and what it pays; None: no route."""

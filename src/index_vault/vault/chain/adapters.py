@@ -1,13 +1,20 @@
-"""The Rebalancer on a chain: DEX adapters, and keeper trades priced from the vault's oracle."""
+"""The Rebalancer on a chain: DEX adapters, and keeper trades priced from the rebalance's snapshot."""
 
 from dataclasses import dataclass
 
-from ape import project
+from ape import Contract, project
 from ape.api import AccountAPI, ReceiptAPI
 from ape.contracts import ContractInstance
 
-from index_vault.chain.contracts import erc20_at
 from index_vault.common.units import BPS
+
+# keccak256 of the pool and pair creation code the canonical factories deploy (mainnet's, and the npm builds'
+# this project deploys locally: tests/python/test_artifacts.py checks them against the builds).
+V3_POOL_INIT_CODE_HASH = "0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54"
+V2_PAIR_INIT_CODE_HASH = "0x96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f"
+_FACTORY_ABI = [
+    {"type": "function", "name": "factory", "stateMutability": "view", "inputs": [], "outputs": [{"type": "address"}]}
+]
 
 
 @dataclass(frozen=True)
@@ -24,13 +31,21 @@ class TradeResult:
 def deploy_adapters(
     deployer: AccountAPI, *, v3_swap_router: str | None = None, v2_router: str | None = None
 ) -> dict[str, ContractInstance]:
-    """Deploys an adapter per DEX router given: {"uniswap-v3": ..., "uniswap-v2": ...}."""
+    """Deploys an adapter per DEX router given: {"uniswap-v3": ..., "uniswap-v2": ...}. An adapter trades on the
+    pools (pairs) of the router's factory, with no router in between."""
     adapters = {}
     if v3_swap_router:
-        adapters["uniswap-v3"] = project.UniswapV3Adapter.deploy(v3_swap_router, sender=deployer)
+        factory = _factory_of(v3_swap_router)
+        adapters["uniswap-v3"] = project.UniswapV3Adapter.deploy(factory, V3_POOL_INIT_CODE_HASH, sender=deployer)
     if v2_router:
-        adapters["uniswap-v2"] = project.UniswapV2Adapter.deploy(v2_router, sender=deployer)
+        factory = _factory_of(v2_router)
+        adapters["uniswap-v2"] = project.UniswapV2Adapter.deploy(factory, V2_PAIR_INIT_CODE_HASH, sender=deployer)
     return adapters
+
+
+def _factory_of(router: str) -> str:
+    """The factory a Uniswap router (V3 SwapRouter or V2 Router02) trades through."""
+    return Contract(router, abi=_FACTORY_ABI).factory()
 
 
 def allow_adapters(rebalancer: ContractInstance, adapters: dict[str, ContractInstance], admin: AccountAPI) -> None:
@@ -40,12 +55,13 @@ def allow_adapters(rebalancer: ContractInstance, adapters: dict[str, ContractIns
 
 
 def oracle_out(rebalancer: ContractInstance, sell: str, buy: str, amount_in: int) -> int:
-    """What the vault's oracle says `amount_in` of `sell` is worth in `buy`, as the Rebalancer computes it."""
-    vault = project.IndexVault.at(rebalancer.vault())
-    router = project.OracleRouter.at(vault.oracle())
-    sell_unit, buy_unit = 10 ** erc20_at(sell).decimals(), 10 ** erc20_at(buy).decimals()
-    value = amount_in * router.price(sell) // sell_unit
-    return value * buy_unit // router.price(buy)
+    """What the rebalance's snapshot says `amount_in` of `sell` is worth in `buy`, as the Rebalancer computes it
+    (0 when either asset has no current snapshot)."""
+    s, b = rebalancer.snapshot(sell), rebalancer.snapshot(buy)
+    if not s.price or not b.price:
+        return 0
+    value = amount_in * s.price // 10**s.decimals
+    return value * 10**b.decimals // b.price
 
 
 def keeper_trade(

@@ -54,7 +54,10 @@ def record_deployed(deployment: Deployment, spec: BasketSpec, deployed: Deployed
     deployment.rebalancers[spec.symbol] = deployed.rebalancer.address
     for name, adapter in deployed.adapters.items():
         deployment.adapters[name] = adapter.address
-        record_contract(deployment, f"{spec.symbol}:{name}", adapter, [adapter.router()])
+        init_hash = adapter.pool_init_code_hash() if name == "uniswap-v3" else adapter.pair_init_code_hash()
+        record_contract(
+            deployment, f"{spec.symbol}:{name}", adapter, [adapter.factory(), "0x" + bytes(init_hash).hex()]
+        )
     if deployed.market:  # the keeper's pool quotes on the local market
         deployment.quoters["uniswap-v3"] = deployed.market.uniswap.quoter_v2.address
     args = [deployed.vault.address, deployer]
