@@ -12,8 +12,9 @@
         by CREATE2 from the factory and the pool init code hash, so only a
         genuine pool is ever called, and a callback is honoured only from
         the pool being swapped (held in transient storage for the call).
-        The last hop pays `recipient`; input a pool did not take goes back
-        to the caller. Holds nothing between calls and has no owner; the
+        The last hop pays `recipient`; input the first pool did not take
+        goes back to the caller, and a later pool must take all it is
+        offered. Holds nothing between calls and has no owner; the
         rebalancer and the vault check the outcome.
 """
 
@@ -82,7 +83,8 @@ def swap(
     @dev Swaps exactly `amount_in` of `token_in` (already paid to this
          adapter by the caller) for at least `min_out` of `token_out`, paid
          to `recipient`; input the first pool does not take goes back to the
-         caller.
+         caller, and a later pool must take all it is offered (nothing stays
+         here).
     @param token_in The token sold.
     @param token_out The token bought.
     @param amount_in The amount sold.
@@ -102,10 +104,15 @@ def swap(
         fee: uint24 = convert(convert(slice(route, offset + 20, 3), bytes3), uint24)
         b: address = self._token_at(route, offset + _HOP)
         to: address = recipient if i + 1 == hops else self
+        offered: uint256 = amount
         spent: uint256 = 0
-        spent, amount = self._swap_pool(a, b, fee, amount, to)
-        if i == 0 and spent < amount_in:
-            safe_erc20._transfer(token_in, msg.sender, amount_in - spent)
+        spent, amount = self._swap_pool(a, b, fee, offered, to)
+        if i == 0:
+            if spent < amount_in:
+                safe_erc20._transfer(token_in, msg.sender, amount_in - spent)
+        else:
+            # an intermediate token the next pool left would stay here
+            assert spent == offered, "adapter: a later hop left input"
     assert amount >= min_out, "adapter: too little out"
     return amount
 
