@@ -18,7 +18,8 @@ NOW = 1_700_000_000
 
 
 def random_state(rng: random.Random, n: int = 50) -> RebalancerState:
-    """A vault of `n` constituents at $1M to $100M, each weight up to 3 points off its target."""
+    """A vault of `n` constituents at $1M to $100M, each weight up to 3 points off its target, right after a
+    rebalance's start (unit targets and snapshot prices as `start_rebalance` sets them)."""
     raw = [rng.randint(1, 1_000) for _ in range(n)]
     targets = [x * WAD // sum(raw) for x in raw]
     targets[0] += WAD - sum(targets)
@@ -30,7 +31,7 @@ def random_state(rng: random.Random, n: int = 50) -> RebalancerState:
         value = max(0, (target + rng.randint(-3 * 10**16, 3 * 10**16)) * nav // WAD)
         parts.append(Constituent(f"0x{i:040x}", f"T{i}", value * 10**decimals // price, price, decimals, target))
     limits = Limits(max_trade_bps=rng.choice([500, 2_000, BPS]), period_cap_bps=rng.choice([2_000, BPS]))
-    return RebalancerState(tuple(parts), limits, NOW)
+    return RebalancerState(tuple(parts), limits, NOW).started()
 
 
 def pool_market(state: RebalancerState, depth_usd: int) -> Market:
