@@ -19,8 +19,6 @@
 """
 
 
-from ethereum.ercs import IERC20
-
 from ..interfaces import IDexAdapter
 from ..interfaces import IUniswapV3Pool
 from ..lib import constants

@@ -204,9 +204,6 @@ vault: public(immutable(address))
 # address not listed.
 target_weight: public(HashMap[address, uint256])
 
-# @dev Whether target weights have been set.
-targets_set: public(bool)
-
 # @dev The bounds of trades and auctions, packed in two words: what a trade
 # or a fill reads (slippage 0-15, tolerance 16-79, trade cap 80-95, period
 # cap 96-111, period 112-143, cool-down 144-175, auction discount 176-191,
@@ -378,7 +375,6 @@ def set_target_weights(weights: DynArray[uint256, MAX_ASSETS]):
         total += weights[i]
         self.target_weight[assets_[i]] = weights[i]
     assert total == constants.WAD, "rebalancer: weights must sum to 10**18"
-    self.targets_set = True
     packed: uint256 = self._rebalance
     self._rebalance = (packed & (2**168 - 1)) | block.timestamp << 168 | _TARGETS_PENDING
     log TargetWeightsChanged(weights=weights)
@@ -464,7 +460,7 @@ def start_rebalance():
          changed since the last start and no keeper has acted for
          `open_delay`. Stopped by a pause.
     """
-    assert self.targets_set, "rebalancer: no target weights"
+    assert self._targets_set(), "rebalancer: no target weights"
     packed: uint256 = self._rebalance
     if self._is_keeper(msg.sender):
         self._touch_keeper()
@@ -774,6 +770,17 @@ def auction_rate(id: uint256) -> uint256:
 
 @external
 @view
+def targets_set() -> bool:
+    """
+    @dev Whether target weights have been set (derived from when they last
+         changed).
+    @return bool Whether they have.
+    """
+    return self._targets_set()
+
+
+@external
+@view
 def target_weights() -> DynArray[uint256, MAX_ASSETS]:
     """
     @dev The target weights in the vault's basket order; empty until first
@@ -781,7 +788,7 @@ def target_weights() -> DynArray[uint256, MAX_ASSETS]:
     @return DynArray The weights (1e18 fixed point).
     """
     weights: DynArray[uint256, MAX_ASSETS] = []
-    if self.targets_set:
+    if self._targets_set():
         assets_: DynArray[address, MAX_ASSETS] = staticcall IIndexVault(vault).assets()
         for asset: address in assets_:
             weights.append(self.target_weight[asset])
@@ -922,6 +929,16 @@ def _touch_keeper():
     @dev Records that a keeper acted now.
     """
     self._book = (self._book & (2**168 - 1)) | block.timestamp << 168
+
+
+@internal
+@view
+def _targets_set() -> bool:
+    """
+    @dev Whether target weights have been set: they have a change time.
+    @return bool Whether they have.
+    """
+    return (self._rebalance >> 168) & _MASK_40 != 0
 
 
 @internal

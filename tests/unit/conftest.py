@@ -64,19 +64,26 @@ def trading(make_vault, fund, alice, make_rebalancer, dex_deployer, keeper):
         rebalancer = make_rebalancer(vault)
         rebalancer.set_target_weights(targets)
         vault.grantRole(vault.KEEPER_ROLE(), keeper)
-        dex = dex_deployer.deploy()
-        rebalancer.set_adapter(dex.address, True)
-        for i, t_in in enumerate(tokens):
-            t_in.mint(dex.address, 10**40)
-            for j, t_out in enumerate(tokens):
-                if i != j:
-                    dex.set_rate(t_in.address, t_out.address, oracle_rate(tokens, i, j))
+        dex = fair_dex(dex_deployer, rebalancer, tokens)
         if start:
             with boa.env.prank(keeper):
                 rebalancer.start_rebalance()
         return vault, tokens, rebalancer, dex
 
     return make
+
+
+def fair_dex(dex_deployer, rebalancer, tokens):
+    """A mock DEX allowed on `rebalancer`, holding plenty of every token and swapping each pair at the
+    oracle's rate."""
+    dex = dex_deployer.deploy()
+    rebalancer.set_adapter(dex.address, True)
+    for i, t_in in enumerate(tokens):
+        t_in.mint(dex.address, 10**40)
+        for j, t_out in enumerate(tokens):
+            if i != j:
+                dex.set_rate(t_in.address, t_out.address, oracle_rate(tokens, i, j))
+    return dex
 
 
 def oracle_rate(tokens, i: int, j: int) -> int:

@@ -8,7 +8,7 @@ import pytest
 
 from index_vault.vault.fees import YEAR, rate_from_annual_bps
 from tests.baskets import CONTRACTS, MAX_UINT
-from tests.unit.conftest import LIMITS, PRICES, SHARES, THIRDS, WAD, limits, oracle_rate
+from tests.unit.conftest import LIMITS, PRICES, SHARES, THIRDS, WAD, fair_dex, limits, oracle_rate
 
 BPS = 10_000
 KEEPERS_ACTING = "rebalancer: keepers still acting"
@@ -527,13 +527,7 @@ def on_target(make_vault, fund, alice, bob, make_rebalancer, dex_deployer, keepe
     rebalancer = make_rebalancer(vault)
     rebalancer.set_target_weights(ON_TARGET_WEIGHTS)
     vault.grantRole(vault.KEEPER_ROLE(), keeper)
-    dex = dex_deployer.deploy()
-    rebalancer.set_adapter(dex.address, True)
-    for i, t_in in enumerate(tokens):
-        t_in.mint(dex.address, 10**40)
-        for j, t_out in enumerate(tokens):
-            if i != j:
-                dex.set_rate(t_in.address, t_out.address, oracle_rate(tokens, i, j))
+    dex = fair_dex(dex_deployer, rebalancer, tokens)
     with boa.env.prank(keeper):
         rebalancer.start_rebalance()
     return vault, tokens, rebalancer, dex

@@ -194,10 +194,11 @@ def _measure_in_kind(n: int, deployer, holder, set_v2) -> list[dict]:
 
 def _nav_spec(n: int) -> BasketSpec:
     """N test assets worth $10 each per share at $1..$1,000, equal weights; the ninth (the last of a smaller
-    basket) is USDC ($1, 6 decimals), the quote of the local market's pools, so that a keeper trade from USDC
-    is one hop."""
+    basket) is USDC at $1, the quote of the local market's pools, so that a keeper trade from USDC is one hop.
+    Decimals cycle 18, 8, 6 (USDC has 6 in a basket of nine or more)."""
+    usdc = min(8, n - 1)
     decimals = [(18, 8, 6)[i % 3] for i in range(n)]
-    prices = [Decimal(10) ** (i % 4) for i in range(n)]  # $1, $10, $100, $1,000, ...
+    prices = [Decimal(1) if i == usdc else Decimal(10) ** (i % 4) for i in range(n)]  # $1, $10, $100, $1,000, ...
     weights = [WAD // n + (WAD % n if i == 0 else 0) for i in range(n)]  # summing to exactly 1
     return parse_spec(
         {
@@ -205,10 +206,10 @@ def _nav_spec(n: int) -> BasketSpec:
             "symbol": "BNAV",
             "constituents": [
                 {
-                    "symbol": "USDC" if i == min(8, n - 1) else f"N{i}",
+                    "symbol": "USDC" if i == usdc else f"N{i}",
                     "decimals": d,
-                    "units": str(Decimal(10) / (Decimal(1) if i == min(8, n - 1) else p)),
-                    "price_usd": str(Decimal(1) if i == min(8, n - 1) else p),
+                    "units": str(Decimal(10) / p),
+                    "price_usd": str(p),
                     "weight": str(Decimal(w) / WAD),
                 }
                 for i, (d, p, w) in enumerate(zip(decimals, prices, weights, strict=True))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 
 from index_vault.common.units import WAD
 from index_vault.keeper.planner import KeeperSettings, Market, Plan, plan
-from index_vault.keeper.rules import RebalancerState, mul_div
+from index_vault.keeper.rules import RebalancerState, mul_div, snapshot_reason
 
 START = "start"
 TRADE = "trade"
@@ -84,11 +84,11 @@ def fresh_state(state: RebalancerState, prices: Sequence[int]) -> RebalancerStat
 def stale(state: RebalancerState, margin: int = 0) -> list[int]:
     """Constituents whose snapshot price is missing or will be older than `max_age` `margin` seconds from
     now (when a trade sent now lands)."""
-    age = state.limits.max_age
+    age, then = state.limits.max_age, state.now + margin
     return [
         i
         for i, c in enumerate(state.constituents)
-        if c.price_at == 0 or c.price_at < state.started_at or state.now + margin > c.price_at + age
+        if snapshot_reason(c.price_at, state.started_at, then, age) is not None
     ]
 
 

@@ -228,6 +228,16 @@ def start_targets(constituents: Sequence[Constituent], supply: int) -> tuple[int
     return nav_per_share, [mul_div(mul_div(c.target, nav_per_share, WAD), c.unit, c.price) for c in constituents]
 
 
+def snapshot_reason(price_at: int, started_at: int, now: int, max_age: int) -> str | None:
+    """`_leg`'s refusal of one side's snapshot at `now`: none in the current rebalance (`price_at` 0 or before
+    `started_at`), or older than `max_age`; None when it can be traded on."""
+    if price_at == 0 or price_at < started_at:
+        return NO_SNAPSHOT
+    if now > price_at + max_age:
+        return STALE_SNAPSHOT
+    return None
+
+
 class Book:
     """A mutable working copy of a `RebalancerState`, for the planner's inner loop: per constituent its
     holding, its target and band in units (whole vault), its snapshot price and unit."""
@@ -295,11 +305,7 @@ class Book:
         return sum(max(0, self.gap(i)) for i in range(len(self.holdings)))
 
     def _leg_reason(self, i: int) -> str | None:
-        if self.price_at[i] == 0 or self.price_at[i] < self.started_at:
-            return NO_SNAPSHOT
-        if self.now > self.price_at[i] + self.limits.max_age:
-            return STALE_SNAPSHOT
-        return None
+        return snapshot_reason(self.price_at[i], self.started_at, self.now, self.limits.max_age)
 
     def check(self, s: int, b: int, amount_in: int, min_out: int, fills: tuple[int, ...]) -> str | None:
         """`Rebalancer.trade`'s checks in order (keeper, adapter and pause checks assumed to pass), then the

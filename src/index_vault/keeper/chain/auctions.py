@@ -8,6 +8,7 @@ simulates the fill, sends it under the same caps as a trade, then resells the lo
 fill and the resale finds the lot on restart from the chain (`unsold_lots`) and resells it before filling anything new.
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from eth_utils import to_checksum_address
@@ -42,11 +43,21 @@ TRANSFER_EVENT = {
 
 
 class AuctionFiller:
-    """Fills `rebalancer`'s auctions (a web3 contract) from `tx`'s account, reselling through `venues`."""
+    """Fills `rebalancer`'s auctions (a web3 contract) from `tx`'s account, reselling through `venues`;
+    `refresh(snap, asset)` re-prices a stale leg first (the keeper's `Keeper.refresh`)."""
 
-    def __init__(self, tx: TxSender, venues: Venues, rebalancer, config: KeeperConfig, log: EventLog, metrics: Metrics):
+    def __init__(
+        self,
+        tx: TxSender,
+        venues: Venues,
+        rebalancer,
+        config: KeeperConfig,
+        log: EventLog,
+        metrics: Metrics,
+        refresh: Callable[[Snapshot, str], TxOutcome],
+    ):
         self.tx, self.w3, self.venues, self.rebalancer = tx, tx.w3, venues, rebalancer
-        self.config, self.log, self.metrics = config, log, metrics
+        self.config, self.log, self.metrics, self.refresh = config, log, metrics, refresh
         self.address = tx.address
         self.vault = to_checksum_address(tx.read(rebalancer.functions.vault().call))
 
@@ -200,7 +211,7 @@ class AuctionFiller:
                 continue
             try:
                 for asset in late:
-                    result.refreshes.append(self._refresh(snap, asset))
+                    result.refreshes.append(self.refresh(snap, asset))
                 result.fills.append(self._fill(snap, auction_id, sell, buy, amount, buy_in, route, dex_out, fields))
             except Reverted as exc:
                 self.metrics.reverts_skipped += 1
@@ -215,18 +226,6 @@ class AuctionFiller:
         )
         if receipt["status"] != 1:
             raise Reverted(f"approve of {token} reverted")
-
-    def _refresh(self, snap: Snapshot, asset: str) -> TxOutcome:
-        """Re-prices a stale leg before a fill (`Rebalancer.refresh`, anyone's); simulated first."""
-        tx = self.tx.tx(self.rebalancer, "refresh", [asset])
-        self.tx.simulate(tx)
-        receipt = self.tx.send(tx, "refresh", asset=snap.symbol(asset))
-        status = "mined" if receipt["status"] == 1 else "reverted"
-        if status == "mined":
-            self.metrics.refreshes += 1
-        tx_hash = hex_str(receipt["transactionHash"])
-        self.log("refresh", tx=tx_hash, gas_used=receipt["gasUsed"], asset=snap.symbol(asset), status=status)
-        return TxOutcome("refresh", tx_hash, status, receipt["gasUsed"], snap.symbol(asset))
 
     def _fill(self, snap, auction_id, sell, buy, amount, buy_in, route: Route, dex_out, fields) -> FillOutcome:
         """Approves the vault for exactly the price, fills (simulated first), then resells the lot on the DEX."""

@@ -116,7 +116,9 @@ class Keeper:
             hubs=hubs,
         )
         self.adapter, self.v2_adapter, self.quoter = self.venues.adapter, self.venues.v2_adapter, self.venues.quoter
-        self.filler = AuctionFiller(self.tx, self.venues, self.rebalancer, self.config, self.log, self.metrics)
+        self.filler = AuctionFiller(
+            self.tx, self.venues, self.rebalancer, self.config, self.log, self.metrics, self.refresh
+        )
         self._busy = threading.Lock()
         self._sending = "other"
         self._measured: dict[str, tuple[int, int]] = {}  # "start"/"refresh" -> (gas used, basket size)
