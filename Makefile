@@ -67,12 +67,24 @@ $(PACK_STAMP): package.json
 
 # anvil and cast: the native binaries of the npm packages, for this machine;
 # and the pip vyper where vvm looks, so Ape never asks GitHub for a compiler.
-$(TOOLS_STAMP): $(NODE_STAMP) $(PY_STAMP)
+# anvil runs through a wrapper that keeps its old block states in memory only: by default it
+# moves up to 3,600 of them to ~/.foundry/anvil/tmp (several GB per run on our chains) and
+# leaves them there when it is stopped. Nothing here reads a state that old.
+$(TOOLS_STAMP): $(NODE_STAMP) $(PY_STAMP) Makefile
 	@mkdir -p $(CACHE)/bin $(VVM_BINARY_PATH)
 	@for tool in anvil cast; do \
 	  bin=$$(ls -d $(ROOT)/node_modules/@foundry-rs/$$tool-*/bin/$$tool 2>/dev/null | head -n1); \
 	  test -n "$$bin" || { echo "no native $$tool binary in node_modules"; exit 1; }; \
-	  ln -sf "$$bin" $(CACHE)/bin/$$tool; \
+	  rm -f $(CACHE)/bin/$$tool; \
+	  if [ $$tool = anvil ]; then \
+	    printf '%s\n' '#!/bin/sh' \
+	      '# anvil without on-disk state history (see the Makefile), unless the caller chose otherwise.' \
+	      'case " $$* " in *" --max-persisted-states"*|*" --prune-history"*) exec '"$$bin"' "$$@";; esac' \
+	      'exec '"$$bin"' --max-persisted-states 0 "$$@"' > $(CACHE)/bin/anvil; \
+	    chmod +x $(CACHE)/bin/anvil; \
+	  else \
+	    ln -sf "$$bin" $(CACHE)/bin/$$tool; \
+	  fi; \
 	done
 	@ln -sf $(VENV)/bin/vyper $(VVM_BINARY_PATH)/vyper-0.4.3
 	@touch $@
