@@ -23,6 +23,17 @@
 MAX_SIZE: constant(uint256) = 2048
 
 
+# @dev The largest blob of `_write_large`: a separate size, so that the
+# memory of every `_read` caller is not sized for it.
+MAX_LARGE_SIZE: constant(uint256) = 12288
+
+
+# @dev Where the blob starts in a data contract's code: a reader may copy a
+# part of it with `slice(pointer.code, DATA_OFFSET + start, length)` (one
+# EXTCODECOPY, no call, no copy of the rest).
+DATA_OFFSET: constant(uint256) = 10
+
+
 # @dev PUSH2, then the two size bytes, then the rest of the prefix.
 _PUSH2: constant(Bytes[1]) = b"\x61"
 _RETURN_TAIL: constant(Bytes[7]) = b"\x80\x60\x0a\x3d\x39\x3d\xf3"
@@ -40,6 +51,17 @@ def _write(data: Bytes[MAX_SIZE]) -> address:
 
 
 @internal
+def _write_large(data: Bytes[MAX_LARGE_SIZE]) -> address:
+    """
+    @dev `_write` for a blob of up to `MAX_LARGE_SIZE` bytes.
+    @param data The blob.
+    @return address The data contract.
+    """
+    runtime: Bytes[MAX_LARGE_SIZE + 10] = concat(_PUSH2, self._uint16(len(data)), _RETURN_TAIL, data)
+    return raw_create(concat(_PUSH2, self._uint16(len(runtime)), _RETURN_TAIL, runtime))
+
+
+@internal
 @view
 def _read(pointer: address) -> Bytes[MAX_SIZE]:
     """
@@ -48,6 +70,8 @@ def _read(pointer: address) -> Bytes[MAX_SIZE]:
     @return Bytes The blob.
     """
     return raw_call(pointer, b"", max_outsize=MAX_SIZE, is_static_call=True)
+
+
 
 
 @internal

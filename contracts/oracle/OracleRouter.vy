@@ -28,6 +28,16 @@
         Configuration belongs to `DEFAULT_ADMIN_ROLE` (a timelock, once
         governance is set up). Every bound has a hard floor or cap here, so
         no configuration can make a short or thin TWAP acceptable.
+
+        Each asset's configuration is packed into seven words in a data
+        contract of its own. A basket priced together (a vault's
+        constituents, in the vault's order) can also be *bundled*: anyone
+        may copy the configurations of a list of assets into one data
+        contract (`bundle`), which pricing that list then reads in one call
+        instead of one storage read and one call per asset. A bundle is
+        used only while no configuration has changed since it was made
+        (`config_version`); otherwise pricing reads each asset's own
+        configuration, with the same result.
 """
 
 
@@ -120,6 +130,29 @@ _Q96: constant(uint256) = 2**96
 _QUOTE_CACHE: constant(uint256) = 4
 
 
+# @dev Words of a packed configuration (see `_pack`), and its bytes.
+_CONFIG_WORDS: constant(uint256) = 7
+_CONFIG_BYTES: constant(uint256) = _CONFIG_WORDS * 32
+
+
+# @dev Where a bundle's first configuration starts in its blob: after the
+# offset and the length of its ABI encoding as a dynamic array.
+_BUNDLE_HEAD: constant(uint256) = 64
+
+
+# @dev Masks of the packed fields.
+_MASK_8: constant(uint256) = 2**8 - 1
+_MASK_16: constant(uint256) = 2**16 - 1
+_MASK_32: constant(uint256) = 2**32 - 1
+_MASK_128: constant(uint256) = 2**128 - 1
+_MASK_160: constant(uint256) = 2**160 - 1
+
+
+# @dev The largest price bound and depth floor a packed configuration holds.
+_MAX_PACKED_PRICE: constant(uint256) = 2**128 - 1
+_MAX_PACKED_DEPTH: constant(uint256) = 2**96 - 1
+
+
 # ---------------------------------------------------------------------------
 #                                   STRUCTS
 # ---------------------------------------------------------------------------
@@ -158,14 +191,31 @@ struct QuoteLeg:
     routed: bool  # whether its own feed is routed (then it cannot quote a TWAP)
 
 
+struct Priced:
+    prices: DynArray[uint256, constants.MAX_ASSETS]  # each asset's feed price, when asked for
+    decimals: DynArray[uint8, constants.MAX_ASSETS]  # each asset's decimals, with its price
+    value: IOracleRouter.Valuation  # the amounts' sums, when amounts are given
+    base: IOracleRouter.PriceData  # the price data of the base asset (or of the first unusable price)
+
+
 # ---------------------------------------------------------------------------
 #                                   STORAGE
 # ---------------------------------------------------------------------------
 
 
-# @dev Per asset, the data contract holding its `FeedConfig` (see `code_store`):
-# a valuation reads a whole configuration for one cold call.
+# @dev Per asset, the data contract holding its packed `FeedConfig` (see
+# `code_store` and `_pack`).
 config_pointer: public(HashMap[address, address])
+
+
+# @dev Counts configuration changes; a bundle is used only at the version it
+# was made at.
+config_version: public(uint256)
+
+
+# @dev keccak256(abi_encode(assets)) => the bundle's data contract (low 160
+# bits) and the `config_version` it was made at (above).
+_bundles: HashMap[bytes32, uint256]
 
 
 # ---------------------------------------------------------------------------
@@ -188,6 +238,13 @@ event ClampsRefreshed:
     asset: indexed(address)
     clamp_min: int256
     clamp_max: int256
+
+
+event ConfigsBundled:
+    key: indexed(bytes32)
+    pointer: address
+    version: uint256
+    assets: DynArray[address, constants.MAX_ASSETS]
 
 
 # ---------------------------------------------------------------------------
@@ -233,9 +290,11 @@ def set_feed(asset: address, params: FeedParams):
         assert quote_pointer != empty(address), "oracle: quote not configured"
         assert self._load(quote_pointer).params.quote == empty(address), "oracle: quote is itself routed"
     assert params.min_price != 0 and params.min_price < params.max_price, "oracle: bad sanity bounds"
+    assert params.max_price <= _MAX_PACKED_PRICE, "oracle: sanity bound too high"
     assert params.twap_window >= MIN_TWAP_WINDOW, "oracle: twap window too short"
     assert params.twap_window <= MAX_TWAP_WINDOW, "oracle: twap window too long"
     assert params.min_depth >= MIN_DEPTH_FLOOR, "oracle: depth floor too low"
+    assert params.min_depth <= _MAX_PACKED_DEPTH, "oracle: depth floor too high"
     assert params.max_deviation_bps >= MIN_DEVIATION_BPS, "oracle: deviation bound too tight"
     assert params.max_deviation_bps <= MAX_DEVIATION_BPS, "oracle: deviation bound too loose"
     assert params.error_bps <= MAX_ERROR_BPS, "oracle: error margin too wide"
@@ -258,7 +317,7 @@ def set_feed(asset: address, params: FeedParams):
         pool_quote=pool_quote,
         asset_is_token0=asset == token0,
     )
-    self.config_pointer[asset] = code_store._write(abi_encode(config))
+    self._store(asset, config)
     log FeedConfigured(asset=asset, feed=params.feed, pool=params.pool, config=config)
 
 
@@ -271,6 +330,7 @@ def remove_feed(asset: address):
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     assert self.config_pointer[asset] != empty(address), "oracle: not configured"
     self.config_pointer[asset] = empty(address)
+    self.config_version += 1
     log FeedRemoved(asset=asset)
 
 
@@ -279,15 +339,48 @@ def refresh_clamps(asset: address):
     """
     @dev Re-reads the circuit-breaker bounds of the aggregator currently
          behind the asset's feed proxy. Anyone may call it: it only copies
-         what the feed itself publishes.
+         what the feed itself publishes. Unchanged bounds change nothing
+         (so that no one can invalidate the bundles for free).
     @param asset A configured asset.
     """
     pointer: address = self.config_pointer[asset]
     assert pointer != empty(address), "oracle: not configured"
     config: FeedConfig = self._load(pointer)
-    config.clamp_min, config.clamp_max = self._read_clamps(config.params.feed)
-    self.config_pointer[asset] = code_store._write(abi_encode(config))
-    log ClampsRefreshed(asset=asset, clamp_min=config.clamp_min, clamp_max=config.clamp_max)
+    clamp_min: int256 = 0
+    clamp_max: int256 = 0
+    clamp_min, clamp_max = self._read_clamps(config.params.feed)
+    if clamp_min == config.clamp_min and clamp_max == config.clamp_max:
+        return
+    config.clamp_min = clamp_min
+    config.clamp_max = clamp_max
+    self._store(asset, config)
+    log ClampsRefreshed(asset=asset, clamp_min=clamp_min, clamp_max=clamp_max)
+
+
+@external
+def bundle(assets: DynArray[address, constants.MAX_ASSETS]) -> address:
+    """
+    @dev Copies the configurations of `assets`, in this order, into one data
+         contract, which pricing exactly this list then reads instead of
+         each asset's own (a storage read and a call per asset saved), until
+         the next configuration change. Anyone may call it: it copies what
+         is configured.
+    @param assets At least two configured assets (a vault's constituents,
+           in the vault's order).
+    @return address The bundle's data contract.
+    """
+    assert len(assets) > 1, "oracle: bundle of fewer than two"
+    packed: DynArray[uint256[_CONFIG_WORDS], constants.MAX_ASSETS] = []
+    for asset: address in assets:
+        pointer: address = self.config_pointer[asset]
+        assert pointer != empty(address), "oracle: not configured"
+        packed.append(self._words(pointer, 0))
+    pointer: address = code_store._write_large(abi_encode(packed))
+    key: bytes32 = keccak256(abi_encode(assets))
+    version: uint256 = self.config_version
+    self._bundles[key] = convert(pointer, uint256) | (version << 160)
+    log ConfigsBundled(key=key, pointer=pointer, version=version, assets=assets)
+    return pointer
 
 
 # ---------------------------------------------------------------------------
@@ -304,9 +397,7 @@ def price(asset: address) -> uint256:
     @param asset A configured asset.
     @return uint256 The price.
     """
-    data: IOracleRouter.PriceData = self._evaluate(asset)
-    self._require_ok(data.status)
-    return data.price
+    return self._price_all([asset], [], asset, True).base.price
 
 
 @external
@@ -317,7 +408,7 @@ def price_status(asset: address) -> uint8:
     @param asset Any address.
     @return uint8 One of the status constants.
     """
-    return self._evaluate(asset).status
+    return self._price_all([asset], [], asset, False).base.status
 
 
 @external
@@ -330,8 +421,7 @@ def price_bounds(asset: address) -> (uint256, uint256):
     @return uint256 The low end.
     @return uint256 The high end.
     """
-    data: IOracleRouter.PriceData = self._evaluate(asset)
-    self._require_ok(data.status)
+    data: IOracleRouter.PriceData = self._price_all([asset], [], asset, True).base
     return data.low, data.high
 
 
@@ -344,7 +434,7 @@ def price_data(asset: address) -> IOracleRouter.PriceData:
     @param asset Any address.
     @return IOracleRouter.PriceData Status, both sources, band and age.
     """
-    return self._evaluate(asset)
+    return self._price_all([asset], [], asset, False).base
 
 
 @external
@@ -361,19 +451,8 @@ def checked_prices(
     @return DynArray The prices, in the order of `assets`.
     @return DynArray The tokens' decimals, as configured.
     """
-    prices: DynArray[uint256, constants.MAX_ASSETS] = []
-    decimals: DynArray[uint8, constants.MAX_ASSETS] = []
-    cache: DynArray[QuoteLeg, _QUOTE_CACHE] = []
-    for asset: address in assets:
-        pointer: address = self.config_pointer[asset]
-        assert pointer != empty(address), "oracle: not configured"
-        config: FeedConfig = self._load(pointer)
-        data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
-        data, cache = self._price_from(config, cache)
-        self._require_ok(data.status)
-        prices.append(data.price)
-        decimals.append(config.token_decimals)
-    return prices, decimals
+    priced: Priced = self._price_all(assets, [], empty(address), True)
+    return priced.prices, priced.decimals
 
 
 @external
@@ -387,10 +466,8 @@ def valuation(assets: DynArray[address, constants.MAX_ASSETS], amounts: DynArray
     @param amounts Their amounts in each token's base units.
     @return IOracleRouter.Valuation Mid, low and high values and the oldest round used.
     """
-    result: IOracleRouter.Valuation = empty(IOracleRouter.Valuation)
-    base_data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
-    result, base_data = self._valuation(assets, amounts, empty(address))
-    return result
+    assert len(assets) == len(amounts), "oracle: wrong array length"
+    return self._price_all(assets, amounts, empty(address), True).value
 
 
 @external
@@ -407,11 +484,10 @@ def nav_quote(
     @return IOracleRouter.Valuation Mid, low and high values and the oldest round used.
     @return IOracleRouter.PriceData The price data of `base`.
     """
-    result: IOracleRouter.Valuation = empty(IOracleRouter.Valuation)
-    base_data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
-    result, base_data = self._valuation(assets, amounts, base)
-    assert base_data.status == OK and base_data.price != 0, "oracle: base not among the assets"
-    return result, base_data
+    assert len(assets) == len(amounts), "oracle: wrong array length"
+    priced: Priced = self._price_all(assets, amounts, base, True)
+    assert priced.base.status == OK and priced.base.price != 0, "oracle: base not among the assets"
+    return priced.value, priced.base
 
 
 @external
@@ -425,6 +501,18 @@ def feed_config(asset: address) -> FeedConfig:
     pointer: address = self.config_pointer[asset]
     assert pointer != empty(address), "oracle: not configured"
     return self._load(pointer)
+
+
+@external
+@view
+def bundle_current(assets: DynArray[address, constants.MAX_ASSETS]) -> bool:
+    """
+    @dev Whether pricing exactly `assets` (in this order) reads a bundle:
+         one was made for this list and no configuration changed since.
+    @param assets The tokens.
+    @return bool Whether the bundle is current.
+    """
+    return self._bundle_of(assets) != empty(address)
 
 
 @external
@@ -445,52 +533,131 @@ def status_reason(status: uint8) -> String[40]:
 
 @internal
 @view
-def _valuation(
-    assets: DynArray[address, constants.MAX_ASSETS], amounts: DynArray[uint256, constants.MAX_ASSETS], base: address
-) -> (IOracleRouter.Valuation, IOracleRouter.PriceData):
+def _price_all(
+    assets: DynArray[address, constants.MAX_ASSETS], amounts: DynArray[uint256, constants.MAX_ASSETS], base: address, strict: bool
+) -> Priced:
     """
-    @dev Values `amounts` of `assets`, reverting on the first unusable price,
-         with one cache of quote legs for the whole pass.
-    @return IOracleRouter.Valuation The sums.
-    @return IOracleRouter.PriceData The price data of `base` (empty if it is not listed).
+    @dev Prices `assets` in one pass, sharing the quote legs (each quote
+         asset's feed is read once). With `amounts` (as many), sums their
+         values; without, lists each price and decimals. Reads the list's
+         bundle when it is current, else each asset's configuration.
+    @param assets The tokens.
+    @param amounts Their amounts, or none.
+    @param base The asset whose price data is returned (empty: none).
+    @param strict Revert with the reason of the first unusable price;
+           otherwise stop there and return its data as the base's (for a
+           caller asking about one asset).
+    @return Priced The prices or sums, and the base's price data.
     """
-    assert len(assets) == len(amounts), "oracle: wrong array length"
-    result: IOracleRouter.Valuation = IOracleRouter.Valuation(mid=0, low=0, high=0, oldest_update=max_value(uint256))
-    base_data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
-    cache: DynArray[QuoteLeg, _QUOTE_CACHE] = []
+    valued: bool = len(amounts) != 0
+    out: Priced = empty(Priced)
+    mid: uint256 = 0
+    low: uint256 = 0
+    high: uint256 = 0
+    oldest: uint256 = max_value(uint256)
+    bundle: address = self._bundle_of(assets)
+    legs: QuoteLeg[_QUOTE_CACHE] = empty(QuoteLeg[_QUOTE_CACHE])
+    leg_count: uint256 = 0
     for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
-        pointer: address = self.config_pointer[assets[i]]
-        assert pointer != empty(address), "oracle: not configured"
-        config: FeedConfig = self._load(pointer)
+        asset: address = assets[i]
+        config: FeedConfig = empty(FeedConfig)
         data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
-        data, cache = self._price_from(config, cache)
-        self._require_ok(data.status)
-        unit: uint256 = 10 ** convert(config.token_decimals, uint256)
-        # checked products: they cannot overflow for amounts and prices
-        # below 2**128 (and revert rather than mislead past that)
-        result.mid += amounts[i] * data.price // unit
-        result.low += amounts[i] * data.low // unit
-        result.high += (amounts[i] * data.high + unit - 1) // unit
-        result.oldest_update = min(result.oldest_update, data.updated_at)
-        if assets[i] == base:
-            base_data = data
-    return result, base_data
+        if bundle != empty(address):
+            config = self._unpack(self._words(bundle, _BUNDLE_HEAD + i * _CONFIG_BYTES))
+        else:
+            pointer: address = self.config_pointer[asset]
+            if pointer == empty(address):
+                data.status = NOT_CONFIGURED
+            else:
+                config = self._load(pointer)
+        if data.status == OK:
+            # the quote legs: a routed feed's quote (k = 0), the pool's other token (k = 1)
+            quote_leg: QuoteLeg = empty(QuoteLeg)
+            pool_leg: QuoteLeg = empty(QuoteLeg)
+            for k: uint256 in range(2):
+                wanted: address = config.params.quote if k == 0 else config.pool_quote
+                if wanted == empty(address):
+                    continue
+                leg: QuoteLeg = empty(QuoteLeg)
+                found: bool = False
+                for m: uint256 in range(_QUOTE_CACHE):
+                    if m == leg_count:
+                        break
+                    if legs[m].asset == wanted:
+                        leg = legs[m]
+                        found = True
+                        break
+                if not found:
+                    leg = self._quote_leg(wanted)
+                    if leg_count < _QUOTE_CACHE:
+                        legs[leg_count] = leg
+                        leg_count += 1
+                if k == 0:
+                    quote_leg = leg
+                else:
+                    pool_leg = leg
+            data = self._price_from(config, quote_leg, pool_leg)
+        if data.status != OK:
+            if strict:
+                self._require_ok(data.status)
+            out.base = data
+            return out
+        if valued:
+            unit: uint256 = 10 ** convert(config.token_decimals, uint256)
+            amount: uint256 = amounts[i]
+            # checked products: they cannot overflow for amounts and prices
+            # below 2**128 (and revert rather than mislead past that)
+            mid += amount * data.price // unit
+            low += amount * data.low // unit
+            high += (amount * data.high + unit - 1) // unit
+            oldest = min(oldest, data.updated_at)
+        else:
+            out.prices.append(data.price)
+            out.decimals.append(config.token_decimals)
+        if asset == base:
+            out.base = data
+    out.value = IOracleRouter.Valuation(mid=mid, low=low, high=high, oldest_update=oldest)
+    return out
 
 
 @internal
 @view
-def _quote_leg(asset: address, cache: DynArray[QuoteLeg, _QUOTE_CACHE]) -> (QuoteLeg, DynArray[QuoteLeg, _QUOTE_CACHE]):
+def _bundle_of(assets: DynArray[address, constants.MAX_ASSETS]) -> address:
     """
-    @dev The feed price of a quote asset, from `cache` when this call has
-         read it before.
+    @dev The data contract of the current bundle of exactly `assets`, or
+         empty (no bundle, an outdated one, or fewer than two assets).
+    @param assets The tokens.
+    @return address The bundle's data contract, or empty.
+    """
+    if len(assets) < 2:
+        return empty(address)
+    record: uint256 = self._bundles[keccak256(abi_encode(assets))]
+    if record == 0 or record >> 160 != self.config_version:
+        return empty(address)
+    return convert(record & _MASK_160, address)
+
+
+@internal
+@view
+def _words(pointer: address, start: uint256) -> uint256[_CONFIG_WORDS]:
+    """
+    @dev One packed configuration copied from a data contract's code (one
+         EXTCODECOPY of its seven words, not the whole blob).
+    @param pointer The data contract.
+    @param start Where the configuration starts in its blob.
+    @return uint256[7] The packed configuration.
+    """
+    return abi_decode(slice(pointer.code, code_store.DATA_OFFSET + start, _CONFIG_BYTES), uint256[_CONFIG_WORDS])
+
+
+@internal
+@view
+def _quote_leg(asset: address) -> QuoteLeg:
+    """
+    @dev The feed price of a quote asset, read from its own configuration.
     @param asset The quote asset.
-    @param cache The legs read so far in this call.
-    @return QuoteLeg The leg.
-    @return DynArray The cache, with the leg added when there was room.
+    @return QuoteLeg The leg (`NOT_CONFIGURED` when it has no configuration).
     """
-    for leg: QuoteLeg in cache:
-        if leg.asset == asset:
-            return leg, cache
     leg: QuoteLeg = QuoteLeg(asset=asset, status=NOT_CONFIGURED, price=0, updated_at=0, unit=0, routed=False)
     pointer: address = self.config_pointer[asset]
     if pointer != empty(address):
@@ -498,9 +665,19 @@ def _quote_leg(asset: address, cache: DynArray[QuoteLeg, _QUOTE_CACHE]) -> (Quot
         leg.status, leg.price, leg.updated_at = self._chainlink(config)
         leg.unit = 10 ** convert(config.token_decimals, uint256)
         leg.routed = config.params.quote != empty(address)
-    if len(cache) < _QUOTE_CACHE:
-        cache.append(leg)
-    return leg, cache
+    return leg
+
+
+@internal
+def _store(asset: address, config: FeedConfig):
+    """
+    @dev Writes `config` (packed) to a new data contract for `asset`, and
+         retires every bundle.
+    @param asset The asset.
+    @param config Its configuration.
+    """
+    self.config_pointer[asset] = code_store._write(abi_encode(self._pack(config)))
+    self.config_version += 1
 
 
 @internal
@@ -511,81 +688,125 @@ def _load(pointer: address) -> FeedConfig:
     @param pointer The data contract.
     @return FeedConfig The configuration.
     """
-    return abi_decode(code_store._read(pointer), FeedConfig)
+    return self._unpack(self._words(pointer, 0))
+
+
+@internal
+@pure
+def _pack(c: FeedConfig) -> uint256[_CONFIG_WORDS]:
+    """
+    @dev Packs a configuration into seven words. Every field fits its bits:
+         the integer widths, basis points below 2**16 and the price bounds
+         and depth floor below `_MAX_PACKED_PRICE` and `_MAX_PACKED_DEPTH`
+         (checked by `set_feed`). The clamps keep all 256 bits.
+    @param c The configuration.
+    @return uint256[7] [feed | heartbeat | grace | window, pool | decimals |
+            deviation | error | side, quote | depth, pool quote, bounds,
+            clamp min, clamp max].
+    """
+    return [
+        convert(c.params.feed, uint256)
+        | (convert(c.params.heartbeat, uint256) << 160)
+        | (convert(c.params.grace, uint256) << 192)
+        | (convert(c.params.twap_window, uint256) << 224),
+        convert(c.params.pool, uint256)
+        | (convert(c.feed_decimals, uint256) << 160)
+        | (convert(c.token_decimals, uint256) << 168)
+        | (c.params.max_deviation_bps << 176)
+        | (c.params.error_bps << 192)
+        | (convert(c.asset_is_token0, uint256) << 208),
+        convert(c.params.quote, uint256) | (c.params.min_depth << 160),
+        convert(c.pool_quote, uint256),
+        c.params.min_price | (c.params.max_price << 128),
+        convert(convert(c.clamp_min, bytes32), uint256),
+        convert(convert(c.clamp_max, bytes32), uint256),
+    ]
+
+
+@internal
+@pure
+def _unpack(w: uint256[_CONFIG_WORDS]) -> FeedConfig:
+    """
+    @dev The configuration `_pack` packed.
+    @param w The seven words.
+    @return FeedConfig The configuration.
+    """
+    return FeedConfig(
+        params=FeedParams(
+            feed=convert(w[0] & _MASK_160, address),
+            heartbeat=convert((w[0] >> 160) & _MASK_32, uint32),
+            grace=convert((w[0] >> 192) & _MASK_32, uint32),
+            quote=convert(w[2] & _MASK_160, address),
+            min_price=w[4] & _MASK_128,
+            max_price=w[4] >> 128,
+            pool=convert(w[1] & _MASK_160, address),
+            twap_window=convert(w[0] >> 224, uint32),
+            min_depth=w[2] >> 160,
+            max_deviation_bps=(w[1] >> 176) & _MASK_16,
+            error_bps=(w[1] >> 192) & _MASK_16,
+        ),
+        feed_decimals=convert((w[1] >> 160) & _MASK_8, uint8),
+        token_decimals=convert((w[1] >> 168) & _MASK_8, uint8),
+        clamp_min=convert(convert(w[5], bytes32), int256),
+        clamp_max=convert(convert(w[6], bytes32), int256),
+        pool_quote=convert(w[3] & _MASK_160, address),
+        asset_is_token0=(w[1] >> 208) & _MASK_8 != 0,
+    )
 
 
 @internal
 @view
-def _evaluate(asset: address) -> IOracleRouter.PriceData:
+def _price_from(config: FeedConfig, quote_leg: QuoteLeg, pool_leg: QuoteLeg) -> IOracleRouter.PriceData:
     """
-    @dev Prices `asset` from both sources and checks everything; never
+    @dev Prices one asset from both sources and checks everything; never
          reverts on a bad source, it reports it in `status`.
-    @param asset Any address.
-    @return IOracleRouter.PriceData The result.
-    """
-    pointer: address = self.config_pointer[asset]
-    if pointer == empty(address):
-        return IOracleRouter.PriceData(status=NOT_CONFIGURED, price=0, twap_price=0, low=0, high=0, updated_at=0)
-    data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
-    cache: DynArray[QuoteLeg, _QUOTE_CACHE] = []
-    data, cache = self._price_from(self._load(pointer), cache)
-    return data
-
-
-@internal
-@view
-def _price_from(
-    config: FeedConfig, cache: DynArray[QuoteLeg, _QUOTE_CACHE]
-) -> (IOracleRouter.PriceData, DynArray[QuoteLeg, _QUOTE_CACHE]):
-    """
-    @dev The checks of `_evaluate` on a loaded configuration.
     @param config The asset's configuration.
-    @param cache Quote legs already read in this call.
+    @param quote_leg Its routed feed's quote leg (unused for a USD feed).
+    @param pool_leg The leg of its pool's other token.
     @return IOracleRouter.PriceData The result.
-    @return DynArray The cache, updated.
     """
     data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
-    legs: DynArray[QuoteLeg, _QUOTE_CACHE] = cache
 
     # The feed, through its quote asset where it is routed.
     status: uint8 = OK
-    answer: uint256 = 0
+    price: uint256 = 0
     updated_at: uint256 = 0
-    status, answer, updated_at = self._chainlink(config)
+    status, price, updated_at = self._chainlink(config)
     if status != OK:
         data.status = status
-        return data, legs
-    price: uint256 = answer
+        return data
     if config.params.quote != empty(address):
-        leg: QuoteLeg = empty(QuoteLeg)
-        leg, legs = self._quote_leg(config.params.quote, legs)
-        if leg.status != OK:
+        if quote_leg.status != OK:
             data.status = QUOTE_UNUSABLE
-            return data, legs
-        price = math._mul_div(answer, leg.price, constants.WAD, False)
-        updated_at = min(updated_at, leg.updated_at)
+            return data
+        # both factors are within their sanity bounds (below 2**128)
+        price = price * quote_leg.price // constants.WAD
+        updated_at = min(updated_at, quote_leg.updated_at)
     data.updated_at = updated_at
     if price < config.params.min_price or price > config.params.max_price:
         data.status = OUT_OF_BOUNDS
-        return data, legs
+        return data
     data.price = price
 
-    # The pool, converted to USD through the quote token's feed.
+    # The pool, converted to USD through its other token's feed.
     twap_status: uint8 = OK
     twap: uint256 = 0
-    twap_status, twap, legs = self._twap(config, legs)
+    twap_status, twap = self._twap(config, pool_leg)
     if twap_status != OK:
         data.status = twap_status
-        return data, legs
+        return data
     data.twap_price = twap
+    lower: uint256 = min(price, twap)
+    upper: uint256 = max(price, twap)
     # checked products of a price (within its sanity bounds) with basis points
-    if max(price, twap) - min(price, twap) > price * config.params.max_deviation_bps // constants.BPS:
+    if upper - lower > price * config.params.max_deviation_bps // constants.BPS:
         data.status = DISPUTED
-        return data, legs
+        return data
 
-    data.low = min(price, twap) * (constants.BPS - config.params.error_bps) // constants.BPS
-    data.high = (max(price, twap) * (constants.BPS + config.params.error_bps) + constants.BPS - 1) // constants.BPS
-    return data, legs
+    error_bps: uint256 = config.params.error_bps
+    data.low = lower * (constants.BPS - error_bps) // constants.BPS
+    data.high = (upper * (constants.BPS + error_bps) + constants.BPS - 1) // constants.BPS
+    return data
 
 
 @internal
@@ -625,40 +846,36 @@ def _chainlink(config: FeedConfig) -> (uint8, uint256, uint256):
         return STALE, 0, updated_at
     if config.clamp_max > config.clamp_min and (answer <= config.clamp_min or answer >= config.clamp_max):
         return CLAMPED, 0, updated_at
-    scaled: uint256 = math._mul_div(convert(answer, uint256), constants.WAD, 10 ** convert(config.feed_decimals, uint256), False)
-    return OK, scaled, updated_at
+    raw: uint256 = convert(answer, uint256)
+    unit: uint256 = 10 ** convert(config.feed_decimals, uint256)
+    if raw <= _MASK_128:
+        # below 2**128 times 10**18: no overflow
+        return OK, raw * constants.WAD // unit, updated_at
+    return OK, math._mul_div(raw, constants.WAD, unit, False), updated_at
 
 
 @internal
 @view
-def _twap(
-    config: FeedConfig, cache: DynArray[QuoteLeg, _QUOTE_CACHE]
-) -> (uint8, uint256, DynArray[QuoteLeg, _QUOTE_CACHE]):
+def _twap(config: FeedConfig, leg: QuoteLeg) -> (uint8, uint256):
     """
     @dev The pool's time-weighted USD price of one whole asset, and whether
          the pool was deep enough over the window to trust it. The pool's
          other token must have a USD feed of its own (not a routed one).
     @param config The asset's configuration.
-    @param cache Quote legs already read in this call.
+    @param leg The feed price of the pool's other token.
     @return uint8 The status.
     @return uint256 The USD price (18 decimals), 0 unless OK.
-    @return DynArray The cache, updated.
     """
     ok: bool = False
     mean_tick: int24 = 0
     liquidity: uint128 = 0
     ok, mean_tick, liquidity = uniswap_v3_twap._try_consult(config.params.pool, config.params.twap_window)
     if not ok:
-        return TWAP_UNAVAILABLE, 0, cache
-    leg: QuoteLeg = empty(QuoteLeg)
-    legs: DynArray[QuoteLeg, _QUOTE_CACHE] = cache
-    leg, legs = self._quote_leg(config.pool_quote, legs)
+        return TWAP_UNAVAILABLE, 0
     if leg.status == NOT_CONFIGURED:
-        return TWAP_UNAVAILABLE, 0, legs
+        return TWAP_UNAVAILABLE, 0
     if leg.status != OK or leg.routed:
-        return QUOTE_UNUSABLE, 0, legs
-    quote_price: uint256 = leg.price
-    quote_unit: uint256 = leg.unit
+        return QUOTE_UNUSABLE, 0
 
     # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
     # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
@@ -669,12 +886,29 @@ def _twap(
     else:
         # below 2**224: a liquidity (128 bits) times 2**96
         quote_depth = convert(liquidity, uint256) * _Q96 // sqrt_ratio
-    if math._mul_div(2 * quote_depth, quote_price, quote_unit, False) < config.params.min_depth:
-        return TWAP_THIN, 0, legs
+    if self._mul_div(2 * quote_depth, leg.price, leg.unit) < config.params.min_depth:
+        return TWAP_THIN, 0
 
     one_token: uint256 = 10 ** convert(config.token_decimals, uint256)
     quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, one_token, config.asset_is_token0)
-    return OK, math._mul_div(quote_amount, quote_price, quote_unit, False), legs
+    return OK, self._mul_div(quote_amount, leg.price, leg.unit)
+
+
+@internal
+@pure
+def _mul_div(x: uint256, price: uint256, unit: uint256) -> uint256:
+    """
+    @dev `x * price // unit`, rounded down, for a price within its sanity
+         bounds (below 2**128): a plain product when `x` is below 2**128
+         too, else the full-width `math._mul_div`.
+    @param x An amount.
+    @param price A USD price (18 decimals).
+    @param unit 10 ** the amount's decimals.
+    @return uint256 The USD value.
+    """
+    if x <= _MASK_128 and price <= _MASK_128:
+        return x * price // unit
+    return math._mul_div(x, price, unit, False)
 
 
 @internal

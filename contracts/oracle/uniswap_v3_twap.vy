@@ -304,12 +304,18 @@ def _try_consult(pool: address, window: uint32) -> (bool, int24, uint128):
     if window == 0:
         return False, 0, 0
 
-    seconds_agos: DynArray[uint32, 2] = [window, 0]
     success: bool = False
     response: Bytes[_OBSERVE_RESPONSE_SIZE] = b""
     success, response = raw_call(
         pool,
-        abi_encode(seconds_agos, method_id=method_id("observe(uint32[])")),
+        # observe([window, 0]): the array's offset, its length, its two words
+        concat(
+            method_id("observe(uint32[])"),
+            convert(32, bytes32),
+            convert(2, bytes32),
+            convert(convert(window, uint256), bytes32),
+            empty(bytes32),
+        ),
         max_outsize=_OBSERVE_RESPONSE_SIZE,
         is_static_call=True,
         revert_on_failure=False,

@@ -31,6 +31,13 @@ def test_deploy__demo_spec__deploys_vault_and_funds_test_accounts(deployed, proj
         assert token.balanceOf(accounts.test_accounts[1]) == c.units * 1000
 
 
+def test_deploy__demo_spec__bundles_the_oracle_configurations_of_the_basket(deployed, project):
+    vault = project.IndexVault.at(deployed["vaults"]["TOP5"])
+    router = project.OracleRouter.at(vault.oracle())
+
+    assert router.bundle_current(vault.assets())
+
+
 def test_deploy__demo_spec__rebalancer_with_targets_and_adapter(deployed, project):
     vault = project.IndexVault.at(deployed["vaults"]["TOP5"])
     rebalancer = project.Rebalancer.at(deployed["rebalancers"]["TOP5"])

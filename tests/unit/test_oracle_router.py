@@ -212,3 +212,115 @@ def test_nav_quote__basket_with_base__matches_separate_reads(market):
     assert base == router.price_data(tokens["WBTC"].address)
     with boa.reverts("oracle: base not among the assets"):
         router.nav_quote(assets[:2], amounts[:2], tokens["USDC"].address)
+
+
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [
+        ({"max_price": 2**128}, "oracle: sanity bound too high"),
+        ({"min_depth": 2**96}, "oracle: depth floor too high"),
+    ],
+)
+def test_set_feed__bound_beyond_its_packed_width__reverts_with_reason(market, override, reason):
+    router, tokens, feeds, pools = market
+
+    with boa.reverts(reason):
+        router.set_feed(tokens["WETH"].address, params(feeds["WETH"], pools["WETH"], 2_000, **override))
+
+
+def test_feed_config__widest_packed_values__read_back_as_set(market):
+    router, tokens, feeds, pools = market
+    widest = {
+        "heartbeat": 172_800,
+        "grace": 86_400,
+        "min_price": 1,
+        "max_price": 2**128 - 1,
+        "twap_window": 86_400,
+        "min_depth": 2**96 - 1,
+        "max_deviation_bps": 1_500,
+        "error_bps": 1_000,
+    }
+    sent = params(feeds["WETH"], pools["WETH"], 2_000, **widest)
+
+    router.set_feed(tokens["WETH"].address, sent)
+
+    config = router.feed_config(tokens["WETH"].address)
+    assert tuple(config.params) == sent
+    assert (config.feed_decimals, config.token_decimals) == (8, 18)
+    assert (config.clamp_min, config.clamp_max) == (10**6, 10**14)
+    assert config.pool_quote == tokens["USDC"].address
+    assert config.asset_is_token0 == (int(tokens["WETH"].address, 16) < int(tokens["USDC"].address, 16))
+
+
+def _basket(market):
+    router, tokens, _, _ = market
+    assets = [tokens[s].address for s in ("WETH", "WBTC", "USDC")]
+    return router, assets, [3 * 10**18, 2 * 10**8, 700 * 10**6]
+
+
+def _gas_of_valuation(router, assets, amounts) -> int:
+    data = router.valuation.prepare_calldata(assets, amounts)
+    computation = boa.env.execute_code(to_address=router.address, data=data, is_modifying=False)
+    assert not computation.is_error
+    return computation.get_gas_used()
+
+
+def test_bundle__current__prices_the_list_as_each_config_does_for_less_gas(market):
+    router, assets, amounts = _basket(market)
+    before = (
+        router.valuation(assets, amounts),
+        router.checked_prices(assets),
+        router.nav_quote(assets, amounts, assets[1]),
+    )
+    unbundled_gas = _gas_of_valuation(router, assets, amounts)
+
+    router.bundle(assets)
+
+    assert router.bundle_current(assets)
+    assert not router.bundle_current(list(reversed(assets)))  # another order is another list
+    after = (
+        router.valuation(assets, amounts),
+        router.checked_prices(assets),
+        router.nav_quote(assets, amounts, assets[1]),
+    )
+    assert after == before
+    assert _gas_of_valuation(router, assets, amounts) < unbundled_gas
+
+
+def test_bundle__configuration_changed__each_config_read_instead(market):
+    router, assets, amounts = _basket(market)
+    _, tokens, feeds, pools = market
+    router.bundle(assets)
+    bundled = router.valuation(assets, amounts)
+    weth_low_before, _ = router.price_bounds(tokens["WETH"].address)
+
+    router.set_feed(tokens["WETH"].address, params(feeds["WETH"], pools["WETH"], 2_000, error_bps=500))
+
+    assert not router.bundle_current(assets)
+    weth_low, _ = router.price_bounds(tokens["WETH"].address)
+    assert weth_low <= 2_000 * WAD * 95 // 100  # the new 5% margin, not the bundled 1%
+    assert router.valuation(assets, amounts).low == bundled.low - 3 * (weth_low_before - weth_low)
+    router.remove_feed(tokens["WBTC"].address)
+    with boa.reverts("oracle: not configured"):
+        router.valuation(assets, amounts)
+
+
+def test_bundle__fewer_than_two_or_unconfigured__reverts(market):
+    router, assets, _ = _basket(market)
+
+    with boa.reverts("oracle: bundle of fewer than two"):
+        router.bundle(assets[:1])
+    with boa.reverts("oracle: not configured"):
+        router.bundle([assets[0], router.address])
+
+
+def test_refresh_clamps__unchanged__keeps_the_bundles(market, bob):
+    router, assets, _ = _basket(market)
+    router.bundle(assets)
+    version = router.config_version()
+
+    with boa.env.prank(bob):  # anyone
+        router.refresh_clamps(assets[0])
+
+    assert router.config_version() == version
+    assert router.bundle_current(assets)

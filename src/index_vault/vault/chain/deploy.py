@@ -8,6 +8,7 @@ from ape.api import AccountAPI
 from ape.contracts import ContractInstance
 
 from index_vault.chain.contracts import erc20_at, npm_container
+from index_vault.oracle.chain.bundles import bundle_configs
 from index_vault.oracle.chain.local import LocalMarket, build_local_market
 from index_vault.vault.basket import WAD
 from index_vault.vault.chain.adapters import allow_adapters, deploy_adapters
@@ -68,7 +69,8 @@ def deploy_vault(
     On a local chain without `oracle`, test tokens (where the spec names none), Chainlink feeds,
     Uniswap V3 pools and a configured router are deployed first (see `build_local_market`).
     `after_vault(vault, router)` runs between the vault and its NAV feed, so that a caller can record
-    the vault before anything else can fail.
+    the vault before anything else can fail. The router's configurations of the constituents are bundled
+    (`bundle_configs`) unless they already are.
     """
     tokens = resolve_tokens(spec, deployer, local=local, echo=echo)
     router, market = resolve_oracle(spec, tokens, deployer, local=local, oracle=oracle, echo=echo)
@@ -77,6 +79,7 @@ def deploy_vault(
     echo(f"  vault {spec.symbol} at {vault.address} (ERC-4626 over {spec.base_asset})")
     if after_vault:
         after_vault(vault, router)
+    bundle_configs(router, [t.address for t in tokens], deployer, echo=echo)
     rebalancer = deploy_rebalancer(spec, vault, deployer, echo=echo)
     adapters = {}
     if market:

@@ -15,6 +15,7 @@ from ape.api import AccountAPI, ReceiptAPI
 from ape.contracts import ContractInstance
 from eth_utils import keccak
 
+from index_vault.oracle.chain.bundles import bundle_configs
 from index_vault.oracle.chain.local import LocalMarket
 from index_vault.vault.chain.deploy import DeployError, resolve_oracle, resolve_tokens, vault_constructor_args
 from index_vault.vault.spec import BasketSpec
@@ -156,7 +157,8 @@ def create_from_spec(
 
     As `deploy_vault`: on a local chain without `oracle`, test tokens (where the spec names none), feeds,
     pools and a router (admin: the creator) are deployed first. The vault, its Rebalancer (with the spec's
-    target weights) and its NavFeed come in one transaction; `roles` default to the creator as admin.
+    target weights) and its NavFeed come in one transaction; `roles` default to the creator as admin. The
+    router's configurations of the constituents are then bundled (`bundle_configs`) unless they already are.
     """
     tokens = resolve_tokens(spec, creator, local=local, echo=echo)
     router, market = resolve_oracle(spec, tokens, creator, local=local, oracle=oracle, echo=echo)
@@ -179,6 +181,7 @@ def create_from_spec(
     if spec.weights:
         echo(f"  target weights set: {', '.join(f'{c.symbol} {c.weight / 10**16:g}%' for c in spec.constituents)}")
     echo(f"  one transaction, {receipt.gas_used:,} gas")
+    bundle_configs(router, [t.address for t in tokens], creator, echo=echo)
     return created
 
 
