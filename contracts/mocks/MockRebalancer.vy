@@ -3,9 +3,12 @@
 @title Mock Rebalancer
 @notice Drives a vault's rebalancer entry points as a test wants: hands it
         any constituent list, and asks it for any swap, with any
-        counterparty (a DEX adapter, or a filler who approved the vault),
+        counterparty (a DEX adapter, or a filler who approved this mock, which
+        pays the vault when it calls `pay_fill` back),
         without the Rebalancer's bounds.
 """
+
+from ethereum.ercs import IERC20
 
 from ..lib import code_store
 
@@ -45,3 +48,13 @@ def swap(
     @dev Calls the vault's `rebalance_swap` with an empty route.
     """
     return extcall IIndexVault(self.vault).rebalance_swap(sell, buy, amount_in, min_out, counterparty, b"", fill)
+
+
+@external
+def pay_fill(token: address, payer: address, amount: uint256):
+    """
+    @dev The vault's fill callback: moves `amount` of `token` from `payer`
+         (who approved this mock) to the vault.
+    """
+    assert msg.sender == self.vault, "mock: not the vault"
+    assert extcall IERC20(token).transferFrom(payer, self.vault, amount), "mock: transfer failed"

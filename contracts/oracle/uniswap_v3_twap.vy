@@ -127,49 +127,53 @@ def _sqrt_ratio_at_tick(tick: int24) -> uint256:
     assert tick >= MIN_TICK and tick <= MAX_TICK, "twap: tick out of range"
     abs_tick: uint256 = convert(abs(convert(tick, int256)), uint256)
 
-    # `ratio` stays at or below `2**128` and every factor is below `2**128`,
-    # so the checked products below never exceed `2**256`.
+    # `ratio` starts at or below `2**128` and every factor is below `2**128`,
+    # so each product is below `2**256` and, shifted right by 128 bits,
+    # leaves `ratio` below `2**128` again: the products cannot overflow and
+    # are left unchecked (`unsafe_mul`). The result is checked against a
+    # bit-exact reference for each bit of the tick, for the extreme ticks and
+    # for random ticks (tests/unit/test_uniswap_v3_twap.py).
     ratio: uint256 = _Q128
     if abs_tick & 1 != 0:
         ratio = _FACTOR_0
     if abs_tick & 2 != 0:
-        ratio = (ratio * _FACTOR_1) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_1) >> 128
     if abs_tick & 4 != 0:
-        ratio = (ratio * _FACTOR_2) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_2) >> 128
     if abs_tick & 8 != 0:
-        ratio = (ratio * _FACTOR_3) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_3) >> 128
     if abs_tick & 16 != 0:
-        ratio = (ratio * _FACTOR_4) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_4) >> 128
     if abs_tick & 32 != 0:
-        ratio = (ratio * _FACTOR_5) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_5) >> 128
     if abs_tick & 64 != 0:
-        ratio = (ratio * _FACTOR_6) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_6) >> 128
     if abs_tick & 128 != 0:
-        ratio = (ratio * _FACTOR_7) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_7) >> 128
     if abs_tick & 256 != 0:
-        ratio = (ratio * _FACTOR_8) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_8) >> 128
     if abs_tick & 512 != 0:
-        ratio = (ratio * _FACTOR_9) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_9) >> 128
     if abs_tick & 1024 != 0:
-        ratio = (ratio * _FACTOR_10) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_10) >> 128
     if abs_tick & 2048 != 0:
-        ratio = (ratio * _FACTOR_11) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_11) >> 128
     if abs_tick & 4096 != 0:
-        ratio = (ratio * _FACTOR_12) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_12) >> 128
     if abs_tick & 8192 != 0:
-        ratio = (ratio * _FACTOR_13) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_13) >> 128
     if abs_tick & 16384 != 0:
-        ratio = (ratio * _FACTOR_14) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_14) >> 128
     if abs_tick & 32768 != 0:
-        ratio = (ratio * _FACTOR_15) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_15) >> 128
     if abs_tick & 65536 != 0:
-        ratio = (ratio * _FACTOR_16) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_16) >> 128
     if abs_tick & 131072 != 0:
-        ratio = (ratio * _FACTOR_17) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_17) >> 128
     if abs_tick & 262144 != 0:
-        ratio = (ratio * _FACTOR_18) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_18) >> 128
     if abs_tick & 524288 != 0:
-        ratio = (ratio * _FACTOR_19) >> 128
+        ratio = unsafe_mul(ratio, _FACTOR_19) >> 128
 
     # At `|tick| = MAX_TICK` the ratio is still about `2**64`, never zero.
     if tick > 0:
@@ -323,18 +327,17 @@ def _try_consult(pool: address, window: uint32) -> (bool, int24, uint128):
     if not success or len(response) != _OBSERVE_RESPONSE_SIZE:
         return False, 0, 0
 
-    # Layout: [offset 64, offset 160, 2, tick0, tick1, 2, spl0, spl1].
-    if (
-        extract32(response, 0, output_type=uint256) != 64
-        or extract32(response, 32, output_type=uint256) != 160
-        or extract32(response, 64, output_type=uint256) != 2
-        or extract32(response, 160, output_type=uint256) != 2
-    ):
+    # Layout: [offset 64, offset 160, 2, tick0, tick1, 2, spl0, spl1], read
+    # as eight plain words (no word can make this decoding revert), then
+    # checked here: the canonical offsets and lengths, the ticks within
+    # `int56` and the seconds per liquidity within `uint160`.
+    words: uint256[8] = abi_decode(response, uint256[8])
+    if words[0] != 64 or words[1] != 160 or words[2] != 2 or words[5] != 2:
         return False, 0, 0
-    tick_cumulative_0: int256 = extract32(response, 96, output_type=int256)
-    tick_cumulative_1: int256 = extract32(response, 128, output_type=int256)
-    seconds_per_liquidity_0: uint256 = extract32(response, 192, output_type=uint256)
-    seconds_per_liquidity_1: uint256 = extract32(response, 224, output_type=uint256)
+    tick_cumulative_0: int256 = convert(convert(words[3], bytes32), int256)
+    tick_cumulative_1: int256 = convert(convert(words[4], bytes32), int256)
+    seconds_per_liquidity_0: uint256 = words[6]
+    seconds_per_liquidity_1: uint256 = words[7]
     if (
         tick_cumulative_0 < _MIN_INT56
         or tick_cumulative_0 > _MAX_INT56

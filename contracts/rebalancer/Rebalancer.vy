@@ -61,6 +61,7 @@ from ..interfaces import IOracleRouter
 from ..interfaces import IRebalancer
 from ..lib import code_store
 from ..lib import constants
+from ..lib import safe_erc20
 
 implements: IRebalancer
 
@@ -239,6 +240,13 @@ auction_count: public(uint256)
 
 # @dev The latest auction of each pair (sell, buy).
 live_auction: public(HashMap[address, HashMap[address, uint256]])
+
+
+# @dev The fill in flight (`fill` sets it, the vault's `pay_fill` callback
+# spends it once): who pays, in which token, how much.
+_fill_payer: transient(address)
+_fill_token: transient(address)
+_fill_amount: transient(uint256)
 
 
 # ---------------------------------------------------------------------------
@@ -618,7 +626,8 @@ def open_auction(sell: address, buy: address, amount: uint256) -> uint256:
 def fill(id: uint256, amount: uint256, max_buy_in: uint256) -> uint256:
     """
     @dev Buys `amount` of the auction's `sell` at the current price, paying
-         its `buy` (the caller must have approved the vault). The price must
+         its `buy` (the caller must have approved this rebalancer: the vault
+         takes the payment through `pay_fill`). The price must
          still be no lower than the snapshot rate less
          `auction_discount_bps` (an auction whose prices moved away halts;
          a stale snapshot can be refreshed by anyone), and the fill must
@@ -648,9 +657,36 @@ def fill(id: uint256, amount: uint256, max_buy_in: uint256) -> uint256:
     self._book_trade(math._mul_div(amount, s.price, s.unit, False), nav, limits_, False)
 
     self._auctions[id].remaining = auction.remaining - amount
+    # The vault, under its lock, calls `pay_fill` back to take the payment
+    # (through the filler's approval to this rebalancer, never to the vault),
+    # checks it came in, and pays `amount` of `sell` to the filler.
+    self._fill_payer = msg.sender
+    self._fill_token = auction.buy
+    self._fill_amount = buy_in
     extcall IIndexVault(vault).rebalance_swap(auction.sell, auction.buy, amount, buy_in, msg.sender, b"", True)
+    assert self._fill_amount == 0, "rebalancer: fill not paid"
     log AuctionFilled(id=id, filler=msg.sender, sold=amount, bought=buy_in, rate=rate, oracle_rate=oracle_rate)
     return buy_in
+
+
+@external
+def pay_fill(token: address, payer: address, amount: uint256):
+    """
+    @dev The vault's callback during `fill`, under the vault's lock: moves
+         the filler's payment from the filler to the vault, through the
+         filler's approval to this rebalancer. Only the vault, and only for
+         the fill in flight, once; so no approval given to the vault, and no
+         other approval given to this rebalancer, can be spent by a fill.
+    @param token The auction's `buy`.
+    @param payer The filler.
+    @param amount The price of the fill.
+    """
+    assert msg.sender == vault, "rebalancer: not the vault"
+    assert (
+        amount != 0 and amount == self._fill_amount and token == self._fill_token and payer == self._fill_payer
+    ), "rebalancer: no such fill"
+    self._fill_amount = 0
+    safe_erc20._transfer_from(token, payer, vault, amount)
 
 
 @external

@@ -42,6 +42,7 @@ from ethereum.ercs import IERC4626
 
 from ..interfaces import IDexAdapter
 from ..interfaces import IIndexVault
+from ..interfaces import IRebalancer
 
 implements: IERC20
 implements: IERC20Detailed
@@ -415,15 +416,18 @@ def rebalance_swap(
 ) -> uint256:
     """
     @dev Trades `amount_in` of `sell` for at least `min_out` of `buy` (a
-         constituent) with `counterparty`, and checks that at least `min_out`
-         came in:
+         constituent) with `counterparty`:
          - a keeper trade (`fill` false) pays `counterparty`, an allowlisted
            DEX adapter, and calls its `swap` along `route`, paying the
            proceeds (and any unspent input) back to this vault: no hop
            through the rebalancer and no approval;
-         - an auction fill (`fill` true) takes `min_out` of `buy` from
-           `counterparty`, the filler (who approved this vault), and pays
-           it `amount_in` of `sell`.
+         - an auction fill (`fill` true) calls the rebalancer back
+           (`pay_fill`), which moves `min_out` of `buy` from `counterparty`,
+           the filler, to this vault through the filler's approval to the
+           rebalancer, then pays the filler `amount_in` of `sell`. This vault
+           never takes tokens from anyone but the caller of a mint, so no
+           approval given to it for minting can be spent by a rebalancing.
+         Either way at least `min_out` must come in.
          `sell` may also be a token the vault holds untracked (a removed
          constituent's dust, an airdrop): selling it into the basket only
          adds to it. The rebalancer's, which bounds the trade by the oracle
@@ -436,7 +440,8 @@ def rebalance_swap(
     @param min_out The least amount of `buy` that must come in.
     @param counterparty The DEX adapter, or the filler.
     @param route The adapter's route (ignored for a fill).
-    @param fill Whether `counterparty` is a filler paying `min_out` itself.
+    @param fill Whether `counterparty` is a filler, paying through the
+           rebalancer's `pay_fill`.
     @return uint256 The amount of `buy` received.
     """
     self._check_rebalancer()
@@ -444,7 +449,7 @@ def rebalance_swap(
     assert sell != buy and basket._is_listed(buy), "vault: not a constituent pair"
     buy_before: uint256 = staticcall IERC20(buy).balanceOf(self)
     if fill:
-        safe_erc20._transfer_from(buy, counterparty, self, min_out)
+        extcall IRebalancer(msg.sender).pay_fill(buy, counterparty, min_out)
         safe_erc20._transfer(sell, counterparty, amount_in)
     else:
         safe_erc20._transfer(sell, counterparty, amount_in)

@@ -172,7 +172,7 @@ def test_trade__sandwiched_on_the_real_pool__loses_at_most_the_slippage_bound(se
     assert result.shortfall * 100 <= result.oracle_out
 
 
-def test_auction__filler_approves_the_vault_and_pays_the_decayed_price(setup, accounts):
+def test_auction__filler_approves_the_rebalancer_and_pays_the_decayed_price(setup, accounts):
     vault, rebalancer, t, _, keeper, _, _ = setup
     usdc, weth, filler = t["USDC"], t["WETH"], accounts[5]
     amount = 50 * 10**6
@@ -180,7 +180,7 @@ def test_auction__filler_approves_the_vault_and_pays_the_decayed_price(setup, ac
     opened = rebalancer.open_auction(usdc, weth, amount, sender=keeper)
     (event,) = rebalancer.AuctionOpened.from_receipt(opened)
     weth.mint(filler, 10**18, sender=accounts[0])
-    weth.approve(vault, 2**256 - 1, sender=filler)  # the vault takes the payment
+    weth.approve(rebalancer, 2**256 - 1, sender=filler)  # the rebalancer moves the payment to the vault
     rate = rebalancer.auction_rate(event.id)
     before = (vault.holdings()[0], usdc.balanceOf(filler))
 

@@ -418,6 +418,8 @@ def test_imbtc_erc777_reentrancy__token_hook_reenters_mint_redeem_or_trade__ever
     targets["refresh"] = rebalancer.address
     rebalancer_triggers = ("keeper trade", "auction fill")
     amount = 100 * 10**6
+    with boa.env.prank(bob):
+        weth.approve(rebalancer.address, MAX_UINT)  # bob fills the auction below
     with boa.env.prank(keeper):
         auction = rebalancer.open_auction(usdc.address, weth.address, amount)
 
@@ -482,7 +484,7 @@ def test_curve_read_only_reentrancy__views_read_mid_redeem_or_mid_trade__refuse_
     amount = 100 * 10**6
     weth.mint(alice, 10**18)
     with boa.env.prank(alice):
-        weth.approve(vault.address, MAX_UINT)
+        weth.approve(rebalancer.address, MAX_UINT)  # a filler approves the rebalancer
     with boa.env.prank(keeper):
         auction = rebalancer.open_auction(usdc.address, weth.address, amount)
 

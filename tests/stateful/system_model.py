@@ -599,7 +599,7 @@ class SystemModel:
         return self.auction_count
 
     def fill(self, now: int, id_: int, amount: int, max_buy_in: int) -> int:
-        """`Rebalancer.fill` by a filler who holds and approved (to the vault) enough of every token."""
+        """`Rebalancer.fill` by a filler who holds and approved (to the rebalancer) enough of every token."""
         auction = self.auctions.get(id_)
         if auction is None or now >= auction.end:
             raise Revert(AUCTION_NOT_LIVE)

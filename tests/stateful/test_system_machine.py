@@ -195,7 +195,9 @@ def world() -> World:
     rebalancer.set_limits(dataclasses.astuple(LIMITS))
     dex = DEX.deploy()
     rebalancer.set_adapter(dex.address, True)
-    for token in tokens:  # the filler pays the vault, which it approved above
+    for token in tokens:  # the filler pays through the rebalancer; the DEX holds every token
+        with boa.env.prank(who["filler"]):
+            token.approve(rebalancer.address, MAX_UINT)
         token.mint(dex.address, 10**40)
     vault.grantRole(vault.KEEPER_ROLE(), who["keeper"])
     # the target weights change only through the Governor's timelock

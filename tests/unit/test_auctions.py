@@ -12,14 +12,14 @@ AMOUNT = 300 * 10**6  # $300 of USDC for WETH
 
 @pytest.fixture
 def auction(trading, keeper, bob):
-    """An open auction of USDC for WETH; bob holds WETH and approved the vault (which pulls it)."""
+    """An open auction of USDC for WETH; bob holds WETH and approved the rebalancer (which moves it to the vault)."""
     vault, tokens, rebalancer, _ = trading()
     weth, usdc = tokens[0], tokens[2]
     with boa.env.prank(keeper):
         id_ = rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
     weth.mint(bob, 10**24)
     with boa.env.prank(bob):
-        weth.approve(vault.address, 2**256 - 1)
+        weth.approve(rebalancer.address, 2**256 - 1)
     return vault, tokens, rebalancer, id_
 
 
@@ -106,14 +106,14 @@ def test_fill__refreshed_price_moved_away__halts(auction, bob):
 
 
 def test_fill__snapshot_older_than_max_age__reverts_until_refreshed(trading, keeper, bob):
-    vault, tokens, rebalancer, _ = trading()
+    _, tokens, rebalancer, _ = trading()
     weth, usdc = tokens[0], tokens[2]
     rebalancer.set_limits(limits(max_age=600))
     with boa.env.prank(keeper):
         id_ = rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
     weth.mint(bob, 10**24)
     with boa.env.prank(bob):
-        weth.approve(vault.address, 2**256 - 1)
+        weth.approve(rebalancer.address, 2**256 - 1)
     boa.env.time_travel(seconds=601)
 
     with boa.env.prank(bob), boa.reverts("rebalancer: stale snapshot"):
@@ -134,12 +134,12 @@ def test_fill__paused_vault__reverts(auction, bob):
     assert rebalancer.auctions(id_).remaining == AMOUNT
 
 
-def test_fill__filler_approved_only_the_rebalancer__reverts(auction, bob):
+def test_fill__filler_approved_only_the_vault__reverts(auction, bob):
     vault, tokens, rebalancer, id_ = auction
     weth = tokens[0]
     with boa.env.prank(bob):
-        weth.approve(vault.address, 0)
-        weth.approve(rebalancer.address, 2**256 - 1)  # the old flow: the vault pulls now, not the rebalancer
+        weth.approve(rebalancer.address, 0)
+        weth.approve(vault.address, 2**256 - 1)  # an approval to the vault pays no fill
         with boa.reverts():
             rebalancer.fill(id_, AMOUNT, 2**256 - 1)
     assert rebalancer.auctions(id_).remaining == AMOUNT
@@ -190,3 +190,20 @@ def test_fill__basket_back_on_target_since_opening__reverts(auction, bob, keeper
     weth.mint(vault.address, vault.holdings()[0])
     with boa.env.prank(bob), boa.reverts("rebalancer: buy is not underweight"):
         rebalancer.fill(id_, AMOUNT, 2**256 - 1)
+
+
+def test_pay_fill__anyone_but_the_vault__reverts(auction, bob):
+    _, tokens, rebalancer, _ = auction
+
+    with boa.env.prank(bob), boa.reverts("rebalancer: not the vault"):
+        rebalancer.pay_fill(tokens[0].address, bob, 1)
+
+
+def test_pay_fill__vault_outside_a_fill__reverts(auction, bob):
+    """The callback spends only the fill in flight: the vault itself cannot make the rebalancer spend a filler's
+    approval at another time."""
+    vault, tokens, rebalancer, _ = auction
+
+    with boa.env.prank(vault.address), boa.reverts("rebalancer: no such fill"):
+        rebalancer.pay_fill(tokens[0].address, bob, 1)
+    assert tokens[0].allowance(bob, rebalancer.address) == 2**256 - 1

@@ -437,7 +437,7 @@ def test_rebalancing__vault_paused__every_step_reverts_until_unpaused(trading, k
         id_ = rebalancer.open_auction(usdc.address, weth.address, amount)
     weth.mint(bob, WAD)
     with boa.env.prank(bob):
-        weth.approve(vault.address, MAX_UINT)
+        weth.approve(rebalancer.address, MAX_UINT)
     steps = {
         "trade": (lambda: _trade(rebalancer, keeper, usdc, weth, amount, _floor(tokens, amount, 2, 0), dex)),
         "fill": (lambda: rebalancer.fill(id_, amount, MAX_UINT, sender=bob)),

@@ -262,11 +262,11 @@ def test_rebalance_swap__adapter_pays_short__reverts(mocked, adapter, misbehavio
     assert vault.holdings() == holdings
 
 
-def test_rebalance_swap__fill__takes_min_out_from_the_filler_and_pays_it(mocked, bob):
+def test_rebalance_swap__fill__takes_min_out_through_the_rebalancer_and_pays_the_filler(mocked, bob):
     vault, tokens, mock = mocked
     tokens[0].mint(bob, 10**18)
     with boa.env.prank(bob):
-        tokens[0].approve(vault.address, 2 * 10**17)
+        tokens[0].approve(mock.address, 2 * 10**17)  # the rebalancer, never the vault
     before = vault.holdings()
 
     received = mock.swap(tokens[1].address, tokens[0].address, 10**5, 2 * 10**17, bob, True)
@@ -275,17 +275,23 @@ def test_rebalance_swap__fill__takes_min_out_from_the_filler_and_pays_it(mocked,
     assert received == 2 * 10**17
     assert after[0] == before[0] + received and after[1] == before[1] - 10**5
     assert (tokens[0].balanceOf(bob), tokens[1].balanceOf(bob)) == (8 * 10**17, 10**5)
-    assert tokens[0].allowance(bob, vault.address) == 0
+    assert tokens[0].allowance(bob, mock.address) == 0
 
 
-def test_rebalance_swap__fill_without_approval__reverts(mocked, bob):
+def test_rebalance_swap__fill_naming_a_holder_who_approved_the_vault__takes_none_of_the_holders_tokens(mocked, bob):
+    """An approval given to the vault for minting (here unlimited) cannot be spent by a rebalancing, whatever
+    counterparty the rebalancer names: the vault never pulls a fill's payment itself."""
     vault, tokens, mock = mocked
     tokens[0].mint(bob, 10**18)
+    with boa.env.prank(bob):
+        tokens[0].approve(vault.address, 2**256 - 1)
     holdings = vault.holdings()
 
     with boa.reverts():
         mock.swap(tokens[1].address, tokens[0].address, 10**5, 2 * 10**17, bob, True)
-    assert vault.holdings() == holdings and tokens[1].balanceOf(bob) == 0
+
+    assert tokens[0].balanceOf(bob) == 10**18 and tokens[1].balanceOf(bob) == 0
+    assert vault.holdings() == holdings
 
 
 @pytest.mark.parametrize("buy", ["unlisted", "sell"])

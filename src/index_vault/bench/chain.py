@@ -262,7 +262,7 @@ def _measure_rebalancing(spec: BasketSpec, deployed: Deployed, deployer) -> list
     rebalancer.set_target_weights(targets, sender=deployer)
     vault.grantRole(vault.KEEPER_ROLE(), keeper, sender=deployer)
     _fund([sell], [trader], [swap_router], deployer)
-    _fund([buy], [filler], [vault], deployer)
+    _fund([buy], [filler], [rebalancer], deployer)
     rebalancer.start_rebalance(sender=keeper)  # the first start writes every snapshot slot from zero
     _pin()
     start = rebalancer.start_rebalance(sender=keeper)

@@ -3,9 +3,10 @@
 A live auction is filled when the lot, resold through the best V3 route, pays more than its price, the gas and
 the minimum profit; the fill is sized to what `Rebalancer.fill` accepts (`_fill_size`: the snapshot's rule, on
 the snapshot's prices, a stale leg priced as the refresh the filler sends first will leave it), the filler
-approves the VAULT for exactly the price (the vault takes the payment), refreshes the stale legs (anyone may),
-simulates the fill, sends it under the same caps as a trade, then resells the lot. A filler killed between its
-fill and the resale finds the lot on restart from the chain (`unsold_lots`) and resells it before filling anything new.
+approves the Rebalancer for exactly the price (it moves the payment to the vault), refreshes the stale legs
+(anyone may), simulates the fill, sends it under the same caps as a trade, then resells the lot. A filler killed
+between its fill and the resale finds the lot on restart from the chain (`unsold_lots`) and resells it before
+filling anything new.
 """
 
 from collections.abc import Callable
@@ -228,8 +229,8 @@ class AuctionFiller:
             raise Reverted(f"approve of {token} reverted")
 
     def _fill(self, snap, auction_id, sell, buy, amount, buy_in, route: Route, dex_out, fields) -> FillOutcome:
-        """Approves the vault for exactly the price, fills (simulated first), then resells the lot on the DEX."""
-        self._approve(buy, self.vault, buy_in)
+        """Approves the Rebalancer for exactly the price, fills (simulated first), then resells the lot on the DEX."""
+        self._approve(buy, self.rebalancer.address, buy_in)
         tx = self.tx.tx(self.rebalancer, "fill", [auction_id, amount, buy_in])
         self.tx.simulate(tx)
         receipt = self.tx.send(tx, "fill", **fields)
