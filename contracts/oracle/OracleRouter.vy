@@ -556,54 +556,51 @@ def _price_all(
     high: uint256 = 0
     oldest: uint256 = max_value(uint256)
     bundle: address = self._bundle_of(assets)
-    legs: QuoteLeg[_QUOTE_CACHE] = empty(QuoteLeg[_QUOTE_CACHE])
+    # quote legs read so far, and their assets apart for a cheap search; one
+    # more slot than the cache holds, for a leg read when the cache is full
+    legs: QuoteLeg[_QUOTE_CACHE + 1] = empty(QuoteLeg[_QUOTE_CACHE + 1])
+    leg_assets: address[_QUOTE_CACHE + 1] = empty(address[_QUOTE_CACHE + 1])
     leg_count: uint256 = 0
     for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
         asset: address = assets[i]
-        config: FeedConfig = empty(FeedConfig)
+        w: uint256[_CONFIG_WORDS] = empty(uint256[_CONFIG_WORDS])
         data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
         if bundle != empty(address):
-            config = self._unpack(self._words(bundle, _BUNDLE_HEAD + i * _CONFIG_BYTES))
+            w = self._words(bundle, _BUNDLE_HEAD + i * _CONFIG_BYTES)
         else:
             pointer: address = self.config_pointer[asset]
             if pointer == empty(address):
                 data.status = NOT_CONFIGURED
             else:
-                config = self._load(pointer)
+                w = self._words(pointer, 0)
         if data.status == OK:
-            # the quote legs: a routed feed's quote (k = 0), the pool's other token (k = 1)
+            # the quote legs: a routed feed's quote (k = 0, none for a USD
+            # feed), the pool's other token (k = 1), each read once a call
             quote_leg: QuoteLeg = empty(QuoteLeg)
             pool_leg: QuoteLeg = empty(QuoteLeg)
             for k: uint256 in range(2):
-                wanted: address = config.params.quote if k == 0 else config.pool_quote
+                wanted: address = convert(w[2 + k] & _MASK_160, address)
                 if wanted == empty(address):
                     continue
-                leg: QuoteLeg = empty(QuoteLeg)
-                found: bool = False
-                for m: uint256 in range(_QUOTE_CACHE):
-                    if m == leg_count:
-                        break
-                    if legs[m].asset == wanted:
-                        leg = legs[m]
-                        found = True
-                        break
-                if not found:
-                    leg = self._quote_leg(wanted)
+                j: uint256 = self._leg_index(leg_assets, leg_count, wanted)
+                if j == leg_count:
+                    legs[j] = self._quote_leg(wanted)
+                    leg_assets[j] = wanted
                     if leg_count < _QUOTE_CACHE:
-                        legs[leg_count] = leg
                         leg_count += 1
                 if k == 0:
-                    quote_leg = leg
+                    quote_leg = legs[j]
                 else:
-                    pool_leg = leg
-            data = self._price_from(config, quote_leg, pool_leg)
+                    pool_leg = legs[j]
+            data = self._price_from(w, quote_leg, pool_leg)
         if data.status != OK:
             if strict:
                 self._require_ok(data.status)
             out.base = data
             return out
+        decimals: uint256 = (w[1] >> 168) & _MASK_8
         if valued:
-            unit: uint256 = 10 ** convert(config.token_decimals, uint256)
+            unit: uint256 = 10**decimals
             amount: uint256 = amounts[i]
             # checked products: they cannot overflow for amounts and prices
             # below 2**128 (and revert rather than mislead past that)
@@ -613,7 +610,7 @@ def _price_all(
             oldest = min(oldest, data.updated_at)
         else:
             out.prices.append(data.price)
-            out.decimals.append(config.token_decimals)
+            out.decimals.append(convert(decimals, uint8))
         if asset == base:
             out.base = data
     out.value = IOracleRouter.Valuation(mid=mid, low=low, high=high, oldest_update=oldest)
@@ -635,6 +632,25 @@ def _bundle_of(assets: DynArray[address, constants.MAX_ASSETS]) -> address:
     if record == 0 or record >> 160 != self.config_version:
         return empty(address)
     return convert(record & _MASK_160, address)
+
+
+@internal
+@pure
+def _leg_index(leg_assets: address[_QUOTE_CACHE + 1], count: uint256, asset: address) -> uint256:
+    """
+    @dev Where `asset`'s quote leg is among the first `count` read, or
+         `count` when it has not been read (or did not fit the cache).
+    @param leg_assets The assets of the legs read.
+    @param count How many are kept.
+    @param asset The quote asset.
+    @return uint256 Its index, or `count`.
+    """
+    for m: uint256 in range(_QUOTE_CACHE):
+        if m == count:
+            break
+        if leg_assets[m] == asset:
+            return m
+    return count
 
 
 @internal
@@ -661,10 +677,10 @@ def _quote_leg(asset: address) -> QuoteLeg:
     leg: QuoteLeg = QuoteLeg(asset=asset, status=NOT_CONFIGURED, price=0, updated_at=0, unit=0, routed=False)
     pointer: address = self.config_pointer[asset]
     if pointer != empty(address):
-        config: FeedConfig = self._load(pointer)
-        leg.status, leg.price, leg.updated_at = self._chainlink(config)
-        leg.unit = 10 ** convert(config.token_decimals, uint256)
-        leg.routed = config.params.quote != empty(address)
+        w: uint256[_CONFIG_WORDS] = self._words(pointer, 0)
+        leg.status, leg.price, leg.updated_at = self._chainlink(w)
+        leg.unit = 10 ** ((w[1] >> 168) & _MASK_8)
+        leg.routed = w[2] & _MASK_160 != 0
     return leg
 
 
@@ -756,11 +772,11 @@ def _unpack(w: uint256[_CONFIG_WORDS]) -> FeedConfig:
 
 @internal
 @view
-def _price_from(config: FeedConfig, quote_leg: QuoteLeg, pool_leg: QuoteLeg) -> IOracleRouter.PriceData:
+def _price_from(w: uint256[_CONFIG_WORDS], quote_leg: QuoteLeg, pool_leg: QuoteLeg) -> IOracleRouter.PriceData:
     """
     @dev Prices one asset from both sources and checks everything; never
          reverts on a bad source, it reports it in `status`.
-    @param config The asset's configuration.
+    @param w The asset's packed configuration (`_pack`).
     @param quote_leg Its routed feed's quote leg (unused for a USD feed).
     @param pool_leg The leg of its pool's other token.
     @return IOracleRouter.PriceData The result.
@@ -771,11 +787,11 @@ def _price_from(config: FeedConfig, quote_leg: QuoteLeg, pool_leg: QuoteLeg) -> 
     status: uint8 = OK
     price: uint256 = 0
     updated_at: uint256 = 0
-    status, price, updated_at = self._chainlink(config)
+    status, price, updated_at = self._chainlink(w)
     if status != OK:
         data.status = status
         return data
-    if config.params.quote != empty(address):
+    if w[2] & _MASK_160 != 0:
         if quote_leg.status != OK:
             data.status = QUOTE_UNUSABLE
             return data
@@ -783,7 +799,8 @@ def _price_from(config: FeedConfig, quote_leg: QuoteLeg, pool_leg: QuoteLeg) -> 
         price = price * quote_leg.price // constants.WAD
         updated_at = min(updated_at, quote_leg.updated_at)
     data.updated_at = updated_at
-    if price < config.params.min_price or price > config.params.max_price:
+    # the sanity bounds: the low and the high 128 bits of the fifth word
+    if price < w[4] & _MASK_128 or price > w[4] >> 128:
         data.status = OUT_OF_BOUNDS
         return data
     data.price = price
@@ -791,19 +808,20 @@ def _price_from(config: FeedConfig, quote_leg: QuoteLeg, pool_leg: QuoteLeg) -> 
     # The pool, converted to USD through its other token's feed.
     twap_status: uint8 = OK
     twap: uint256 = 0
-    twap_status, twap = self._twap(config, pool_leg)
+    twap_status, twap = self._twap(w, pool_leg)
     if twap_status != OK:
         data.status = twap_status
         return data
     data.twap_price = twap
     lower: uint256 = min(price, twap)
     upper: uint256 = max(price, twap)
-    # checked products of a price (within its sanity bounds) with basis points
-    if upper - lower > price * config.params.max_deviation_bps // constants.BPS:
+    # checked products of a price (within its sanity bounds) with basis
+    # points (the deviation bound, then the error margin)
+    if upper - lower > price * ((w[1] >> 176) & _MASK_16) // constants.BPS:
         data.status = DISPUTED
         return data
 
-    error_bps: uint256 = config.params.error_bps
+    error_bps: uint256 = (w[1] >> 192) & _MASK_16
     data.low = lower * (constants.BPS - error_bps) // constants.BPS
     data.high = (upper * (constants.BPS + error_bps) + constants.BPS - 1) // constants.BPS
     return data
@@ -811,10 +829,10 @@ def _price_from(config: FeedConfig, quote_leg: QuoteLeg, pool_leg: QuoteLeg) -> 
 
 @internal
 @view
-def _chainlink(config: FeedConfig) -> (uint8, uint256, uint256):
+def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
     """
     @dev Reads and checks one feed's latest round, without its quote leg.
-    @param config The feed's configuration.
+    @param w The asset's packed configuration (`_pack`).
     @return uint8 The status.
     @return uint256 The answer scaled to 18 decimals, 0 unless OK.
     @return uint256 The round's `updatedAt`.
@@ -822,7 +840,7 @@ def _chainlink(config: FeedConfig) -> (uint8, uint256, uint256):
     success: bool = False
     response: Bytes[160] = b""
     success, response = raw_call(
-        config.params.feed,
+        convert(w[0] & _MASK_160, address),
         method_id("latestRoundData()"),
         max_outsize=160,
         is_static_call=True,
@@ -842,12 +860,15 @@ def _chainlink(config: FeedConfig) -> (uint8, uint256, uint256):
         return NON_POSITIVE, 0, updated_at
     if updated_at == 0 or answered_in_round < round_id or updated_at > block.timestamp:
         return INCOMPLETE, 0, updated_at
-    if block.timestamp - updated_at > convert(config.params.heartbeat, uint256) + convert(config.params.grace, uint256):
+    # heartbeat plus grace
+    if block.timestamp - updated_at > ((w[0] >> 160) & _MASK_32) + ((w[0] >> 192) & _MASK_32):
         return STALE, 0, updated_at
-    if config.clamp_max > config.clamp_min and (answer <= config.clamp_min or answer >= config.clamp_max):
+    clamp_min: int256 = convert(convert(w[5], bytes32), int256)
+    clamp_max: int256 = convert(convert(w[6], bytes32), int256)
+    if clamp_max > clamp_min and (answer <= clamp_min or answer >= clamp_max):
         return CLAMPED, 0, updated_at
     raw: uint256 = convert(answer, uint256)
-    unit: uint256 = 10 ** convert(config.feed_decimals, uint256)
+    unit: uint256 = 10 ** ((w[1] >> 160) & _MASK_8)
     if raw <= _MASK_128:
         # below 2**128 times 10**18: no overflow
         return OK, raw * constants.WAD // unit, updated_at
@@ -856,12 +877,12 @@ def _chainlink(config: FeedConfig) -> (uint8, uint256, uint256):
 
 @internal
 @view
-def _twap(config: FeedConfig, leg: QuoteLeg) -> (uint8, uint256):
+def _twap(w: uint256[_CONFIG_WORDS], leg: QuoteLeg) -> (uint8, uint256):
     """
     @dev The pool's time-weighted USD price of one whole asset, and whether
          the pool was deep enough over the window to trust it. The pool's
          other token must have a USD feed of its own (not a routed one).
-    @param config The asset's configuration.
+    @param w The asset's packed configuration (`_pack`).
     @param leg The feed price of the pool's other token.
     @return uint8 The status.
     @return uint256 The USD price (18 decimals), 0 unless OK.
@@ -869,7 +890,7 @@ def _twap(config: FeedConfig, leg: QuoteLeg) -> (uint8, uint256):
     ok: bool = False
     mean_tick: int24 = 0
     liquidity: uint128 = 0
-    ok, mean_tick, liquidity = uniswap_v3_twap._try_consult(config.params.pool, config.params.twap_window)
+    ok, mean_tick, liquidity = uniswap_v3_twap._try_consult(convert(w[1] & _MASK_160, address), convert(w[0] >> 224, uint32))
     if not ok:
         return TWAP_UNAVAILABLE, 0
     if leg.status == NOT_CONFIGURED:
@@ -880,17 +901,18 @@ def _twap(config: FeedConfig, leg: QuoteLeg) -> (uint8, uint256):
     # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
     # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
     sqrt_ratio: uint256 = uniswap_v3_twap._sqrt_ratio_at_tick(mean_tick)
+    asset_is_token0: bool = (w[1] >> 208) & _MASK_8 != 0
     quote_depth: uint256 = 0
-    if config.asset_is_token0:
+    if asset_is_token0:
         quote_depth = math._mul_div(convert(liquidity, uint256), sqrt_ratio, _Q96, False)
     else:
         # below 2**224: a liquidity (128 bits) times 2**96
         quote_depth = convert(liquidity, uint256) * _Q96 // sqrt_ratio
-    if self._mul_div(2 * quote_depth, leg.price, leg.unit) < config.params.min_depth:
+    if self._mul_div(2 * quote_depth, leg.price, leg.unit) < w[2] >> 160:
         return TWAP_THIN, 0
 
-    one_token: uint256 = 10 ** convert(config.token_decimals, uint256)
-    quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, one_token, config.asset_is_token0)
+    one_token: uint256 = 10 ** ((w[1] >> 168) & _MASK_8)
+    quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, one_token, asset_is_token0)
     return OK, self._mul_div(quote_amount, leg.price, leg.unit)
 
 
