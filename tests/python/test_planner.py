@@ -113,6 +113,38 @@ def test_plan__decimals_6_8_18__largest_gaps_first_to_the_wei():
     assert all(inside_bands(after, KEEPER)) and slipping.limited_by == frozenset()
 
 
+def test_plan__sides_unequal__out_of_band_buyer_goes_past_its_target_instead_of_a_second_trade():
+    # NAV $1,000, band 1%, tolerance 0.5%: A 1.8% over, B 1.5% under, C 0.3% under (inside the band).
+    # B takes A's whole excess (0.3% past its target, within 4/5 of the tolerance): one trade, not two.
+    state = state_of(
+        ("A", 418 * 10**18, 1, 18, 4 * 10**17),
+        ("B", 285 * 10**18, 1, 18, 3 * 10**17),
+        ("C", 297 * 10**18, 1, 18, 3 * 10**17),
+    )
+
+    result = plan(state, KEEPER, EXACT)
+
+    assert [(t.sell, t.buy, t.amount_in) for t in result] == [("A", "B", 18 * 10**18)]
+    after = execute(state, result)
+    assert [c.holding for c in after.constituents] == [400 * 10**18, 303 * 10**18, 297 * 10**18]
+    assert all(inside_bands(after, KEEPER)) and result.limited_by == frozenset()
+
+
+def test_plan__excess_beyond_the_overshoot__buyer_stops_at_four_fifths_of_the_tolerance():
+    # A 2% over, B 1.5% under: B goes 0.4% past its target (4/5 of the 0.5% tolerance) and no further; A's
+    # last 0.1% is then inside the tolerance, where the contract sells nothing
+    state = state_of(
+        ("A", 420 * 10**18, 1, 18, 4 * 10**17),
+        ("B", 285 * 10**18, 1, 18, 3 * 10**17),
+        ("C", 295 * 10**18, 1, 18, 3 * 10**17),
+    )
+
+    result = plan(state, KEEPER, EXACT)
+
+    assert [(t.sell, t.buy, t.amount_in) for t in result] == [("A", "B", 19 * 10**18)]
+    assert [c.holding for c in execute(state, result).constituents] == [401 * 10**18, 304 * 10**18, 295 * 10**18]
+
+
 def test_plan__all_inside_bands__empty():
     state = state_of(("A", 505 * 10**18, 1, 18, WAD // 2), ("B", 495 * 10**6, 1, 6, WAD // 2))
 

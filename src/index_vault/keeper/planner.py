@@ -10,8 +10,9 @@ snapshot's NAV. A state without a rebalance started has no targets and gets an e
 plans on `RebalancerState.started()` for a start it is about to send.
 
 The planning rule, in short: every constituent outside the keeper's drift band is taken back to its
-target, trading each overweight one only against underweight ones (in-band constituents join only
-as the counterparties needed to balance the two sides, most off-target first); the most overweight
+target, trading each overweight one only against underweight ones; what balances the two sides comes
+first from the smaller side's out-of-band constituents going past their targets (by up to `OVERSHOOT` of
+the contract's tolerance), then from in-band counterparties, most off-target first; the most overweight
 is matched with the most underweight, each trade closing the smaller of the two gaps within the
 size cap, the period cap left and the pairs' cool-downs. See `plan` for why this is the least
 turnover and, to within what subset sums could save, the fewest trades.
@@ -194,9 +195,16 @@ def _outside(book: Book, settings: KeeperSettings, i: int) -> bool:
     return abs(book.gap(i)) * WAD > settings.band_of(book.addresses[i]) * book.nav
 
 
-def _needs(book: Book, settings: KeeperSettings) -> tuple[dict[int, int], dict[int, int]]:
-    """USD each constituent is to sell (overweight) and buy (underweight): the whole gap to target of
-    every one outside its band, then in-band ones, most off-target first, for what balances the sides."""
+OVERSHOOT = (4, 5)  # of the contract's tolerance: how far past its target a planned trade may take a side
+
+
+def _needs(book: Book, settings: KeeperSettings) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    """USD each constituent is to sell (overweight) and buy (underweight), and how far past its target each
+    may go (`allow`, USD): the whole gap to target of every one outside its band; then what balances the
+    sides, first by letting the smaller side's out-of-band constituents go past their targets, largest
+    first, by up to `OVERSHOOT` of the contract's tolerance (within it the contract never trades them back),
+    then from in-band ones, most off-target first. An in-band counterparty is a trade more; going past a
+    target that is being traded anyway is not."""
     sell: dict[int, int] = {}
     buy: dict[int, int] = {}
     spare_sell: list[tuple[int, int]] = []
@@ -215,12 +223,19 @@ def _needs(book: Book, settings: KeeperSettings) -> tuple[dict[int, int], dict[i
     short, spare, side = sum(sell.values()) - sum(buy.values()), spare_buy, buy
     if short < 0:
         short, spare, side = -short, spare_sell, sell
+    allow: dict[int, int] = {}
+    for i in sorted(side, key=side.__getitem__, reverse=True):
+        if short <= 0:
+            break
+        allow[i] = min(book.value(i, book.bands[i]) * OVERSHOOT[0] // OVERSHOOT[1], short)
+        side[i] += allow[i]
+        short -= allow[i]
     for gap, i in sorted(spare, reverse=True):
         if short <= 0:
             break
         side[i] = min(gap, short)
         short -= side[i]
-    return sell, buy
+    return sell, buy, allow
 
 
 def inside_bands(state: RebalancerState, settings: KeeperSettings) -> list[bool]:
@@ -236,10 +251,12 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
 
     Targets and bands are the rebalance's snapshot's (module doc); an empty plan without a rebalance started.
     Rule: every constituent outside its band is taken back to its target units (not to the band's edge, which
-    the next drift would cross again); overweight ones are sold only for underweight ones, and in-band
-    constituents join only as the counterparties needed to balance the two sides, most off-target
-    first, and never past their target. No constituent is both sold and bought, so the USD sold is the
-    sum of the out-of-band gaps on the larger side: the least turnover that restores them. Greedy
+    the next drift would cross again); overweight ones are sold only for underweight ones. What balances
+    the two sides is taken first from the smaller side's out-of-band constituents, each going past its
+    target by up to `OVERSHOOT` of the contract's tolerance (which the contract then never trades back),
+    and only then from in-band constituents, most off-target first, never past their target: each in-band
+    counterparty is one trade more. No constituent is both sold and bought, so the USD sold is the sum of
+    the out-of-band gaps on the larger side: the least turnover that restores them. Greedy
     matching then pairs the largest remaining sell gap with the largest remaining buy gap whose pair is
     not cooling down, sizing each trade to the smaller gap, cut to `max_trade_bps` of NAV and the period
     cap left; an uncut trade closes one side, so a plan has at most one trade fewer than participants
@@ -275,7 +292,7 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
     if book.nav == 0 or not any(_outside(book, settings, i) for i in range(len(book.holdings))):
         return empty
 
-    sell_need, buy_need = _needs(book, settings)
+    sell_need, buy_need, allow = _needs(book, settings)
     sizer = _Sizer(book, settings, market)
     floor = settings.min_trade_usd
     limited: set[str] = set()
@@ -310,8 +327,9 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
         used = 0 if book.now >= book.period_start + limits.period else book.period_used
         period_left = max(0, nav * limits.period_cap_bps // BPS - used)
         # a buy filled short of the oracle's value leaves its gap: no need may outgrow the book's gap now
-        sell_need[s] = min(sell_need[s], max(0, book.value(s, book.holdings[s] - book.targets[s])))
-        buy_need[b] = min(buy_need[b], max(0, -book.gap(b)))
+        over_s, over_b = allow.get(s, 0), allow.get(b, 0)
+        sell_need[s] = min(sell_need[s], max(0, book.value(s, book.holdings[s] - book.targets[s]) + over_s))
+        buy_need[b] = min(buy_need[b], max(0, over_b - book.gap(b)))
         gap = min(sell_need[s], buy_need[b])
         if period_left < floor:
             limited.add(LIMIT_PERIOD)
