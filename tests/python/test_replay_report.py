@@ -12,6 +12,7 @@ from index_vault.replay.record import (
     ReplayTrade,
     agreement,
     format_table,
+    start_reason,
     write_results,
 )
 
@@ -94,6 +95,29 @@ def test_format_table__summary__shows_both_columns_and_the_verdict():
 
     assert "on chain" in text and "backtest" in text and "within tolerance" in text
     assert "keeper gas" in text and "DEX fees and impact" in text
+
+
+def test_format_table__starts_with_reasons__counts_each_reason_most_first():
+    result = make_result([100.0, 101.0, 98.9, 101.9])
+    result.days[1].start_reasons = ["no rebalance started"]
+    result.days[2].start_reasons = ["targets moved past the band", "targets moved past the band"]
+
+    summary = result.summary()
+
+    assert summary["keeper_start_reasons"] == {"targets moved past the band": 2, "no rebalance started": 1}
+    assert "why it started: 2 targets moved past the band, 1 no rebalance started" in format_table(summary)
+
+
+@pytest.mark.parametrize(
+    ("decision", "reason"),
+    [
+        ("start: targets moved past the band: WBTC, LINK", "targets moved past the band"),
+        ("start: the snapshot's targets no longer serve", "the snapshot's targets no longer serve"),
+        ("start: 3 refreshes cost more than a start", "3 refreshes cost more than a start"),
+    ],
+)
+def test_start_reason__round_decision__reason_without_action_or_symbols(decision, reason):
+    assert start_reason(decision) == reason
 
 
 def test_write_results__no_chart__writes_summary_levels_trades_report(tmp_path):

@@ -46,6 +46,12 @@ class ReplayDay:
     gas_start: int = 0
     gas_refresh: int = 0
     gas_trade: int = 0
+    start_reasons: list[str] = field(default_factory=list)  # why the keeper started each rebalance it started
+
+
+def start_reason(decision: str) -> str:
+    """A round's decision ("start: targets moved past the band: WBTC") without the action and the symbols."""
+    return decision.split(": ", 1)[-1].split(":")[0]
 
 
 @dataclass
@@ -94,6 +100,13 @@ class ReplayResult:
         """Every transaction the keeper sent: starts, refreshes, trades (and anything else it sent)."""
         return sum(d.gas for d in self.days)
 
+    def start_reasons(self) -> dict[str, int]:
+        """How many starts each reason of the keeper's (`Decision.reason`, without the symbols) led to."""
+        counts: dict[str, int] = {}
+        for reason in (r for d in self.days for r in d.start_reasons):
+            counts[reason] = counts.get(reason, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
     def keeper_gas_by_kind(self) -> dict[str, int]:
         """The keeper's gas apart: starts, refreshes, trades, and their counts."""
         return {
@@ -138,6 +151,7 @@ class ReplayResult:
             "keeper_reverts": self.reverts,
             "keeper_gas": self.keeper_gas,
             **{f"keeper_{k}": v for k, v in self.keeper_gas_by_kind().items()},
+            "keeper_start_reasons": self.start_reasons(),
             "gas_per_trade": self.keeper_gas // len(self.trades) if self.trades else 0,
             "gas_usd": gas_usd,
             "gwei": self.gwei,
@@ -212,6 +226,8 @@ def format_table(summary: dict) -> str:
         f"keeper gas apart: {summary.get('keeper_starts', 0)} starts {summary.get('keeper_gas_start', 0):,}, "
         f"{summary.get('keeper_refreshes', 0)} refreshes {summary.get('keeper_gas_refresh', 0):,}, "
         f"{summary['trades']} trades {summary.get('keeper_gas_trade', 0):,}",
+        "why it started: "
+        + (", ".join(f"{n} {why}" for why, n in summary.get("keeper_start_reasons", {}).items()) or "never"),
         f"fees: DEX fee and price impact ${summary['execution_cost_usd']:,.2f}; management fee "
         f"{summary['management_fee_bps']} bps a year, ${summary['management_fee_usd']:,.2f} accrued",
         f"largest weight gap after the keeper's rounds: {_pct(summary['max_drift_after_trading'])} "
