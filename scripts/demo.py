@@ -40,14 +40,23 @@ from index_vault.replay.record import format_table, write_results
 @click.option("--assets", default=None, metavar="SYM,...", help="A fixed basket instead of --top.")
 @click.option("--cap", default=None, metavar="FRACTION", help="Per-asset cap (capped-market-cap: 0.25).")
 @click.option("--nav", "nav_usd", type=int, default=100_000, show_default=True, help="USD minted on the start day.")
-@click.option("--band-bps", type=int, default=100, show_default=True, help="The keeper's drift band.")
+@click.option("--band-bps", type=int, default=ReplayConfig.band_bps, show_default=True, help="The keeper's drift band.")
+@click.option(
+    "--trade-band-bps",
+    type=int,
+    default=ReplayConfig.trade_band_bps,
+    show_default=True,
+    help="Once past the band, the keeper trades every weight past this back to target.",
+)
 @click.option("--management-fee-bps", type=int, default=0, show_default=True, help="Annual management fee.")
 @click.option("--data", "data_dir", default=None, metavar="DIR", help="A data folder in the layout of data/prices.")
 @click.option(
     "--out", default=None, type=click.Path(file_okay=False), help="Results folder (default: results/demo-TIME)."
 )
 @click.option("--chart/--no-chart", default=True, show_default=True)
-def cli(start, days, method, top, assets, cap, nav_usd, band_bps, management_fee_bps, data_dir, out, chart):
+def cli(
+    start, days, method, top, assets, cap, nav_usd, band_bps, trade_band_bps, management_fee_bps, data_dir, out, chart
+):
     """Replay real daily prices through an index vault on a local market, with the real keeper."""
     if not is_local():
         raise click.UsageError("the demo builds a market of test tokens: run it on a local chain (the default)")
@@ -64,14 +73,15 @@ def cli(start, days, method, top, assets, cap, nav_usd, band_bps, management_fee
             cap=parse_fraction(cap, "cap") if cap is not None else None,
             nav_usd=nav_usd,
             band_bps=band_bps,
+            trade_band_bps=trade_band_bps,
             management_fee_bps=management_fee_bps,
             data=Path(data_dir) if data_dir else None,
         )
         config.methodology()
     except MethodologyError as exc:
         raise click.BadParameter(str(exc)) from exc
-    if not 1 <= band_bps <= 2_000 or nav_usd < 1_000:
-        raise click.BadParameter("the band is 1..2000 bps and the NAV at least $1,000")
+    if not 1 <= band_bps <= 2_000 or not 1 <= trade_band_bps <= 2_000 or nav_usd < 1_000:
+        raise click.BadParameter("the bands are 1..2000 bps and the NAV at least $1,000")
     deployer, holder, keeper = list(accounts.test_accounts)[:3]
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "keeper.jsonl"

@@ -13,7 +13,10 @@
    close (`advance_market`: arbitrage swaps), lets the TWAP window fill, proposes the day's methodology weights
    when they changed, and runs one round of the real `Keeper` (plan, eth_call, send, receipt) through the pools;
 5. records the day: the vault's balances at the day's closes, the ideal and backtest levels, trades and the
-   keeper's gas: every transaction it sent (starts, refreshes, trades), each kind apart.
+   keeper's gas: every transaction it sent (starts, refreshes, trades), each kind apart, and why it started.
+
+Length: just over 500 lines: the set-up's steps and the daily loop share `ReplaySetup`; apart they would pass
+it and the keeper's settings around.
 """
 
 import io
@@ -42,7 +45,7 @@ from index_vault.methodology.backtest import GWEI, BacktestResult, CostModel, Sc
 from index_vault.methodology.history import History, MethodologyError, find_panel, load_history
 from index_vault.methodology.weights import METRIC_PREFIX, Methodology
 from index_vault.oracle.chain.local import FeedSettings, deploy_oracle
-from index_vault.replay.record import ReplayDay, ReplayResult, ReplayTrade
+from index_vault.replay.record import ReplayDay, ReplayResult, ReplayTrade, start_reason
 from index_vault.vault.basket import MIN_UNIT
 from index_vault.vault.chain.adapters import allow_adapters, deploy_adapters
 from index_vault.vault.chain.deploy import Deployed, deploy_vault
@@ -73,7 +76,8 @@ class ReplayConfig:
     top: int | None = 5
     cap: Fraction | None = None
     nav_usd: int = 100_000
-    band_bps: int = 100  # the keeper's drift band, and the backtest's drift threshold
+    band_bps: int = 125  # the keeper's drift band, and the backtest's drift threshold
+    trade_band_bps: int = 70  # once a weight is past the band, the keeper trades every one past this to target
     min_trade_usd: int = 50
     management_fee_bps: int = 0
     gwei: float = GWEI  # for the USD figure of the keeper's gas (the backtest's assumption)
@@ -236,6 +240,7 @@ def _replay_keeper(
             band=config.band_bps * WAD // BPS,
             min_trade_usd=config.min_trade_usd * WAD,
             receipt_timeout=30.0,
+            trade_band=config.trade_band_bps * WAD // BPS,
             poll_interval=0.05,
         ),
         log=log or EventLog("json", stream=io.StringIO()),
@@ -378,6 +383,7 @@ def _record(setup: ReplaySetup, i: int, drift: float, rounds: list[RoundResult] 
         outcomes = [t for r in rounds for t in r.trades]
         day.trades = sum(1 for t in outcomes if t.status == "mined")
         day.starts = sum(1 for r in rounds for t in r.starts if t.status == "mined")
+        day.start_reasons = [start_reason(r.decision) for r in rounds for t in r.starts if t.status == "mined"]
         day.refreshes = sum(1 for r in rounds for t in r.refreshes if t.status == "mined")
         gas = [r.gas() for r in rounds]
         day.gas_start = sum(g["start"] for g in gas)
