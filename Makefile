@@ -67,9 +67,13 @@ $(PACK_STAMP): package.json
 
 # anvil and cast: the native binaries of the npm packages, for this machine;
 # and the pip vyper where vvm looks, so Ape never asks GitHub for a compiler.
-# anvil runs through a wrapper that keeps its old block states in memory only: by default it
-# moves up to 3,600 of them to ~/.foundry/anvil/tmp (several GB per run on our chains) and
-# leaves them there when it is stopped. Nothing here reads a state that old.
+# anvil runs through a wrapper that:
+# - keeps its old block states in memory only: by default it moves up to 3,600 of them to
+#   ~/.foundry/anvil/tmp (several GB per run on our chains) and leaves them there when stopped
+#   (nothing here reads a state that old);
+# - drops `--steps-tracing`, which ape-foundry always passes: anvil then keeps every step of every
+#   transaction in memory (the demo's anvil grew to 12 GB, 1 GB without). Nothing here reads those
+#   steps; `debug_traceTransaction` still works, by re-executing.
 $(TOOLS_STAMP): $(NODE_STAMP) $(PY_STAMP) Makefile
 	@mkdir -p $(CACHE)/bin $(VVM_BINARY_PATH)
 	@for tool in anvil cast; do \
@@ -77,10 +81,11 @@ $(TOOLS_STAMP): $(NODE_STAMP) $(PY_STAMP) Makefile
 	  test -n "$$bin" || { echo "no native $$tool binary in node_modules"; exit 1; }; \
 	  rm -f $(CACHE)/bin/$$tool; \
 	  if [ $$tool = anvil ]; then \
-	    printf '%s\n' '#!/bin/sh' \
-	      '# anvil without on-disk state history (see the Makefile), unless the caller chose otherwise.' \
-	      'case " $$* " in *" --max-persisted-states"*|*" --prune-history"*) exec '"$$bin"' "$$@";; esac' \
-	      'exec '"$$bin"' --max-persisted-states 0 "$$@"' > $(CACHE)/bin/anvil; \
+	    printf '%s\n' '#!/usr/bin/env bash' \
+	      '# anvil without on-disk state history (unless the caller chose one) and without steps tracing (see the Makefile).' \
+	      'args=(); history=(--max-persisted-states 0)' \
+	      'for a in "$$@"; do case "$$a" in --steps-tracing) ;; --max-persisted-states|--max-persisted-states=*|--prune-history|--prune-history=*) history=(); args+=("$$a") ;; *) args+=("$$a") ;; esac; done' \
+	      'exec '"$$bin"' "$${history[@]}" "$${args[@]}"' > $(CACHE)/bin/anvil; \
 	    chmod +x $(CACHE)/bin/anvil; \
 	  else \
 	    ln -sf "$$bin" $(CACHE)/bin/$$tool; \

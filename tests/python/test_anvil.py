@@ -77,3 +77,23 @@ def test_anvil_on_path__many_blocks_then_stopped__leaves_no_state_on_disk(tmp_pa
         stop_anvil(proc)
 
     assert _files_under(home) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads the process's arguments from /proc")
+def test_anvil_on_path__ape_foundrys_arguments__runs_without_steps_tracing_or_disk_history(tmp_path):
+    """ape-foundry always passes `--steps-tracing` (every step of every transaction kept in memory: the demo's
+    anvil grew to 12 GB); the wrapper `make setup` puts on PATH drops it and keeps no history on disk."""
+    log = tmp_path / "anvil.log"
+    with log.open("w") as handle:
+        proc = subprocess.Popen(["anvil", "--port", "0", "--steps-tracing"], stdout=handle, stderr=handle)
+    try:
+        deadline = time.monotonic() + 30
+        while "Listening on" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        argv = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+    finally:
+        stop_anvil(proc)
+
+    assert b"--steps-tracing" not in argv
+    assert argv[argv.index(b"--max-persisted-states") + 1] == b"0"
