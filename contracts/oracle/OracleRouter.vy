@@ -148,6 +148,21 @@ _MASK_128: constant(uint256) = 2**128 - 1
 _MASK_160: constant(uint256) = 2**160 - 1
 
 
+# @dev Where each field sits in its packed word (see `_pack`): word 0 holds
+# the feed and these three, word 1 the pool and the next five, word 2 the
+# quote and the depth floor, word 4 the two sanity bounds.
+_HEARTBEAT_SHIFT: constant(uint256) = 160
+_GRACE_SHIFT: constant(uint256) = 192
+_WINDOW_SHIFT: constant(uint256) = 224
+_FEED_DECIMALS_SHIFT: constant(uint256) = 160
+_TOKEN_DECIMALS_SHIFT: constant(uint256) = 168
+_DEVIATION_SHIFT: constant(uint256) = 176
+_ERROR_SHIFT: constant(uint256) = 192
+_SIDE_SHIFT: constant(uint256) = 208
+_DEPTH_SHIFT: constant(uint256) = 160
+_MAX_PRICE_SHIFT: constant(uint256) = 128
+
+
 # @dev The largest price bound and depth floor a packed configuration holds.
 _MAX_PACKED_PRICE: constant(uint256) = 2**128 - 1
 _MAX_PACKED_DEPTH: constant(uint256) = 2**96 - 1
@@ -182,8 +197,9 @@ struct FeedConfig:
     asset_is_token0: bool  # the asset's side of the pool
 
 
+# The feed of an asset that prices others (a routed feed's quote, a pool's
+# other token), read once a call.
 struct QuoteLeg:
-    asset: address  # an asset whose feed prices others (a routed feed's quote, a pool's other token)
     status: uint8  # its feed's status, without its own TWAP check
     price: uint256  # its feed's USD price (18 decimals), 0 unless OK
     updated_at: uint256  # its feed's round
@@ -598,7 +614,7 @@ def _price_all(
                 self._require_ok(data.status)
             out.base = data
             return out
-        decimals: uint256 = (w[1] >> 168) & _MASK_8
+        decimals: uint256 = (w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8
         if valued:
             unit: uint256 = 10**decimals
             amount: uint256 = amounts[i]
@@ -674,12 +690,12 @@ def _quote_leg(asset: address) -> QuoteLeg:
     @param asset The quote asset.
     @return QuoteLeg The leg (`NOT_CONFIGURED` when it has no configuration).
     """
-    leg: QuoteLeg = QuoteLeg(asset=asset, status=NOT_CONFIGURED, price=0, updated_at=0, unit=0, routed=False)
+    leg: QuoteLeg = QuoteLeg(status=NOT_CONFIGURED, price=0, updated_at=0, unit=0, routed=False)
     pointer: address = self.config_pointer[asset]
     if pointer != empty(address):
         w: uint256[_CONFIG_WORDS] = self._words(pointer, 0)
         leg.status, leg.price, leg.updated_at = self._chainlink(w)
-        leg.unit = 10 ** ((w[1] >> 168) & _MASK_8)
+        leg.unit = 10 ** ((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8)
         leg.routed = w[2] & _MASK_160 != 0
     return leg
 
@@ -722,18 +738,18 @@ def _pack(c: FeedConfig) -> uint256[_CONFIG_WORDS]:
     """
     return [
         convert(c.params.feed, uint256)
-        | (convert(c.params.heartbeat, uint256) << 160)
-        | (convert(c.params.grace, uint256) << 192)
-        | (convert(c.params.twap_window, uint256) << 224),
+        | (convert(c.params.heartbeat, uint256) << _HEARTBEAT_SHIFT)
+        | (convert(c.params.grace, uint256) << _GRACE_SHIFT)
+        | (convert(c.params.twap_window, uint256) << _WINDOW_SHIFT),
         convert(c.params.pool, uint256)
-        | (convert(c.feed_decimals, uint256) << 160)
-        | (convert(c.token_decimals, uint256) << 168)
-        | (c.params.max_deviation_bps << 176)
-        | (c.params.error_bps << 192)
-        | (convert(c.asset_is_token0, uint256) << 208),
-        convert(c.params.quote, uint256) | (c.params.min_depth << 160),
+        | (convert(c.feed_decimals, uint256) << _FEED_DECIMALS_SHIFT)
+        | (convert(c.token_decimals, uint256) << _TOKEN_DECIMALS_SHIFT)
+        | (c.params.max_deviation_bps << _DEVIATION_SHIFT)
+        | (c.params.error_bps << _ERROR_SHIFT)
+        | (convert(c.asset_is_token0, uint256) << _SIDE_SHIFT),
+        convert(c.params.quote, uint256) | (c.params.min_depth << _DEPTH_SHIFT),
         convert(c.pool_quote, uint256),
-        c.params.min_price | (c.params.max_price << 128),
+        c.params.min_price | (c.params.max_price << _MAX_PRICE_SHIFT),
         convert(convert(c.clamp_min, bytes32), uint256),
         convert(convert(c.clamp_max, bytes32), uint256),
     ]
@@ -750,23 +766,23 @@ def _unpack(w: uint256[_CONFIG_WORDS]) -> FeedConfig:
     return FeedConfig(
         params=FeedParams(
             feed=convert(w[0] & _MASK_160, address),
-            heartbeat=convert((w[0] >> 160) & _MASK_32, uint32),
-            grace=convert((w[0] >> 192) & _MASK_32, uint32),
+            heartbeat=convert((w[0] >> _HEARTBEAT_SHIFT) & _MASK_32, uint32),
+            grace=convert((w[0] >> _GRACE_SHIFT) & _MASK_32, uint32),
             quote=convert(w[2] & _MASK_160, address),
             min_price=w[4] & _MASK_128,
-            max_price=w[4] >> 128,
+            max_price=w[4] >> _MAX_PRICE_SHIFT,
             pool=convert(w[1] & _MASK_160, address),
-            twap_window=convert(w[0] >> 224, uint32),
-            min_depth=w[2] >> 160,
-            max_deviation_bps=(w[1] >> 176) & _MASK_16,
-            error_bps=(w[1] >> 192) & _MASK_16,
+            twap_window=convert(w[0] >> _WINDOW_SHIFT, uint32),
+            min_depth=w[2] >> _DEPTH_SHIFT,
+            max_deviation_bps=(w[1] >> _DEVIATION_SHIFT) & _MASK_16,
+            error_bps=(w[1] >> _ERROR_SHIFT) & _MASK_16,
         ),
-        feed_decimals=convert((w[1] >> 160) & _MASK_8, uint8),
-        token_decimals=convert((w[1] >> 168) & _MASK_8, uint8),
+        feed_decimals=convert((w[1] >> _FEED_DECIMALS_SHIFT) & _MASK_8, uint8),
+        token_decimals=convert((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8, uint8),
         clamp_min=convert(convert(w[5], bytes32), int256),
         clamp_max=convert(convert(w[6], bytes32), int256),
         pool_quote=convert(w[3] & _MASK_160, address),
-        asset_is_token0=(w[1] >> 208) & _MASK_8 != 0,
+        asset_is_token0=(w[1] >> _SIDE_SHIFT) & _MASK_8 != 0,
     )
 
 
@@ -800,7 +816,7 @@ def _price_from(w: uint256[_CONFIG_WORDS], quote_leg: QuoteLeg, pool_leg: QuoteL
         updated_at = min(updated_at, quote_leg.updated_at)
     data.updated_at = updated_at
     # the sanity bounds: the low and the high 128 bits of the fifth word
-    if price < w[4] & _MASK_128 or price > w[4] >> 128:
+    if price < w[4] & _MASK_128 or price > w[4] >> _MAX_PRICE_SHIFT:
         data.status = OUT_OF_BOUNDS
         return data
     data.price = price
@@ -817,11 +833,11 @@ def _price_from(w: uint256[_CONFIG_WORDS], quote_leg: QuoteLeg, pool_leg: QuoteL
     upper: uint256 = max(price, twap)
     # checked products of a price (within its sanity bounds) with basis
     # points (the deviation bound, then the error margin)
-    if upper - lower > price * ((w[1] >> 176) & _MASK_16) // constants.BPS:
+    if upper - lower > price * ((w[1] >> _DEVIATION_SHIFT) & _MASK_16) // constants.BPS:
         data.status = DISPUTED
         return data
 
-    error_bps: uint256 = (w[1] >> 192) & _MASK_16
+    error_bps: uint256 = (w[1] >> _ERROR_SHIFT) & _MASK_16
     data.low = lower * (constants.BPS - error_bps) // constants.BPS
     data.high = (upper * (constants.BPS + error_bps) + constants.BPS - 1) // constants.BPS
     return data
@@ -861,14 +877,14 @@ def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
     if updated_at == 0 or answered_in_round < round_id or updated_at > block.timestamp:
         return INCOMPLETE, 0, updated_at
     # heartbeat plus grace
-    if block.timestamp - updated_at > ((w[0] >> 160) & _MASK_32) + ((w[0] >> 192) & _MASK_32):
+    if block.timestamp - updated_at > ((w[0] >> _HEARTBEAT_SHIFT) & _MASK_32) + ((w[0] >> _GRACE_SHIFT) & _MASK_32):
         return STALE, 0, updated_at
     clamp_min: int256 = convert(convert(w[5], bytes32), int256)
     clamp_max: int256 = convert(convert(w[6], bytes32), int256)
     if clamp_max > clamp_min and (answer <= clamp_min or answer >= clamp_max):
         return CLAMPED, 0, updated_at
     raw: uint256 = convert(answer, uint256)
-    unit: uint256 = 10 ** ((w[1] >> 160) & _MASK_8)
+    unit: uint256 = 10 ** ((w[1] >> _FEED_DECIMALS_SHIFT) & _MASK_8)
     if raw <= _MASK_128:
         # below 2**128 times 10**18: no overflow
         return OK, raw * constants.WAD // unit, updated_at
@@ -890,7 +906,7 @@ def _twap(w: uint256[_CONFIG_WORDS], leg: QuoteLeg) -> (uint8, uint256):
     ok: bool = False
     mean_tick: int24 = 0
     liquidity: uint128 = 0
-    ok, mean_tick, liquidity = uniswap_v3_twap._try_consult(convert(w[1] & _MASK_160, address), convert(w[0] >> 224, uint32))
+    ok, mean_tick, liquidity = uniswap_v3_twap._try_consult(convert(w[1] & _MASK_160, address), convert(w[0] >> _WINDOW_SHIFT, uint32))
     if not ok:
         return TWAP_UNAVAILABLE, 0
     if leg.status == NOT_CONFIGURED:
@@ -901,17 +917,17 @@ def _twap(w: uint256[_CONFIG_WORDS], leg: QuoteLeg) -> (uint8, uint256):
     # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
     # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
     sqrt_ratio: uint256 = uniswap_v3_twap._sqrt_ratio_at_tick(mean_tick)
-    asset_is_token0: bool = (w[1] >> 208) & _MASK_8 != 0
+    asset_is_token0: bool = (w[1] >> _SIDE_SHIFT) & _MASK_8 != 0
     quote_depth: uint256 = 0
     if asset_is_token0:
         quote_depth = math._mul_div(convert(liquidity, uint256), sqrt_ratio, _Q96, False)
     else:
         # below 2**224: a liquidity (128 bits) times 2**96
         quote_depth = convert(liquidity, uint256) * _Q96 // sqrt_ratio
-    if self._mul_div(2 * quote_depth, leg.price, leg.unit) < w[2] >> 160:
+    if self._mul_div(2 * quote_depth, leg.price, leg.unit) < w[2] >> _DEPTH_SHIFT:
         return TWAP_THIN, 0
 
-    one_token: uint256 = 10 ** ((w[1] >> 168) & _MASK_8)
+    one_token: uint256 = 10 ** ((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8)
     quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, one_token, asset_is_token0)
     return OK, self._mul_div(quote_amount, leg.price, leg.unit)
 
@@ -920,9 +936,8 @@ def _twap(w: uint256[_CONFIG_WORDS], leg: QuoteLeg) -> (uint8, uint256):
 @pure
 def _mul_div(x: uint256, price: uint256, unit: uint256) -> uint256:
     """
-    @dev `x * price // unit`, rounded down, for a price within its sanity
-         bounds (below 2**128): a plain product when `x` is below 2**128
-         too, else the full-width `math._mul_div`.
+    @dev `x * price // unit`, rounded down: a plain product when both
+         factors are below 2**128, else the full-width `math._mul_div`.
     @param x An amount.
     @param price A USD price (18 decimals).
     @param unit 10 ** the amount's decimals.
