@@ -57,6 +57,7 @@ def __init__(factory_: address, pair_init_code_hash_: bytes32):
 
 
 @external
+@nonreentrant
 def swap(
     token_in: address,
     token_out: address,
@@ -82,8 +83,9 @@ def swap(
     path: DynArray[address, MAX_PATH] = [token_in, token_out]
     if len(route) != 0:
         path = abi_decode(route, DynArray[address, MAX_PATH])
+    assert len(path) >= 2, "adapter: route does not match"
     hops: uint256 = len(path) - 1
-    assert len(path) >= 2 and path[0] == token_in and path[hops] == token_out, "adapter: route does not match"
+    assert path[0] == token_in and path[hops] == token_out, "adapter: route does not match"
     pair: address = self._pair_for(path[0], path[1])
     safe_erc20._transfer(token_in, pair, amount_in)
     amount: uint256 = amount_in

@@ -69,6 +69,7 @@ def __init__(factory_: address, pool_init_code_hash_: bytes32):
 
 
 @external
+@nonreentrant
 def swap(
     token_in: address,
     token_out: address,

@@ -22,8 +22,8 @@ MAX_ASSETS: constant(uint256) = 50
 MAX_INPUT: constant(uint256) = 2 * MAX_ASSETS
 
 
-# @dev The longest route a DEX adapter takes (a Uniswap V3 path of four
-# hops).
+# @dev The longest route a DEX adapter takes (a Uniswap V3 path of up to
+# ten hops).
 MAX_ROUTE: constant(uint256) = 256
 
 

@@ -8,22 +8,9 @@
         without the Rebalancer's bounds.
 """
 
-from ethereum.ercs import IERC20
-
+from ..interfaces import IIndexVault
 from ..lib import code_store
-
-
-interface IIndexVault:
-    def set_assets_pointer(pointer: address): nonpayable
-    def rebalance_swap(
-        sell: address,
-        buy: address,
-        amount_in: uint256,
-        min_out: uint256,
-        counterparty: address,
-        route: Bytes[256],
-        fill: bool,
-    ) -> uint256: nonpayable
+from ..lib import safe_erc20
 
 
 vault: public(address)
@@ -57,4 +44,4 @@ def pay_fill(token: address, payer: address, amount: uint256):
          (who approved this mock) to the vault.
     """
     assert msg.sender == self.vault, "mock: not the vault"
-    assert extcall IERC20(token).transferFrom(payer, self.vault, amount), "mock: transfer failed"
+    safe_erc20._transfer_from(token, payer, self.vault, amount)

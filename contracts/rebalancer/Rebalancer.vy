@@ -16,7 +16,8 @@
         2. Keeper trades through allowlisted DEX adapters and Dutch auctions
            anyone can fill then read only the two assets traded: their
            units, their snapshots (no older than `max_age`), the packed
-           limits, the period book and the pair's cool-down.
+           limits, the period book, the pair's cool-down and the vault's
+           undiluted supply.
 
         Every trade, whoever asks for it and whatever it names, is bounded
         by the snapshot and the unit targets:
@@ -92,7 +93,8 @@ MAX_ASSETS: public(constant(uint256)) = constants.MAX_ASSETS
 KEEPER_ROLE: public(constant(bytes32)) = constants.KEEPER_ROLE
 
 
-# @dev The longest route an adapter takes (a V3 path of four hops).
+# @dev The longest route an adapter takes (a V3 path of up to ten hops; the
+# V2 adapter takes at most three).
 MAX_ROUTE: public(constant(uint256)) = constants.MAX_ROUTE
 
 
@@ -142,7 +144,7 @@ struct Limits:
     auction_duration: uint256  # seconds from the start price to the end price (15 min to 1 week)
     auction_premium_bps: uint256  # start price above the snapshot's (<= 20%)
     auction_discount_bps: uint256  # end price below the snapshot's (<= max_slippage_bps)
-    open_delay: uint256  # seconds without keeper action after which anyone may start or open (1 hour to 1 year)
+    open_delay: uint256  # seconds without keeper action after which anyone may open, or start once targets changed (1 hour to 1 year)
     max_age: uint256  # seconds a snapshot price may be traded on (1 minute to 1 day)
 
 
@@ -156,7 +158,7 @@ struct Auction:
     end_rate: uint256
     start: uint256
     duration: uint256  # seconds of price decay
-    end: uint256  # the auction is live until then (a close moves it forward)
+    end: uint256  # the auction is live until then (a close brings it forward to now)
 
 
 # @dev An auction as stored: four words instead of eight.
@@ -626,8 +628,9 @@ def open_auction(sell: address, buy: address, amount: uint256) -> uint256:
 def fill(id: uint256, amount: uint256, max_buy_in: uint256) -> uint256:
     """
     @dev Buys `amount` of the auction's `sell` at the current price, paying
-         its `buy` (the caller must have approved this rebalancer: the vault
-         takes the payment through `pay_fill`). The price must
+         its `buy` (the caller must have approved this rebalancer, which
+         moves the payment to the vault when the vault calls `pay_fill`
+         back). The price must
          still be no lower than the snapshot rate less
          `auction_discount_bps` (an auction whose prices moved away halts;
          a stale snapshot can be refreshed by anyone), and the fill must
@@ -999,7 +1002,7 @@ def _pack_snapshot(target: uint256, price: uint256, decimals: uint8) -> uint256:
     """
     assert target <= _MASK_120, "rebalancer: target out of range"
     assert price <= _MASK_96, "rebalancer: price out of range"
-    # decimals are at most 36 (the oracle's bound): six bits
+    assert decimals <= 36, "rebalancer: decimals out of range"  # six bits
     return target | price << 120 | convert(decimals, uint256) << 216 | block.timestamp << 222
 
 

@@ -417,8 +417,8 @@ def rebalance_swap(
     """
     @dev Trades `amount_in` of `sell` for at least `min_out` of `buy` (a
          constituent) with `counterparty`:
-         - a keeper trade (`fill` false) pays `counterparty`, an allowlisted
-           DEX adapter, and calls its `swap` along `route`, paying the
+         - a keeper trade (`fill` false) pays `counterparty`, a DEX adapter
+           the rebalancer allowlists, and calls its `swap` along `route`, paying the
            proceeds (and any unspent input) back to this vault: no hop
            through the rebalancer and no approval;
          - an auction fill (`fill` true) calls the rebalancer back

@@ -26,7 +26,7 @@
         The whole schedule changes at once (`_set_fees`), through the
         vault's admin, that is the Governor's timelock.
 
-        The fee multiplier (`_multiplier`) is the product, over every
+        The fee multiplier (the high bits of `_accrual`) is the product, over every
         settlement, of the supply before it over the supply after it: the
         share of the vault the holders of one share keep. The undiluted
         supply `totalSupply * multiplier / RAY` moves with mints and

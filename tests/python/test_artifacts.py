@@ -3,8 +3,10 @@
 import json
 
 import pytest
+from eth_utils import keccak
 
 from index_vault.common.artifacts import ArtifactError, load_artifact, parse_artifact
+from index_vault.market.init_codes import V2_PAIR_INIT_CODE_HASH, V3_POOL_INIT_CODE_HASH
 
 ABI = [{"type": "function", "name": "f", "inputs": [], "outputs": []}]
 
@@ -58,3 +60,10 @@ def test_load_artifact__test_token_build__is_an_erc20_with_decimals_and_mint():
     constructor = next(e for e in artifact.abi if e["type"] == "constructor")
     assert [i["type"] for i in constructor["inputs"]] == ["address", "uint256", "string", "string", "uint8"]
     assert any(e.get("name") == "mint" for e in artifact.abi)
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"), [("UniswapV3Pool", V3_POOL_INIT_CODE_HASH), ("UniswapV2Pair", V2_PAIR_INIT_CODE_HASH)]
+)
+def test_init_code_hash__npm_build__is_the_hash_the_adapters_derive_addresses_with(build, expected):
+    assert "0x" + keccak(hexstr=load_artifact(build).bytecode).hex().removeprefix("0x") == expected

@@ -244,8 +244,8 @@ def _measure_nav(spec: BasketSpec, deployer, holder) -> tuple[list[dict], Deploy
 
 
 def _measure_rebalancing(spec: BasketSpec, deployed: Deployed, deployer) -> list[dict]:
-    """A rebalance's start, a refresh, a keeper trade USDC -> N1 beside the bare swap it wraps (same route and
-    amount), and an auction fill of the same pair."""
+    """A rebalance's start, a refresh, a keeper trade from USDC to the first other constituent beside the bare
+    Uniswap V3 swap of the same route and amount, and an auction fill of the same pair."""
     n = len(spec.constituents)
     keeper, trader, filler = accounts.test_accounts[2], accounts.test_accounts[3], accounts.test_accounts[4]
     vault, rebalancer, tokens = deployed.vault, deployed.rebalancer, deployed.tokens
@@ -253,7 +253,7 @@ def _measure_rebalancing(spec: BasketSpec, deployed: Deployed, deployer) -> list
     symbols = [c.symbol for c in spec.constituents]
     s, b = _trade_pair(symbols)
     sell, buy = tokens[s], tokens[b]
-    # the seller held at its start weight less 6 points of target, the buyer 6 points more: overweight and
+    # the seller held at its start weight less up to 3 points of target, the buyer as much more: overweight and
     # underweight by far more than the band; every move below is far inside the size caps (5% of NAV a trade,
     # 20% a period) and the targets
     targets = [c.weight for c in spec.constituents]

@@ -4,10 +4,10 @@ Pure Python, no chain. The Rebalancer trades against a snapshot (`Rebalancer.sta
 per undiluted share and a price per constituent, each price tradable for `max_age` seconds, renewable one
 asset at a time by `Rebalancer.refresh`). A start values the whole basket (about 85,000 + 60,000 gas a
 constituent), a refresh one asset (about 145,000), a trade reads only its two legs. `decide` picks, from the
-chain as read (`chain`: the snapshot's prices and unit targets) and the oracle's prices now:
+chain as read (`state`: the snapshot's prices and unit targets) and the oracle's prices now:
 
 1. Trade on the snapshot, with nothing to send first, when its targets still serve (no target moved, see
-   2) and every leg of its plan is priced within `max_age` (a start or a refresh earlier in the round).
+   3) and every leg of its plan is priced within `max_age` (a start or a refresh earlier in the round).
 2. `fresh`: the state right after a start now (`RebalancerState.started()` at the oracle's prices). If its
    plan is empty, every holding is within the keeper's band of the targets a start would give (or a cap, a
    cool-down or the pools hold every trade back: `Plan.limited_by` says which): nothing to do (no start, no

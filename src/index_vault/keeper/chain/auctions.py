@@ -22,7 +22,7 @@ from index_vault.keeper.chain.snapshot import Snapshot
 from index_vault.keeper.chain.venues import Venues
 from index_vault.keeper.policy import EventLog, Metrics, Route, auction_buy_in, fill_profit, gas_usd
 from index_vault.keeper.rebalance import stale, with_prices
-from index_vault.keeper.rules import RebalancerState, Trade, check_trade, mul_div
+from index_vault.keeper.rules import NO_REBALANCE, RebalancerState, Trade, check_trade, mul_div
 
 AUCTION_LOOKBACK = 50  # the latest auctions scanned for fills (an auction lives at most a week)
 GAS_FILL = 130_000  # a fill reads only its two legs (bench: ~117k)
@@ -60,7 +60,6 @@ class AuctionFiller:
         self.tx, self.w3, self.venues, self.rebalancer = tx, tx.w3, venues, rebalancer
         self.config, self.log, self.metrics, self.refresh = config, log, metrics, refresh
         self.address = tx.address
-        self.vault = to_checksum_address(tx.read(rebalancer.functions.vault().call))
 
     def fill_state(self, snap: Snapshot) -> tuple[RebalancerState, list[int]]:
         """The state a fill is judged by once the filler has refreshed the legs that are stale (or about to
@@ -88,7 +87,7 @@ class AuctionFiller:
         s, b = snap.index(sell), snap.index(buy)
         state = self.fill_state(snap)[0]
         if state.started_at == 0:
-            return 0, "rebalancer: no rebalance started"
+            return 0, NO_REBALANCE
         ps, pb = state.constituents[s].price, state.constituents[b].price
         oracle_rate = mul_div(mul_div(WAD, ps, 10 ** snap.decimals[s]), 10 ** snap.decimals[b], pb)
         if rate * BPS < oracle_rate * (BPS - lim.auction_discount_bps):

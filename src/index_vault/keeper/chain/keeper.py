@@ -405,9 +405,7 @@ class Keeper:
                 self.log("skip", what="start", reason=exc.reason)
                 self._end_round(snap, result)
                 return
-            snap = result.snapshot = self.read_snapshot()
-            if why := snap.wait_reason() or snap.trading_blocked():
-                raise Wait(*why)
+            snap = self._reread(result)
         self._trade_loop(snap, result)
 
     def _trade_loop(self, snap: Snapshot, result: RoundResult) -> None:
@@ -436,9 +434,7 @@ class Keeper:
                         result.refreshes.append(self.refresh(snap, asset))
                     except Reverted as exc:
                         self.log("skip", what="refresh", asset=snap.symbol(asset), reason=exc.reason)
-                snap = result.snapshot = self.read_snapshot()
-                if why := snap.wait_reason() or snap.trading_blocked():
-                    raise Wait(*why)
+                snap = self._reread(result)
                 continue
             try:
                 outcome = self.execute(snap, trade)
@@ -451,10 +447,16 @@ class Keeper:
             result.trades.append(outcome)
             if len(result.trades) >= self.config.max_trades_per_round:
                 break
-            snap = result.snapshot = self.read_snapshot()
-            if why := snap.wait_reason() or snap.trading_blocked():
-                raise Wait(*why)
+            snap = self._reread(result)
         self._end_round(snap, result)
+
+    def _reread(self, result: RoundResult) -> Snapshot:
+        """The chain read again after a transaction of the round (never the round's memory of it); raises `Wait`
+        when trading is blocked now."""
+        snap = result.snapshot = self.read_snapshot()
+        if why := snap.wait_reason() or snap.trading_blocked():
+            raise Wait(*why)
+        return snap
 
     def _end_round(self, snap: Snapshot, result: RoundResult) -> None:
         sent = result.trades or result.fills or result.starts or result.refreshes

@@ -7,11 +7,8 @@ from ape.api import AccountAPI, ReceiptAPI
 from ape.contracts import ContractInstance
 
 from index_vault.common.units import BPS
+from index_vault.market.init_codes import V2_PAIR_INIT_CODE_HASH, V3_POOL_INIT_CODE_HASH
 
-# keccak256 of the pool and pair creation code the canonical factories deploy (mainnet's, and the npm builds'
-# this project deploys locally: tests/python/test_artifacts.py checks them against the builds).
-V3_POOL_INIT_CODE_HASH = "0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54"
-V2_PAIR_INIT_CODE_HASH = "0x96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f"
 _FACTORY_ABI = [
     {"type": "function", "name": "factory", "stateMutability": "view", "inputs": [], "outputs": [{"type": "address"}]}
 ]
@@ -32,7 +29,9 @@ def deploy_adapters(
     deployer: AccountAPI, *, v3_swap_router: str | None = None, v2_router: str | None = None
 ) -> dict[str, ContractInstance]:
     """Deploys an adapter per DEX router given: {"uniswap-v3": ..., "uniswap-v2": ...}. An adapter trades on the
-    pools (pairs) of the router's factory, with no router in between."""
+    pools (pairs) of the router's factory, with no router in between; it derives their addresses from the
+    canonical Uniswap init code hashes (`market.init_codes`), so a fork whose factory deploys other code (a
+    Sushi-style router) would get an adapter whose every swap reverts."""
     adapters = {}
     if v3_swap_router:
         factory = _factory_of(v3_swap_router)
