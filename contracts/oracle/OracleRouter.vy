@@ -130,6 +130,13 @@ _Q96: constant(uint256) = 2**96
 _QUOTE_CACHE: constant(uint256) = 4
 
 
+# @dev Quote-leg slots of one pricing pass: the cache and two spares (an
+# asset's pool leg and its routed quote leg when the cache is full); a
+# bundle assigns up to all of them to distinct quote assets.
+_LEG_SLOTS: constant(uint256) = _QUOTE_CACHE + 2
+_CACHED_SLOTS: constant(uint256) = 2**_QUOTE_CACHE - 1
+
+
 # @dev Words of a packed configuration (see `_pack`), and its bytes.
 _CONFIG_WORDS: constant(uint256) = 7
 _CONFIG_BYTES: constant(uint256) = _CONFIG_WORDS * 32
@@ -161,6 +168,8 @@ _ERROR_SHIFT: constant(uint256) = 192
 _SIDE_SHIFT: constant(uint256) = 208
 _DEPTH_SHIFT: constant(uint256) = 160
 _MAX_PRICE_SHIFT: constant(uint256) = 128
+_POOL_SLOT_SHIFT: constant(uint256) = 160
+_QUOTE_SLOT_SHIFT: constant(uint256) = 168
 
 
 # @dev The largest price bound and depth floor a packed configuration holds.
@@ -380,17 +389,33 @@ def bundle(assets: DynArray[address, constants.MAX_ASSETS]) -> address:
          contract, which pricing exactly this list then reads instead of
          each asset's own (a storage read and a call per asset saved), until
          the next configuration change. Anyone may call it: it copies what
-         is configured.
+         is configured. Each distinct quote asset of the list (a pool's
+         other token, a routed feed's quote) gets a leg slot, noted in the
+         spare bits of the copied fourth word; a list with more than
+         `_LEG_SLOTS` of them is refused (and priced unbundled).
     @param assets At least two configured assets (a vault's constituents,
            in the vault's order).
     @return address The bundle's data contract.
     """
     assert len(assets) > 1, "oracle: bundle of fewer than two"
     packed: DynArray[uint256[_CONFIG_WORDS], constants.MAX_ASSETS] = []
+    # each distinct quote asset gets a slot, which pricing then reads its
+    # leg into once (see `_price_all`)
+    leg_assets: address[_LEG_SLOTS] = empty(address[_LEG_SLOTS])
+    leg_count: uint256 = 0
     for asset: address in assets:
         pointer: address = self.config_pointer[asset]
         assert pointer != empty(address), "oracle: not configured"
-        packed.append(self._words(pointer, 0))
+        w: uint256[_CONFIG_WORDS] = self._words(pointer, 0)
+        pool_slot: uint256 = 0
+        quote_slot: uint256 = 0
+        pool_slot, leg_count = self._bundle_slot(leg_assets, leg_count, convert(w[3] & _MASK_160, address))
+        leg_assets[pool_slot] = convert(w[3] & _MASK_160, address)
+        if w[2] & _MASK_160 != 0:
+            quote_slot, leg_count = self._bundle_slot(leg_assets, leg_count, convert(w[2] & _MASK_160, address))
+            leg_assets[quote_slot] = convert(w[2] & _MASK_160, address)
+        w[3] |= (pool_slot << _POOL_SLOT_SHIFT) | (quote_slot << _QUOTE_SLOT_SHIFT)
+        packed.append(w)
     pointer: address = code_store._write_large(abi_encode(packed))
     key: bytes32 = keccak256(abi_encode(assets))
     version: uint256 = self.config_version
@@ -572,43 +597,46 @@ def _price_all(
     high: uint256 = 0
     oldest: uint256 = max_value(uint256)
     bundle: address = self._bundle_of(assets)
-    # quote legs read so far, and their assets apart for a cheap search; one
-    # more slot than the cache holds, for a leg read when the cache is full
-    legs: QuoteLeg[_QUOTE_CACHE + 1] = empty(QuoteLeg[_QUOTE_CACHE + 1])
-    leg_assets: address[_QUOTE_CACHE + 1] = empty(address[_QUOTE_CACHE + 1])
+    # the quote legs read so far: in a bundle, at the slots it assigned
+    # (`bundle`); otherwise found by their assets, kept apart for a cheap
+    # search, with one more slot than the cache for a leg that did not fit
+    legs: QuoteLeg[_LEG_SLOTS] = empty(QuoteLeg[_LEG_SLOTS])
+    leg_assets: address[_LEG_SLOTS] = empty(address[_LEG_SLOTS])
     leg_count: uint256 = 0
+    read: uint256 = 0
     for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
-        asset: address = assets[i]
         w: uint256[_CONFIG_WORDS] = empty(uint256[_CONFIG_WORDS])
         data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
+        # the slots of its pool's leg and of its routed feed's quote leg
+        pool_slot: uint256 = 0
+        quote_slot: uint256 = 0
         if bundle != empty(address):
-            w = self._words(bundle, _BUNDLE_HEAD + i * _CONFIG_BYTES)
+            w = abi_decode(
+                slice(bundle.code, code_store.DATA_OFFSET + _BUNDLE_HEAD + i * _CONFIG_BYTES, _CONFIG_BYTES), uint256[_CONFIG_WORDS]
+            )
+            pool_slot = (w[3] >> _POOL_SLOT_SHIFT) & _MASK_8
+            quote_slot = (w[3] >> _QUOTE_SLOT_SHIFT) & _MASK_8
         else:
-            pointer: address = self.config_pointer[asset]
+            pointer: address = self.config_pointer[assets[i]]
             if pointer == empty(address):
                 data.status = NOT_CONFIGURED
             else:
                 w = self._words(pointer, 0)
+                pool_slot, leg_count = self._leg_slot(leg_assets, leg_count, convert(w[3] & _MASK_160, address), _QUOTE_CACHE)
+                leg_assets[pool_slot] = convert(w[3] & _MASK_160, address)
+                if w[2] & _MASK_160 != 0:
+                    quote_slot, leg_count = self._leg_slot(leg_assets, leg_count, convert(w[2] & _MASK_160, address), _QUOTE_CACHE + 1)
+                    leg_assets[quote_slot] = convert(w[2] & _MASK_160, address)
+                # a leg that did not fit the cache is read again each time
+                read &= _CACHED_SLOTS
         if data.status == OK:
-            # the quote legs: a routed feed's quote (k = 0, none for a USD
-            # feed), the pool's other token (k = 1), each read once a call
-            quote_leg: QuoteLeg = empty(QuoteLeg)
-            pool_leg: QuoteLeg = empty(QuoteLeg)
-            for k: uint256 in range(2):
-                wanted: address = convert(w[2 + k] & _MASK_160, address)
-                if wanted == empty(address):
-                    continue
-                j: uint256 = self._leg_index(leg_assets, leg_count, wanted)
-                if j == leg_count:
-                    legs[j] = self._quote_leg(wanted)
-                    leg_assets[j] = wanted
-                    if leg_count < _QUOTE_CACHE:
-                        leg_count += 1
-                if k == 0:
-                    quote_leg = legs[j]
-                else:
-                    pool_leg = legs[j]
-            data = self._price_from(w, quote_leg, pool_leg)
+            if read & (1 << pool_slot) == 0:
+                legs[pool_slot] = self._quote_leg(convert(w[3] & _MASK_160, address))
+                read |= 1 << pool_slot
+            if w[2] & _MASK_160 != 0 and read & (1 << quote_slot) == 0:
+                legs[quote_slot] = self._quote_leg(convert(w[2] & _MASK_160, address))
+                read |= 1 << quote_slot
+            data = self._price_from(w, legs[quote_slot], legs[pool_slot])
         if data.status != OK:
             if strict:
                 self._require_ok(data.status)
@@ -627,7 +655,7 @@ def _price_all(
         else:
             out.prices.append(data.price)
             out.decimals.append(convert(decimals, uint8))
-        if asset == base:
+        if assets[i] == base:
             out.base = data
     out.value = IOracleRouter.Valuation(mid=mid, low=low, high=high, oldest_update=oldest)
     return out
@@ -652,21 +680,47 @@ def _bundle_of(assets: DynArray[address, constants.MAX_ASSETS]) -> address:
 
 @internal
 @pure
-def _leg_index(leg_assets: address[_QUOTE_CACHE + 1], count: uint256, asset: address) -> uint256:
+def _leg_slot(leg_assets: address[_LEG_SLOTS], count: uint256, asset: address, spare: uint256) -> (uint256, uint256):
     """
-    @dev Where `asset`'s quote leg is among the first `count` read, or
-         `count` when it has not been read (or did not fit the cache).
-    @param leg_assets The assets of the legs read.
-    @param count How many are kept.
+    @dev The slot of `asset`'s quote leg among the first `count` assigned,
+         assigning the next one when it has none; once all `_QUOTE_CACHE`
+         are taken, the `spare` slot (read again each time).
+    @param leg_assets The assets of the slots assigned.
+    @param count How many are assigned.
     @param asset The quote asset.
-    @return uint256 Its index, or `count`.
+    @param spare The slot to use when the cache is full.
+    @return uint256 Its slot.
+    @return uint256 How many are assigned now.
     """
     for m: uint256 in range(_QUOTE_CACHE):
         if m == count:
             break
         if leg_assets[m] == asset:
-            return m
-    return count
+            return m, count
+    if count == _QUOTE_CACHE:
+        return spare, count
+    return count, count + 1
+
+
+@internal
+@pure
+def _bundle_slot(leg_assets: address[_LEG_SLOTS], count: uint256, asset: address) -> (uint256, uint256):
+    """
+    @dev The slot a bundle gives `asset`'s quote leg: the one it has among
+         the first `count`, or the next.
+    @param leg_assets The assets of the slots assigned.
+    @param count How many are assigned.
+    @param asset The quote asset.
+    @return uint256 Its slot.
+    @return uint256 How many are assigned now.
+    """
+    for m: uint256 in range(_LEG_SLOTS):
+        if m == count:
+            break
+        if leg_assets[m] == asset:
+            return m, count
+    assert count < _LEG_SLOTS, "oracle: too many quote assets to bundle"
+    return count, count + 1
 
 
 @internal
@@ -800,12 +854,10 @@ def _price_from(w: uint256[_CONFIG_WORDS], quote_leg: QuoteLeg, pool_leg: QuoteL
     data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
 
     # The feed, through its quote asset where it is routed.
-    status: uint8 = OK
     price: uint256 = 0
     updated_at: uint256 = 0
-    status, price, updated_at = self._chainlink(w)
-    if status != OK:
-        data.status = status
+    data.status, price, updated_at = self._chainlink(w)
+    if data.status != OK:
         return data
     if w[2] & _MASK_160 != 0:
         if quote_leg.status != OK:
@@ -821,14 +873,39 @@ def _price_from(w: uint256[_CONFIG_WORDS], quote_leg: QuoteLeg, pool_leg: QuoteL
         return data
     data.price = price
 
-    # The pool, converted to USD through its other token's feed.
-    twap_status: uint8 = OK
-    twap: uint256 = 0
-    twap_status, twap = self._twap(w, pool_leg)
-    if twap_status != OK:
-        data.status = twap_status
+    # The pool's time-weighted price, converted to USD through its other
+    # token's feed (which must be a USD feed of its own).
+    ok: bool = False
+    mean_tick: int24 = 0
+    liquidity: uint128 = 0
+    ok, mean_tick, liquidity = uniswap_v3_twap._try_consult(convert(w[1] & _MASK_160, address), convert(w[0] >> _WINDOW_SHIFT, uint32))
+    if not ok:
+        data.status = TWAP_UNAVAILABLE
         return data
+    if pool_leg.status == NOT_CONFIGURED:
+        data.status = TWAP_UNAVAILABLE
+        return data
+    if pool_leg.status != OK or pool_leg.routed:
+        data.status = QUOTE_UNUSABLE
+        return data
+
+    # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
+    # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
+    sqrt_ratio: uint256 = uniswap_v3_twap._sqrt_ratio_at_tick(mean_tick)
+    asset_is_token0: bool = (w[1] >> _SIDE_SHIFT) & _MASK_8 != 0
+    quote_depth: uint256 = 0
+    if asset_is_token0:
+        quote_depth = math._mul_div(convert(liquidity, uint256), sqrt_ratio, _Q96, False)
+    else:
+        # below 2**224: a liquidity (128 bits) times 2**96
+        quote_depth = convert(liquidity, uint256) * _Q96 // sqrt_ratio
+    if self._mul_div(2 * quote_depth, pool_leg.price, pool_leg.unit) < w[2] >> _DEPTH_SHIFT:
+        data.status = TWAP_THIN
+        return data
+    quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, 10 ** ((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8), asset_is_token0)
+    twap: uint256 = self._mul_div(quote_amount, pool_leg.price, pool_leg.unit)
     data.twap_price = twap
+
     lower: uint256 = min(price, twap)
     upper: uint256 = max(price, twap)
     # checked products of a price (within its sanity bounds) with basis
@@ -864,17 +941,13 @@ def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
     )
     if not success or len(response) != 160:
         return NO_ANSWER, 0, 0
-    round_id: uint80 = 0
-    answer: int256 = 0
-    started_at: uint256 = 0
-    updated_at: uint256 = 0
-    answered_in_round: uint80 = 0
-    round_id, answer, started_at, updated_at, answered_in_round = abi_decode(
-        response, (uint80, int256, uint256, uint256, uint80)
-    )
+    # roundId, answer, startedAt, updatedAt, answeredInRound
+    r: uint256[5] = abi_decode(response, uint256[5])
+    answer: int256 = convert(convert(r[1], bytes32), int256)
+    updated_at: uint256 = r[3]
     if answer <= 0:
         return NON_POSITIVE, 0, updated_at
-    if updated_at == 0 or answered_in_round < round_id or updated_at > block.timestamp:
+    if updated_at == 0 or r[4] < r[0] or updated_at > block.timestamp:
         return INCOMPLETE, 0, updated_at
     # heartbeat plus grace
     if block.timestamp - updated_at > ((w[0] >> _HEARTBEAT_SHIFT) & _MASK_32) + ((w[0] >> _GRACE_SHIFT) & _MASK_32):
@@ -889,47 +962,6 @@ def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
         # below 2**128 times 10**18: no overflow
         return OK, raw * constants.WAD // unit, updated_at
     return OK, math._mul_div(raw, constants.WAD, unit, False), updated_at
-
-
-@internal
-@view
-def _twap(w: uint256[_CONFIG_WORDS], leg: QuoteLeg) -> (uint8, uint256):
-    """
-    @dev The pool's time-weighted USD price of one whole asset, and whether
-         the pool was deep enough over the window to trust it. The pool's
-         other token must have a USD feed of its own (not a routed one).
-    @param w The asset's packed configuration (`_pack`).
-    @param leg The feed price of the pool's other token.
-    @return uint8 The status.
-    @return uint256 The USD price (18 decimals), 0 unless OK.
-    """
-    ok: bool = False
-    mean_tick: int24 = 0
-    liquidity: uint128 = 0
-    ok, mean_tick, liquidity = uniswap_v3_twap._try_consult(convert(w[1] & _MASK_160, address), convert(w[0] >> _WINDOW_SHIFT, uint32))
-    if not ok:
-        return TWAP_UNAVAILABLE, 0
-    if leg.status == NOT_CONFIGURED:
-        return TWAP_UNAVAILABLE, 0
-    if leg.status != OK or leg.routed:
-        return QUOTE_UNUSABLE, 0
-
-    # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
-    # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
-    sqrt_ratio: uint256 = uniswap_v3_twap._sqrt_ratio_at_tick(mean_tick)
-    asset_is_token0: bool = (w[1] >> _SIDE_SHIFT) & _MASK_8 != 0
-    quote_depth: uint256 = 0
-    if asset_is_token0:
-        quote_depth = math._mul_div(convert(liquidity, uint256), sqrt_ratio, _Q96, False)
-    else:
-        # below 2**224: a liquidity (128 bits) times 2**96
-        quote_depth = convert(liquidity, uint256) * _Q96 // sqrt_ratio
-    if self._mul_div(2 * quote_depth, leg.price, leg.unit) < w[2] >> _DEPTH_SHIFT:
-        return TWAP_THIN, 0
-
-    one_token: uint256 = 10 ** ((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8)
-    quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, one_token, asset_is_token0)
-    return OK, self._mul_div(quote_amount, leg.price, leg.unit)
 
 
 @internal

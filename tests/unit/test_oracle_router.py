@@ -324,3 +324,66 @@ def test_refresh_clamps__unchanged__keeps_the_bundles(market, bob):
 
     assert router.config_version() == version
     assert router.bundle_current(assets)
+
+
+def _many_quotes(market, make_token, aggregator_deployer, pool_deployer, quotes: int):
+    """`quotes` quote tokens (USD feeds, pools against USDC) and an asset pooled against each; the first asset's
+    feed is priced in WETH (routed). Returns the router and the assets."""
+    router, tokens, _, _ = market
+    usdc = tokens["USDC"]
+    assets = []
+    for i in range(quotes):
+        quote, asset = make_token(f"Q{i}", 18 - i), make_token(f"A{i}", 6 + i)
+        quote_pool = pool_deployer.deploy(*sorted([quote.address, usdc.address], key=lambda a: int(a, 16)))
+        set_twap(quote_pool, quote, usdc, 10 + i, 1)
+        quote_feed = aggregator_deployer.deploy(8, (10 + i) * 10**8, 0, 0)
+        router.set_feed(quote.address, params(quote_feed, quote_pool, 10 + i))
+        pool = pool_deployer.deploy(*sorted([asset.address, quote.address], key=lambda a: int(a, 16)))
+        set_twap(pool, asset, quote, 50 * (i + 1), 10 + i)
+        if i == 0:
+            feed = aggregator_deployer.deploy(18, 50 * WAD // 2_000, 0, 0)  # A0/ETH
+            router.set_feed(asset.address, params(feed, pool, 50, quote=tokens["WETH"].address))
+        else:
+            feed = aggregator_deployer.deploy(8, 50 * (i + 1) * 10**8, 0, 0)
+            router.set_feed(asset.address, params(feed, pool, 50 * (i + 1)))
+        assets.append(asset.address)
+    return router, assets
+
+
+@pytest.mark.parametrize("bundled", [False, True])
+def test_valuation__more_quote_assets_than_the_cache__each_asset_priced_as_alone(
+    market, make_token, aggregator_deployer, pool_deployer, bundled
+):
+    # five pool legs and the routed feed's WETH leg: six slots, two past the cache of four
+    router, assets = _many_quotes(market, make_token, aggregator_deployer, pool_deployer, 5)
+    amounts = [10 ** (6 + i) * (i + 3) for i in range(len(assets))]
+    alone = [router.price_data(a) for a in assets]
+    if bundled:
+        router.bundle(assets)
+        assert router.bundle_current(assets)
+
+    value = router.valuation(assets, amounts)
+    prices, decimals = router.checked_prices(assets)
+
+    assert [d.status for d in alone] == [0] * len(assets)
+    assert list(prices) == [d.price for d in alone]
+    assert list(decimals) == [6 + i for i in range(len(assets))]
+    units = [10 ** (6 + i) for i in range(len(assets))]
+    rows = list(zip(amounts, alone, units, strict=True))
+    assert value.mid == sum(x * d.price // unit for x, d, unit in rows)
+    assert value.low == sum(x * d.low // unit for x, d, unit in rows)
+    assert value.high == sum(-(-x * d.high // unit) for x, d, unit in rows)
+    assert alone[0].price == 50 * WAD  # the routed leg multiplied in
+
+
+def test_bundle__more_quote_assets_than_its_slots__reverts_and_pricing_still_works(
+    market, make_token, aggregator_deployer, pool_deployer
+):
+    # six pool legs and WETH: seven distinct quote assets
+    router, assets = _many_quotes(market, make_token, aggregator_deployer, pool_deployer, 6)
+    amounts = [10 ** (6 + i) for i in range(len(assets))]
+
+    with boa.reverts("oracle: too many quote assets to bundle"):
+        router.bundle(assets)
+
+    assert router.valuation(assets, amounts).mid == sum(router.price(a) for a in assets)
