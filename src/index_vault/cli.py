@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import sys
+from dataclasses import replace
 
 import click
 import yaml
@@ -10,9 +11,18 @@ import yaml
 from index_vault.common.artifacts import project_root
 from index_vault.common.report import format_amounts, table
 from index_vault.common.units import format_units, parse_units
+from index_vault.market.liquidity import VARIANTS
 from index_vault.market.model import POOL_FEE, MarketDataError
 from index_vault.methodology.analytics import write_backtest
-from index_vault.methodology.backtest import GAS_PER_TRADE, GWEI, NAV_USD, CostModel, Schedule, run_backtest
+from index_vault.methodology.backtest import (
+    GAS_PER_TRADE,
+    GWEI,
+    LIQUIDITY_MODELS,
+    NAV_USD,
+    CostModel,
+    Schedule,
+    run_backtest,
+)
 from index_vault.methodology.history import WINDOW_DAYS, History, MethodologyError, date_range, load_history
 from index_vault.methodology.weights import METRIC_PREFIX, MIN_HISTORY_DAYS, Methodology, parse_fraction
 from index_vault.vault.basket import LOCKED_SHARES, MAX_ASSETS, MIN_UNIT, mint_amounts, redeem_amounts
@@ -241,6 +251,14 @@ def weights_command(**options) -> None:
 @click.option(
     "--costs/--no-costs", default=True, show_default=True, help="Without costs the tracked index trades free."
 )
+@click.option(
+    "--liquidity",
+    type=click.Choice(LIQUIDITY_MODELS),
+    default="legacy",
+    show_default=True,
+    help="Pool depth: the local market's rule (legacy), or the data model's thin, base or deep variant "
+    "(the costs are then also printed under the other two).",
+)
 @click.option("--charts/--no-charts", default=True, show_default=True, help="PNG charts (needs matplotlib).")
 def backtest_command(**options) -> None:
     """Replay history: the ideal index (at target daily, free) against one rebalanced on a schedule, with costs."""
@@ -255,6 +273,7 @@ def backtest_command(**options) -> None:
             fee_bps=options["fee_bps"],
             gas_per_trade=options["gas_per_trade"],
             gwei=options["gwei"],
+            liquidity=options["liquidity"],
         )
         history = _load(options["data_dir"], methodology)
         methodology.check(history)
@@ -271,4 +290,33 @@ def backtest_command(**options) -> None:
     summary = result.summary()
     rows = [[k, f"{summary[k]:.6g}" if isinstance(summary[k], float) else str(summary[k])] for k in SUMMARY_KEYS]
     click.echo(table(["", "value"], rows, right={1}))
+    if model.enabled and model.liquidity != "legacy":
+        _liquidity_variants(history, methodology, first, last, schedule, model, options["nav"], result)
     click.echo(f"wrote {', '.join(p.name for p in written)} to {out}")
+
+
+def _liquidity_variants(history, methodology, first, last, schedule, model, nav, result) -> None:
+    """The same backtest's costs under each variant of the liquidity model (the chosen one is `result`)."""
+    rows = []
+    for variant in VARIANTS:
+        if variant == model.liquidity:
+            run = result
+        else:
+            run = run_backtest(history, methodology, first, last, schedule, replace(model, liquidity=variant), nav)
+        s = run.summary()
+        years = max(len(run.dates) - 1, 1) / 365
+        rows.append(
+            [
+                variant + (" (above)" if variant == model.liquidity else ""),
+                f"{s['costs_usd']:,.0f}",
+                f"{s['costs_usd'] / nav / years:.2%}",
+                f"{s['tracking_difference_annual']:.2%}",
+                f"{s['tracking_error_annual']:.2%}",
+            ]
+        )
+    click.echo("costs under each liquidity variant (docs: index_vault.market.liquidity)")
+    click.echo(
+        table(
+            ["liquidity", "costs (USD)", "costs / NAV a year", "TD (annual)", "TE (annual)"], rows, right={1, 2, 3, 4}
+        )
+    )

@@ -108,3 +108,26 @@ def test_backtest__bad_schedule__exits_2_naming_rebalance(tmp_path):
 
     assert result.exit_code == 2
     assert "Invalid value for --rebalance: unknown schedule 'yearly'" in result.output
+
+
+def test_backtest__data_liquidity__prints_costs_under_each_variant(tmp_path):
+    args = ["backtest", "--method", "equal", "--assets", "MKR,SNX,YFI", "--start", "2022-03-01", "--end", "2022-04-29"]
+
+    result = CliRunner().invoke(main, [*args, "--liquidity", "thin", "--out", str(tmp_path), "--no-charts"])
+
+    assert result.exit_code == 0, result.output
+    assert "costs under each liquidity variant" in result.output
+    rows = [
+        line.split()[0] for line in result.output.splitlines() if line.split()[:1] in (["thin"], ["base"], ["deep"])
+    ]
+    assert rows == ["thin", "base", "deep"]
+    assert "thin (above)" in result.output
+
+
+def test_backtest__unknown_liquidity__exits_2_naming_liquidity(tmp_path):
+    args = ["backtest", "--method", "equal", "--top", "3", "--start", "2022-01-01", "--end", "2022-02-01"]
+
+    result = CliRunner().invoke(main, [*args, "--liquidity", "medium", "--out", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert "Invalid value for '--liquidity'" in result.output

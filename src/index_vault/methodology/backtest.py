@@ -10,12 +10,14 @@ later day, in order:
   and pays the `CostModel`; its NAV drops by the cost before the new holdings are bought.
 
 Cost model (`CostModel`), in USD at the tracked NAV (`nav_usd` at the start): each constituent whose value
-changes is one trade against its own USDC pool, a constant-product pool of depth `pool_depth_usd` (the local
-market's rule in `index_vault.market.model`, on the day's robust market cap) per side, paying the pool's fee
-(`fee_bps`, 30 as the market's 0.3% pools) and the price impact: selling or buying `x` USD against depth `D`
-costs `x - D * x' / (D + x')` with `x' = x * (1 - fee)`. Each trade also pays `gas_per_trade` gas (700,000: a
-keeper trade on the local market measures 698,276, docs/DESIGN.md) at `gwei` and the day's ETH price. A trade
-smaller than a billionth of NAV (float noise) is not made.
+changes is one trade against its own USDC pool, a constant-product pool of depth `D` per side: with
+`liquidity="legacy"` the local market's rule (`pool_depth_usd` in `index_vault.market.model`, on the day's robust
+market cap); with `thin`, `base` or `deep` that variant of the data model (`index_vault.market.liquidity`: the
+asset's real V2, SushiSwap and V3 depth that day, the trade split across them in proportion to depth). A trade
+pays the pool's fee (`fee_bps`, 30 as the market's 0.3% pools) and the price impact: selling or buying `x` USD
+against depth `D` costs `x - D * x' / (D + x')` with `x' = x * (1 - fee)`. Each trade also pays `gas_per_trade`
+gas (210,000: `make demo`'s keeper trades average 207,845, through one pool or two) at `gwei` and the day's ETH
+price. A trade smaller than a billionth of NAV (float noise) is not made.
 
 Schedules: `daily`, `weekly` (first day of an ISO week), `monthly`, `quarterly` (first day in the window of
 each month or quarter), `drift:BPS` (when a constituent's weight is more than BPS basis points off its target).
@@ -34,16 +36,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from index_vault.market.liquidity import VARIANTS, LiquidityError, LiquidityModel
 from index_vault.market.model import MIN_DEPTH_USD, POOL_FEE, MarketDataError, pool_depth_usd
 from index_vault.methodology.history import History, MethodologyError, date_range, days_between
 from index_vault.methodology.weights import Methodology
 
 PERIODS_PER_YEAR = 365
-GAS_PER_TRADE = 700_000
+GAS_PER_TRADE = 210_000  # make demo: 6,027,498 gas over 29 keeper trades
 GWEI = 30.0
 NAV_USD = 1_000_000.0
 NOISE = 1e-9  # trades below this share of NAV are not made
 SCHEDULE_KINDS = ("daily", "weekly", "monthly", "quarterly")
+LIQUIDITY_MODELS = ("legacy", *VARIANTS)  # legacy: the local market's depth rule; else a variant of the data model
 
 
 @dataclass(frozen=True)
@@ -93,10 +97,15 @@ class CostModel:
     fee_bps: float = POOL_FEE / 100
     gas_per_trade: int = GAS_PER_TRADE
     gwei: float = GWEI
+    liquidity: str = "legacy"  # the pool depth: the local market's rule, or thin/base/deep of the data model
 
     def __post_init__(self) -> None:
         if not 0 <= self.fee_bps < 10_000 or self.gas_per_trade < 0 or self.gwei < 0:
             raise MethodologyError("costs: the fee must be within 0..10000 bps, gas and gwei non-negative", "costs")
+        if self.liquidity not in LIQUIDITY_MODELS:
+            raise MethodologyError(
+                f"unknown liquidity model {self.liquidity!r}; use {', '.join(LIQUIDITY_MODELS)}", "liquidity"
+            )
 
     @property
     def needs_eth(self) -> bool:
@@ -119,6 +128,7 @@ class CostModel:
             "fee_bps": self.fee_bps,
             "gas_per_trade": self.gas_per_trade,
             "gwei": self.gwei,
+            "liquidity": self.liquidity,
         }
 
 
@@ -230,6 +240,12 @@ def run_backtest(
     if costs.needs_eth and "ETH" not in history.symbols:
         raise MethodologyError("gas costs need ETH's price, which the data lack (set the gwei to 0)", "gwei")
     warnings = _Warnings()
+    liquidity = None
+    if costs.enabled and costs.liquidity != "legacy":
+        try:
+            liquidity = LiquidityModel.load(_market_caps(history))
+        except LiquidityError as exc:
+            raise MarketDataError(str(exc)) from exc
 
     def target(i: int) -> dict[str, float]:
         proposal = methodology.weights(history, i)
@@ -276,7 +292,7 @@ def run_backtest(
         current = {a: q * now[a] / value for a, q in holdings.items()}
         drift = max((abs(current.get(a, 0.0) - goal.get(a, 0.0)) for a in {*current, *goal}), default=0.0)
         if schedule.due(before, today, drift):
-            value = _rebalance(history, i, holdings, now, value, goal, costs, nav_usd / 100, result)
+            value = _rebalance(history, i, holdings, now, value, goal, costs, nav_usd / 100, result, liquidity)
             result.rebalance_dates.append(today)
             current = dict(goal)
         result.dates.append(today)
@@ -306,14 +322,22 @@ def _rebalance(
     costs: CostModel,
     usd_per_point: float,
     result: BacktestResult,
+    liquidity: LiquidityModel | None = None,
 ) -> float:
-    """Trades `holdings` to `goal` at `prices`, paying `costs`; returns the NAV left (index points)."""
+    """Trades `holdings` to `goal` at `prices`, paying `costs` against the pool depth of `liquidity` (the data
+    model, at the cost model's variant) or, without it, of the local market's rule; returns the NAV left (index
+    points)."""
     trades = {a: goal.get(a, 0.0) * value - holdings.get(a, 0.0) * prices[a] for a in {*holdings, *goal}}
     trades = {a: t for a, t in trades.items() if abs(t) > NOISE * value}
     slippage = 0.0
     for asset, amount in sorted(trades.items()):
         cap = history.market_cap(asset, i)
-        depth = pool_depth_usd(int(cap)) if cap else MIN_DEPTH_USD
+        if liquidity is None:
+            depth = pool_depth_usd(int(cap)) if cap else MIN_DEPTH_USD
+        elif cap:
+            depth = liquidity.depth(asset, history.dates[i], cap, costs.liquidity).total_usd
+        else:
+            raise MarketDataError(f"{asset} has no market cap on {history.dates[i]}: its pool depth cannot be modelled")
         slippage += costs.swap_cost_usd(abs(amount) * usd_per_point, depth)
     gas = len(trades) * costs.gas_usd(history.price("ETH", i) or 0.0) if costs.needs_eth else 0.0
     result.slippage_usd += slippage
@@ -326,6 +350,18 @@ def _rebalance(
     holdings.clear()
     holdings.update({a: w * left / prices[a] for a, w in goal.items()})
     return left
+
+
+def _market_caps(history: History) -> Callable[[str, str], float | None]:
+    """`market_cap(symbol, date)` of the data (raw, as the liquidity model takes its depth shares of them)."""
+    index = {day: i for i, day in enumerate(history.dates)}
+    caps = history.columns["market_cap_usd"]
+
+    def market_cap(symbol: str, day: str) -> float | None:
+        i = index.get(day)
+        return caps[symbol][i] if i is not None and symbol in caps else None
+
+    return market_cap
 
 
 class _Warnings:
