@@ -13,7 +13,7 @@ from index_vault.common.report import format_amounts, table
 from index_vault.common.units import format_units, parse_units
 from index_vault.market.liquidity import VARIANTS
 from index_vault.market.model import POOL_FEE, MarketDataError
-from index_vault.methodology.analytics import write_backtest
+from index_vault.methodology.analytics import write_backtest, write_capacity
 from index_vault.methodology.backtest import (
     GAS_PER_TRADE,
     GWEI,
@@ -23,6 +23,7 @@ from index_vault.methodology.backtest import (
     Schedule,
     run_backtest,
 )
+from index_vault.methodology.capacity import DEFAULT_BUDGET_BPS, DEFAULT_NAVS, capacity
 from index_vault.methodology.history import WINDOW_DAYS, History, MethodologyError, date_range, load_history
 from index_vault.methodology.weights import METRIC_PREFIX, MIN_HISTORY_DAYS, Methodology, parse_fraction
 from index_vault.vault.basket import LOCKED_SHARES, MAX_ASSETS, MIN_UNIT, mint_amounts, redeem_amounts
@@ -190,6 +191,8 @@ def _usage_error(exc: MethodologyError) -> click.ClickException:
         "nav",
         "gwei",
         "window",
+        "navs",
+        "budget-bps",
     }:
         return click.BadParameter(str(exc), param_hint=f"--{exc.param}")
     return click.ClickException(str(exc))
@@ -295,6 +298,97 @@ def backtest_command(**options) -> None:
     click.echo(f"wrote {', '.join(p.name for p in written)} to {out}")
 
 
+@main.command("capacity")
+@_methodology_options
+@click.option("--start", required=True, metavar="YYYY-MM-DD")
+@click.option("--end", required=True, metavar="YYYY-MM-DD")
+@click.option("--rebalance", default="monthly", show_default=True, help="As for backtest.")
+@click.option(
+    "--navs",
+    default=",".join(f"{n:g}" for n in DEFAULT_NAVS),
+    show_default=True,
+    metavar="USD,...",
+    help="The NAVs to backtest at (USD at the start).",
+)
+@click.option(
+    "--budget-bps",
+    type=float,
+    default=DEFAULT_BUDGET_BPS,
+    show_default=True,
+    help="The costs an index can bear, basis points of NAV a year.",
+)
+@click.option("--gwei", type=float, default=GWEI, show_default=True, help="Gas price.")
+@click.option("--gas-per-trade", type=int, default=GAS_PER_TRADE, show_default=True)
+@click.option("--fee-bps", type=float, default=POOL_FEE / 100, show_default=True, help="The pools' fee.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for capacity.json, .csv, .png.")
+@click.option("--charts/--no-charts", default=True, show_default=True, help="capacity.png (needs matplotlib).")
+def capacity_command(**options) -> None:
+    """Backtest one index at NAVs from $100k to $100M under each liquidity variant: its costs, tracking and the
+    largest NAV whose costs stay within the budget."""
+    charts, out = options["charts"], options["out"]
+    if charts and importlib.util.find_spec("matplotlib") is None:
+        raise click.ClickException("charts need matplotlib: pip install -e '.[analytics]' (or pass --no-charts)")
+    try:
+        navs = [float(n) for n in options["navs"].replace("_", "").split(",") if n.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(f"not a list of numbers: {options['navs']!r}", param_hint="--navs") from exc
+    try:
+        methodology = _methodology(options)
+        schedule = Schedule.parse(options["rebalance"])
+        costs = CostModel(fee_bps=options["fee_bps"], gas_per_trade=options["gas_per_trade"], gwei=options["gwei"])
+        history = _load(options["data_dir"], methodology)
+        methodology.check(history)
+        with click.progressbar(length=len(navs) * len(VARIANTS), label="capacity", file=sys.stderr) as bar:
+            report = capacity(
+                history,
+                methodology,
+                options["start"],
+                options["end"],
+                schedule,
+                costs,
+                navs=navs,
+                budget_bps=options["budget_bps"],
+                on_run=lambda variant, nav: bar.update(1),
+            )
+    except MethodologyError as exc:
+        raise _usage_error(exc) from exc
+    except MarketDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = [
+        [
+            f"${r.nav_usd:,.0f}",
+            r.variant,
+            f"{r.costs_usd:,.0f}",
+            f"{r.cost_share_annual:.2%}",
+            f"{r.tracking_difference_annual:.2%}",
+            f"{r.tracking_error_annual:.2%}",
+            str(r.trades),
+        ]
+        for r in sorted(report.runs, key=lambda r: (r.nav_usd, list(VARIANTS).index(r.variant)))
+    ]
+    held = ", ".join(report.assets)
+    click.echo(f"{report.method} of {report.universe} ({held}), {report.schedule}, {report.start}..{report.end}")
+    click.echo(
+        table(
+            ["NAV", "liquidity", "costs (USD)", "costs / NAV a year", "TD (annual)", "TE (annual)", "trades"],
+            rows,
+            right={0, 2, 3, 4, 5, 6},
+        )
+    )
+    for variant in report.capacity_usd:
+        floor, top = report.floor_usd[variant], report.capacity_usd[variant]
+        if floor is None or top is None:
+            said = f"no NAV from ${min(navs):,.0f} to ${max(navs):,.0f}"
+        else:
+            said = (
+                f"from {'at most ' if report.floor_at_most[variant] else ''}${floor:,.0f} "
+                f"to {'at least ' if report.capacity_at_least[variant] else ''}${top:,.0f}"
+            )
+        click.echo(f"costs within {report.budget_bps:g} bps a year ({variant} liquidity): {said}")
+    written = write_capacity(report, out, charts=charts)
+    click.echo(f"wrote {', '.join(p.name for p in written)} to {out}")
+
+
 def _liquidity_variants(history, methodology, first, last, schedule, model, nav, result) -> None:
     """The same backtest's costs under each variant of the liquidity model (the chosen one is `result`)."""
     rows = []
@@ -304,12 +398,11 @@ def _liquidity_variants(history, methodology, first, last, schedule, model, nav,
         else:
             run = run_backtest(history, methodology, first, last, schedule, replace(model, liquidity=variant), nav)
         s = run.summary()
-        years = max(len(run.dates) - 1, 1) / 365
         rows.append(
             [
                 variant + (" (above)" if variant == model.liquidity else ""),
                 f"{s['costs_usd']:,.0f}",
-                f"{s['costs_usd'] / nav / years:.2%}",
+                f"{s['costs_usd'] / nav / run.years:.2%}",
                 f"{s['tracking_difference_annual']:.2%}",
                 f"{s['tracking_error_annual']:.2%}",
             ]

@@ -13,8 +13,9 @@ positive semi-definite; it is a description, not an optimiser's input.
   Forbes and Rigobon 2002): a one-sided tail truncates the common factor and lowers them, a two-sided one
   raises them; the two bracket the shift rather than measure it.
 
-`write_backtest` writes a backtest's files: `report_markdown` its `report.md`, `write_charts` its PNG charts,
-with matplotlib's Agg backend imported only there (the `analytics` extra), so the package imports without matplotlib.
+`write_backtest` writes a backtest's files: `report_markdown` its `report.md`, `write_charts` its PNG charts;
+`write_capacity` a capacity report's (`index_vault.methodology.capacity`); matplotlib's Agg backend is imported
+only in the chart writers (the `analytics` extra), so the package imports without matplotlib.
 """
 
 import csv
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from index_vault.methodology.backtest import BacktestResult
+    from index_vault.methodology.capacity import Capacity
 
 PERIODS_PER_YEAR = 365
 STRESS_QUANTILE = 0.1
@@ -325,3 +327,47 @@ def write_backtest(result: "BacktestResult", out: str | Path, charts: bool = Tru
     if charts:
         written += write_charts(result, out)
     return written
+
+
+def write_capacity(report: "Capacity", out: str | Path, charts: bool = True) -> list[Path]:
+    """capacity.json, capacity.csv and (with `charts`) capacity.png in `out`; returns the paths."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "capacity.json", folder / "capacity.csv"]
+    paths[0].write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    with paths[1].open("w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        fields = list(type(report.runs[0]).__dataclass_fields__) if report.runs else []
+        writer.writerow(fields)
+        writer.writerows([getattr(run, k) for k in fields] for run in report.runs)
+    if charts:
+        paths.append(_capacity_chart(report, folder / "capacity.png"))
+    return paths
+
+
+def _capacity_chart(report: "Capacity", path: Path) -> Path:
+    """Costs a year and tracking difference against NAV (log scale), one line per variant, the budget dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    for variant in dict.fromkeys(r.variant for r in report.runs):
+        runs = [r for r in report.runs if r.variant == variant]
+        navs = [r.nav_usd for r in runs]
+        top.plot(navs, [100 * r.cost_share_annual for r in runs], marker="o", label=variant)
+        bottom.plot(navs, [100 * r.tracking_difference_annual for r in runs], marker="o", label=variant)
+    top.axhline(report.budget_bps / 100, color="grey", linestyle="--", label=f"budget {report.budget_bps:g} bps")
+    top.set_ylabel("costs, % of NAV a year")
+    top.set_title(f"{report.method} of {report.universe}, {report.schedule}, {report.start}..{report.end}")
+    top.legend()
+    bottom.set_ylabel("tracking difference, % a year")
+    bottom.set_xlabel("NAV at the start (USD)")
+    bottom.set_xscale("log")
+    for axis in (top, bottom):
+        axis.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
