@@ -11,6 +11,9 @@ import yaml
 from index_vault.common.artifacts import project_root
 from index_vault.common.report import format_amounts, table
 from index_vault.common.units import format_units, parse_units
+from index_vault.keeper.execution import DEFAULT as DEFAULT_POLICY
+from index_vault.keeper.execution import NAIVE as NAIVE_POLICY
+from index_vault.keeper.execution import POLICIES, ExecutionPolicy
 from index_vault.market.liquidity import VARIANTS
 from index_vault.market.model import POOL_FEE, MarketDataError
 from index_vault.methodology.analytics import write_backtest, write_capacity
@@ -193,6 +196,8 @@ def _usage_error(exc: MethodologyError) -> click.ClickException:
         "window",
         "navs",
         "budget-bps",
+        "execution",
+        "max-band",
     }:
         return click.BadParameter(str(exc), param_hint=f"--{exc.param}")
     return click.ClickException(str(exc))
@@ -232,6 +237,66 @@ def weights_command(**options) -> None:
         click.echo(f"proposal written to {proposal.write(options['out'])}")
 
 
+def _execution_options(command):
+    """The execution policy's options (`index_vault.keeper.execution`), for backtest and capacity."""
+    options = [
+        click.option(
+            "--execution",
+            type=click.Choice(tuple(POLICIES)),
+            default="default",
+            show_default=True,
+            help="How a rebalance trades: the cost-aware policy, or naive (every gap whole, at once).",
+        ),
+        click.option(
+            "--tracking-price",
+            type=float,
+            default=DEFAULT_POLICY.tracking_price,
+            show_default=True,
+            help="NAV a unit of tracking variance is worth (the no-trade band's trade-off).",
+        ),
+        click.option(
+            "--max-band",
+            default=str(DEFAULT_POLICY.max_band),
+            show_default=True,
+            metavar="FRACTION",
+            help="Gaps wider than this share of NAV always trade.",
+        ),
+        click.option(
+            "--window-days",
+            type=int,
+            default=DEFAULT_POLICY.window_days,
+            show_default=True,
+            help="Days a rebalance may spread its trades over.",
+        ),
+        click.option(
+            "--impact-budget-bps",
+            type=float,
+            default=DEFAULT_POLICY.impact_budget_bps,
+            show_default=True,
+            help="A pool trade's price impact beyond the fee; larger trades are spread.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _execution(options) -> ExecutionPolicy:
+    """The policy the options ask for; a `MethodologyError` names a bad value."""
+    if options["execution"] == "naive":
+        return NAIVE_POLICY
+    try:
+        return replace(
+            DEFAULT_POLICY,
+            tracking_price=options["tracking_price"],
+            max_band=float(parse_fraction(options["max_band"], "max-band")),
+            window_days=options["window_days"],
+            impact_budget_bps=options["impact_budget_bps"],
+        )
+    except ValueError as exc:
+        raise MethodologyError(str(exc), "execution") from exc
+
+
 @main.command("backtest")
 @_methodology_options
 @click.option("--start", required=True, metavar="YYYY-MM-DD")
@@ -262,6 +327,7 @@ def weights_command(**options) -> None:
     help="Pool depth: the local market's rule (legacy), or the data model's thin, base or deep variant "
     "(the costs are then also printed under the other two).",
 )
+@_execution_options
 @click.option("--charts/--no-charts", default=True, show_default=True, help="PNG charts (needs matplotlib).")
 def backtest_command(**options) -> None:
     """Replay history: the ideal index (at target daily, free) against one rebalanced on a schedule, with costs."""
@@ -278,12 +344,15 @@ def backtest_command(**options) -> None:
             gwei=options["gwei"],
             liquidity=options["liquidity"],
         )
+        execution = _execution(options)
         history = _load(options["data_dir"], methodology)
         methodology.check(history)
         first, last = date_range(options["start"], options["end"])
         length = history.index(last, "end") - history.index(first, "start") + 1
         with click.progressbar(length=length, label="backtest", file=sys.stderr) as bar:
-            result = run_backtest(history, methodology, first, last, schedule, model, options["nav"], on_day=bar.update)
+            result = run_backtest(
+                history, methodology, first, last, schedule, model, options["nav"], bar.update, execution
+            )
     except MethodologyError as exc:
         raise _usage_error(exc) from exc
     except MarketDataError as exc:
@@ -294,7 +363,7 @@ def backtest_command(**options) -> None:
     rows = [[k, f"{summary[k]:.6g}" if isinstance(summary[k], float) else str(summary[k])] for k in SUMMARY_KEYS]
     click.echo(table(["", "value"], rows, right={1}))
     if model.enabled and model.liquidity != "legacy":
-        _liquidity_variants(history, methodology, first, last, schedule, model, options["nav"], result)
+        _liquidity_variants(history, methodology, first, last, schedule, model, options["nav"], result, execution)
     click.echo(f"wrote {', '.join(p.name for p in written)} to {out}")
 
 
@@ -321,6 +390,7 @@ def backtest_command(**options) -> None:
 @click.option("--gas-per-trade", type=int, default=GAS_PER_TRADE, show_default=True)
 @click.option("--fee-bps", type=float, default=POOL_FEE / 100, show_default=True, help="The pools' fee.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for capacity.json, .csv, .png.")
+@_execution_options
 @click.option("--charts/--no-charts", default=True, show_default=True, help="capacity.png (needs matplotlib).")
 def capacity_command(**options) -> None:
     """Backtest one index at NAVs from $100k to $100M under each liquidity variant: its costs, tracking and the
@@ -336,6 +406,7 @@ def capacity_command(**options) -> None:
         methodology = _methodology(options)
         schedule = Schedule.parse(options["rebalance"])
         costs = CostModel(fee_bps=options["fee_bps"], gas_per_trade=options["gas_per_trade"], gwei=options["gwei"])
+        execution = _execution(options)
         history = _load(options["data_dir"], methodology)
         methodology.check(history)
         with click.progressbar(length=len(navs) * len(VARIANTS), label="capacity", file=sys.stderr) as bar:
@@ -349,6 +420,7 @@ def capacity_command(**options) -> None:
                 navs=navs,
                 budget_bps=options["budget_bps"],
                 on_run=lambda variant, nav: bar.update(1),
+                execution=execution,
             )
     except MethodologyError as exc:
         raise _usage_error(exc) from exc
@@ -367,7 +439,10 @@ def capacity_command(**options) -> None:
         for r in sorted(report.runs, key=lambda r: (r.nav_usd, list(VARIANTS).index(r.variant)))
     ]
     held = ", ".join(report.assets)
-    click.echo(f"{report.method} of {report.universe} ({held}), {report.schedule}, {report.start}..{report.end}")
+    click.echo(
+        f"{report.method} of {report.universe} ({held}), {report.schedule}, {report.start}..{report.end}, "
+        f"{report.execution} execution"
+    )
     click.echo(
         table(
             ["NAV", "liquidity", "costs (USD)", "costs / NAV a year", "TD (annual)", "TE (annual)", "trades"],
@@ -389,14 +464,15 @@ def capacity_command(**options) -> None:
     click.echo(f"wrote {', '.join(p.name for p in written)} to {out}")
 
 
-def _liquidity_variants(history, methodology, first, last, schedule, model, nav, result) -> None:
+def _liquidity_variants(history, methodology, first, last, schedule, model, nav, result, execution) -> None:
     """The same backtest's costs under each variant of the liquidity model (the chosen one is `result`)."""
     rows = []
     for variant in VARIANTS:
         if variant == model.liquidity:
             run = result
         else:
-            run = run_backtest(history, methodology, first, last, schedule, replace(model, liquidity=variant), nav)
+            costs = replace(model, liquidity=variant)
+            run = run_backtest(history, methodology, first, last, schedule, costs, nav, execution=execution)
         s = run.summary()
         rows.append(
             [

@@ -7,7 +7,13 @@ later day, in order:
 - the day's target is computed from data up to that day (`Methodology.weights`, the same integer weights
   `index-vault weights` proposes);
 - on a rebalance day (`Schedule`) the tracked index trades every constituent back to target at the day's prices
-  and pays the `CostModel`; its NAV drops by the cost before the new holdings are bought.
+  and pays the `CostModel`; its NAV drops by the cost before the new holdings are bought. That is the naive
+  execution (`execution=NAIVE`, the default here; `--execution naive`). Under another `ExecutionPolicy`
+  (`index_vault.keeper.execution`, `--execution default`) a rebalance trades over up to the policy's window of
+  days from the rebalance day: each day, each gap to that day's target is traded whole, cut to the policy's
+  impact budget, handed to the auction on the window's last day, or left in the cost-aware no-trade band; sells
+  go first, into cash, and buys spend what cash holds (scaled down together when it is short). Cash counts in the
+  NAV and earns nothing.
 
 Cost model (`CostModel`), in USD at the tracked NAV (`nav_usd` at the start): each constituent whose value
 changes is one trade against its own USDC pool, a constant-product pool of depth `D` per side: with
@@ -27,15 +33,19 @@ deviation of the daily return difference (tracked - ideal) times sqrt(365); `tra
 tracked index's annualised return less the ideal one's; `turnover_annual` the one-way turnover (half the sum
 of absolute trades over NAV, summed over rebalances) per year; `costs_usd` slippage plus gas; `rebalances`
 the rebalances after the start. Floats throughout: this is analytics, nothing here meets the chain.
+
+Length: over 500 lines; the day loop, the naive rebalance and the policy's day of execution share the cost model
+and the result they book into, and read best side by side.
 """
 
 import itertools
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from index_vault.keeper.execution import NAIVE, Decision, ExecutionPolicy
 from index_vault.market.liquidity import VARIANTS, LiquidityError, LiquidityModel
 from index_vault.market.model import MIN_DEPTH_USD, POOL_FEE, MarketDataError, pool_depth_usd
 from index_vault.methodology.history import History, MethodologyError, date_range, days_between
@@ -46,6 +56,7 @@ GAS_PER_TRADE = 210_000  # make demo: 6,027,498 gas over 29 keeper trades
 GWEI = 30.0
 NAV_USD = 1_000_000.0
 NOISE = 1e-9  # trades below this share of NAV are not made
+VARIANCE_DAYS = 30  # trailing days of the tracking variance the execution policy's no-trade band weighs
 SCHEDULE_KINDS = ("daily", "weekly", "monthly", "quarterly")
 LIQUIDITY_MODELS = ("legacy", *VARIANTS)  # legacy: the local market's depth rule; else a variant of the data model
 
@@ -154,6 +165,7 @@ class BacktestResult:
     gas_usd: float = 0.0
     trades: int = 0
     warnings: list[str] = field(default_factory=list)
+    execution: ExecutionPolicy = NAIVE
 
     @property
     def assets(self) -> list[str]:
@@ -189,6 +201,7 @@ class BacktestResult:
             "schedule": str(self.schedule),
             "nav_usd": self.nav_usd,
             "cost_model": self.costs.to_dict(),
+            "execution": asdict(self.execution),
             "slippage_usd": self.slippage_usd,
             "gas_usd": self.gas_usd,
             "trades": self.trades,
@@ -224,8 +237,10 @@ def run_backtest(
     costs: CostModel | None = None,
     nav_usd: float = NAV_USD,
     on_day: Callable[[int], None] | None = None,
+    execution: ExecutionPolicy = NAIVE,
 ) -> BacktestResult:
-    """Replays `start`..`end` day by day (module doc); `on_day(1)` after each day, for a progress bar.
+    """Replays `start`..`end` day by day (module doc); `on_day(1)` after each day, for a progress bar. With an
+    `execution` policy other than `NAIVE`, a rebalance trades over up to its window of days (`_execute`).
 
     Length: over 80 lines; the day loop follows the module doc's steps in order and reads as one piece.
     """
@@ -275,8 +290,11 @@ def run_backtest(
         targets=[dict(goal)],
         drift=[0.0],
         returns={},
+        execution=execution,
     )
     ideal_weights = goal
+    cash = [0.0]  # index points held in USD between the days of a spread rebalance
+    window = 0  # days left in the current rebalance's window
     if on_day:
         on_day(1)
     for i in range(first + 1, last + 1):
@@ -286,15 +304,23 @@ def run_backtest(
         result.ideal.append(
             result.ideal[-1] * (1 + sum(w * (now[a] / yesterday[a] - 1) for a, w in ideal_weights.items()))
         )
-        value = sum(q * now[a] for a, q in holdings.items())
+        value = sum(q * now[a] for a, q in holdings.items()) + cash[0]
         goal = target(i)
         now.update(prices(i, [a for a in goal if a not in now]))
         current = {a: q * now[a] / value for a, q in holdings.items()}
         drift = max((abs(current.get(a, 0.0) - goal.get(a, 0.0)) for a in {*current, *goal}), default=0.0)
-        if schedule.due(before, today, drift):
-            value = _rebalance(history, i, holdings, now, value, goal, costs, nav_usd / 100, result, liquidity)
+        due = schedule.due(before, today, drift)
+        if due:
             result.rebalance_dates.append(today)
+        if execution.naive and due:
+            value = _rebalance(history, i, holdings, now, value, goal, costs, nav_usd / 100, result, liquidity)
             current = dict(goal)
+        elif not execution.naive and (due or window > 0):
+            window = execution.window_days if due else window
+            context = _Day(history, i, now, costs, nav_usd / 100, liquidity, _horizon_days(schedule))
+            value, more = _execute(context, holdings, cash, value, goal, execution, result, last_day=window == 1)
+            window = window - 1 if more else 0
+            current = {a: q * now[a] / value for a, q in holdings.items()}
         result.dates.append(today)
         result.tracked.append(value)
         result.weights.append(current)
@@ -331,13 +357,7 @@ def _rebalance(
     trades = {a: t for a, t in trades.items() if abs(t) > NOISE * value}
     slippage = 0.0
     for asset, amount in sorted(trades.items()):
-        cap = history.market_cap(asset, i)
-        if liquidity is None:
-            depth = pool_depth_usd(int(cap)) if cap else MIN_DEPTH_USD
-        elif cap:
-            depth = liquidity.depth(asset, history.dates[i], cap, costs.liquidity).total_usd
-        else:
-            raise MarketDataError(f"{asset} has no market cap on {history.dates[i]}: its pool depth cannot be modelled")
+        depth = _depth_usd(history, i, asset, costs, liquidity)
         slippage += costs.swap_cost_usd(abs(amount) * usd_per_point, depth)
     gas = len(trades) * costs.gas_usd(history.price("ETH", i) or 0.0) if costs.needs_eth else 0.0
     result.slippage_usd += slippage
@@ -350,6 +370,122 @@ def _rebalance(
     holdings.clear()
     holdings.update({a: w * left / prices[a] for a, w in goal.items()})
     return left
+
+
+def _depth_usd(history: History, i: int, asset: str, costs: CostModel, liquidity: LiquidityModel | None) -> float:
+    """`asset`'s pool depth per side on day `i`: the data model's at the cost model's variant, else the local
+    market's rule."""
+    cap = history.market_cap(asset, i)
+    if liquidity is None:
+        return pool_depth_usd(int(cap)) if cap else MIN_DEPTH_USD
+    if not cap:
+        raise MarketDataError(f"{asset} has no market cap on {history.dates[i]}: its pool depth cannot be modelled")
+    return liquidity.depth(asset, history.dates[i], cap, costs.liquidity).total_usd
+
+
+@dataclass(frozen=True)
+class _Day:
+    """What a day of a spread rebalance reads: the data, the day, its prices, the costs and the horizon."""
+
+    history: History
+    i: int
+    prices: dict[str, float]
+    costs: CostModel
+    usd_per_point: float
+    liquidity: LiquidityModel | None
+    horizon_days: int
+
+
+def _execute(
+    day: _Day,
+    holdings: dict[str, float],
+    cash: list[float],
+    value: float,
+    goal: dict[str, float],
+    policy: ExecutionPolicy,
+    result: "BacktestResult",
+    last_day: bool,
+) -> tuple[float, bool]:
+    """One day of a rebalance under `policy` (`index_vault.keeper.execution`): sells first, into `cash`, then buys
+    with what cash holds (scaled down together when it is short); returns the NAV left (index points) and whether
+    anything is left to trade on a later day of the window."""
+    usd, prices, costs = day.usd_per_point, day.prices, day.costs
+    gas = costs.gas_usd(day.history.price("ETH", day.i) or 0.0) if costs.needs_eth else 0.0
+    fee = costs.fee_bps if costs.enabled else 0.0
+    gaps = {a: goal.get(a, 0.0) * value - holdings.get(a, 0.0) * prices[a] for a in {*holdings, *goal}}
+    decisions: dict[str, tuple[Decision, float]] = {}
+    for asset, gap in sorted(gaps.items()):
+        if abs(gap) <= NOISE * value:
+            continue
+        # free trades (costs off) move no price: nothing to spread
+        depth = _depth_usd(day.history, day.i, asset, costs, day.liquidity) if costs.enabled else math.inf
+        variance = _tracking_variance(day, asset, result) * day.horizon_days
+        decisions[asset] = (policy.decide(gap * usd, value * usd, depth, variance, gas, fee, last_day), depth)
+    more = any(d.reason == "slice" for d, _ in decisions.values())
+    sells = {a: x for a, x in decisions.items() if x[0].traded_usd < 0}
+    buys = {a: x for a, x in decisions.items() if x[0].traded_usd > 0}
+    for asset, (decision, depth) in sells.items():
+        pool, auction = -decision.pool_usd, -decision.auction_usd
+        slippage, paid = _book(result, costs, pool, auction, depth, gas, policy, value * usd)
+        holdings[asset] -= (pool + auction) / usd / prices[asset]
+        cash[0] += (pool + auction - slippage - paid) / usd
+    need = sum(d.traded_usd for d, _ in buys.values())
+    scale = min(1.0, max(cash[0] * usd, 0.0) / need) if need > 0 else 1.0
+    more = more or (scale < 1.0 and not last_day)
+    for asset, (decision, depth) in buys.items():
+        pool, auction = decision.pool_usd * scale, decision.auction_usd * scale
+        slippage, paid = _book(result, costs, pool, auction, depth, gas, policy, value * usd)
+        holdings[asset] = holdings.get(asset, 0.0) + (pool + auction - slippage) / usd / prices[asset]
+        cash[0] -= (pool + auction + paid) / usd
+    for asset in [a for a, q in holdings.items() if a not in goal and abs(q * prices[a]) <= NOISE * value]:
+        del holdings[asset]
+    left = sum(q * prices[a] for a, q in holdings.items()) + cash[0]
+    if left <= 0:
+        raise MethodologyError(
+            f"costs on {day.history.dates[day.i]} exceed the NAV; raise --nav or lower the costs", "nav"
+        )
+    return left, more
+
+
+def _book(
+    result: "BacktestResult",
+    costs: CostModel,
+    pool: float,
+    auction: float,
+    depth: float,
+    gas: float,
+    policy: ExecutionPolicy,
+    nav_usd: float,
+) -> tuple[float, float]:
+    """Records one asset's pool and auction trades of a day (USD) in `result`; returns what they lose to the pool
+    and the auction, and the gas they pay."""
+    count = (pool > 0) + (auction > 0)
+    discount = policy.auction_discount_bps / 10_000 if costs.enabled else 0.0
+    slippage = costs.swap_cost_usd(pool, depth) + auction * discount
+    result.slippage_usd += slippage
+    result.gas_usd += count * gas
+    result.trades += count
+    result.turnover += (pool + auction) / 2 / nav_usd
+    return slippage, count * gas
+
+
+def _tracking_variance(day: _Day, asset: str, result: "BacktestResult") -> float:
+    """The daily variance of `asset`'s return less the ideal index's over the last `VARIANCE_DAYS` days (infinite
+    with fewer than five: a gap is then always worth trading)."""
+    series = day.history.columns["price_usd"].get(asset, ())
+    first = day.i - (len(result.ideal) - 1)  # the data's index of the window's first day
+    diffs = []
+    for j in range(max(first + 1, day.i - VARIANCE_DAYS + 1), day.i + 1):
+        k = j - first
+        if k >= len(result.ideal) or j >= len(series) or not series[j] or not series[j - 1]:
+            continue
+        diffs.append((series[j] / series[j - 1] - 1) - (result.ideal[k] / result.ideal[k - 1] - 1))
+    return statistics.variance(diffs) if len(diffs) >= 5 else math.inf
+
+
+def _horizon_days(schedule: Schedule) -> int:
+    """The days until the schedule's next rebalance, roughly: how long a gap left today lasts."""
+    return {"daily": 1, "weekly": 7, "monthly": 30, "quarterly": 91}.get(schedule.kind, 30)
 
 
 def _market_caps(history: History) -> Callable[[str, str], float | None]:

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from index_vault.keeper.execution import NAIVE, ExecutionPolicy
 from index_vault.market.liquidity import VARIANTS
 from index_vault.methodology.backtest import CostModel, Schedule, run_backtest
 from index_vault.methodology.history import History, MethodologyError, date_range
@@ -42,6 +43,7 @@ class Capacity:
     """The grid's runs and, per variant, the NAVs whose costs stay within the budget."""
 
     method: str
+    execution: str  # the execution policy's name
     universe: str  # the methodology's universe (a fixed basket or the top N)
     assets: list[str]  # every asset the index held or targeted in the window
     start: str
@@ -57,6 +59,7 @@ class Capacity:
     def to_dict(self) -> dict:
         return {
             "method": self.method,
+            "execution": self.execution,
             "universe": self.universe,
             "assets": self.assets,
             "start": self.start,
@@ -82,9 +85,10 @@ def capacity(
     budget_bps: float = DEFAULT_BUDGET_BPS,
     variants: Sequence[str] = tuple(VARIANTS),
     on_run: Callable[[str, float], None] | None = None,
+    execution: ExecutionPolicy = NAIVE,
 ) -> Capacity:
-    """Backtests every NAV of `navs` under every liquidity variant (module doc); `on_run(variant, nav)` after
-    each, for progress."""
+    """Backtests every NAV of `navs` under every liquidity variant (module doc), trading by `execution`;
+    `on_run(variant, nav)` after each, for progress."""
     start, end = date_range(start, end)
     navs = sorted(float(n) for n in navs)
     if not navs or navs[0] <= 0:
@@ -102,7 +106,14 @@ def capacity(
     for variant in variants:
         for nav in navs:
             result = run_backtest(
-                history, methodology, start, end, schedule, replace(costs, liquidity=variant), nav_usd=nav
+                history,
+                methodology,
+                start,
+                end,
+                schedule,
+                replace(costs, liquidity=variant),
+                nav_usd=nav,
+                execution=execution,
             )
             summary = result.summary()
             assets = assets or result.assets
@@ -127,6 +138,7 @@ def capacity(
         floors[variant], capacities[variant] = within_budget(points, budget)
     return Capacity(
         method=methodology.method,
+        execution=execution.name,
         universe=methodology.universe,
         assets=assets,
         start=start,
