@@ -8,12 +8,17 @@ from dataclasses import replace
 import click
 import yaml
 
-from index_vault.common.artifacts import project_root
+from index_vault.cli_options import (
+    execution_from,
+    execution_options,
+    load_data,
+    methodology_from,
+    methodology_options,
+    usage_error,
+    warn,
+)
 from index_vault.common.report import format_amounts, table
 from index_vault.common.units import format_units, parse_units
-from index_vault.keeper.execution import DEFAULT as DEFAULT_POLICY
-from index_vault.keeper.execution import NAIVE as NAIVE_POLICY
-from index_vault.keeper.execution import POLICIES, ExecutionPolicy
 from index_vault.market.liquidity import VARIANTS
 from index_vault.market.model import POOL_FEE, MarketDataError
 from index_vault.methodology.analytics import write_backtest, write_capacity
@@ -27,8 +32,7 @@ from index_vault.methodology.backtest import (
     run_backtest,
 )
 from index_vault.methodology.capacity import DEFAULT_BUDGET_BPS, DEFAULT_NAVS, capacity
-from index_vault.methodology.history import WINDOW_DAYS, History, MethodologyError, date_range, load_history
-from index_vault.methodology.weights import METRIC_PREFIX, MIN_HISTORY_DAYS, Methodology, parse_fraction
+from index_vault.methodology.history import MethodologyError, date_range
 from index_vault.vault.basket import LOCKED_SHARES, MAX_ASSETS, MIN_UNIT, mint_amounts, redeem_amounts
 from index_vault.vault.spec import SpecError, load_spec
 
@@ -112,117 +116,22 @@ def spec_template() -> None:
     yaml.safe_dump(example, sys.stdout, sort_keys=False)
 
 
-def _methodology_options(command):
-    """The options `weights` and `backtest` share: data, method, universe and bounds."""
-    options = [
-        click.option(
-            "--data",
-            "data_dir",
-            default=None,
-            metavar="DIR",
-            help="A data folder in the layout of data/prices (a CSV panel date,symbol,price_usd,market_cap_usd,"
-            "volume_usd), or the CSV itself. Default: the project's data/.",
-        ),
-        click.option(
-            "--method",
-            required=True,
-            help="market-cap, capped-market-cap, equal, liquidity, sqrt-market-cap or metric:COLUMN.",
-        ),
-        click.option("--assets", default=None, metavar="SYM,...", help="A fixed basket, in this order."),
-        click.option("--top", type=int, default=None, metavar="N", help="The N largest eligible assets by market cap."),
-        click.option(
-            "--cap", default=None, metavar="FRACTION", help="Per-asset cap (0.25, 25%); capped-market-cap: 0.25."
-        ),
-        click.option("--floor", default="0", metavar="FRACTION", help="Per-asset floor (0.01, 1%).", show_default=True),
-        click.option(
-            "--min-history",
-            type=int,
-            default=MIN_HISTORY_DAYS,
-            show_default=True,
-            help="Days since an asset's first price for --top eligibility.",
-        ),
-        click.option(
-            "--window",
-            type=int,
-            default=WINDOW_DAYS,
-            show_default=True,
-            help="Trailing days of the supply median, volume mean and metric median.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _methodology(options: dict) -> Methodology:
-    assets, top, cap = options["assets"], options["top"], options["cap"]
-    if assets is not None and top is not None:
-        raise click.UsageError("give --assets or --top, not both")
-    if assets is None and top is None:
-        raise click.UsageError("give --assets SYM,... or --top N")
-    return Methodology(
-        method=options["method"],
-        assets=tuple(assets.split(",")) if assets is not None else (),
-        top=top,
-        cap=parse_fraction(cap, "cap") if cap is not None else None,
-        floor=parse_fraction(options["floor"], "floor"),
-        min_history_days=options["min_history"],
-        window_days=options["window"],
-    )
-
-
-def _load(data_dir: str | None, methodology: Methodology) -> History:
-    path = data_dir if data_dir is not None else project_root() / "data"
-    columns = [methodology.metric_name] if methodology.method.startswith(METRIC_PREFIX) else []
-    try:
-        return load_history(path, columns)
-    except MarketDataError as exc:
-        raise click.BadParameter(str(exc), param_hint="--data") from exc
-
-
-def _usage_error(exc: MethodologyError) -> click.ClickException:
-    if exc.param in {
-        "method",
-        "assets",
-        "top",
-        "cap",
-        "floor",
-        "start",
-        "end",
-        "date",
-        "rebalance",
-        "nav",
-        "gwei",
-        "window",
-        "navs",
-        "budget-bps",
-        "execution",
-        "max-band",
-    }:
-        return click.BadParameter(str(exc), param_hint=f"--{exc.param}")
-    return click.ClickException(str(exc))
-
-
-def _warn(messages) -> None:
-    for message in messages:
-        click.echo(f"warning: {message}", err=True)
-
-
 @main.command("weights")
-@_methodology_options
+@methodology_options
 @click.option("--date", "day", required=True, metavar="YYYY-MM-DD", help="The day of the weights (data up to it).")
+@click.option("--nav", type=float, default=NAV_USD, show_default=True, help="The index's NAV, for --depth-multiple.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the proposal file (JSON) here.")
 def weights_command(**options) -> None:
     """Target weights (1e18 fixed point, summing to 10**18) for one day, as a table and a proposal file."""
     try:
-        methodology = _methodology(options)
-        history = _load(options["data_dir"], methodology)
+        methodology = methodology_from(options)
+        history = load_data(options["data_dir"], methodology)
         proposal = methodology.weights(history, options["day"])
     except MethodologyError as exc:
-        raise _usage_error(exc) from exc
+        raise usage_error(exc) from exc
     except MarketDataError as exc:
         raise click.ClickException(str(exc)) from exc
-    _warn(proposal.warnings)
+    warn(proposal.warnings)
     click.echo(
         f"{proposal.method}, {proposal.universe} on {proposal.date}: cap {float(proposal.cap):.2%}, "
         f"floor {float(proposal.floor):.2%}"
@@ -237,68 +146,8 @@ def weights_command(**options) -> None:
         click.echo(f"proposal written to {proposal.write(options['out'])}")
 
 
-def _execution_options(command):
-    """The execution policy's options (`index_vault.keeper.execution`), for backtest and capacity."""
-    options = [
-        click.option(
-            "--execution",
-            type=click.Choice(tuple(POLICIES)),
-            default="default",
-            show_default=True,
-            help="How a rebalance trades: the cost-aware policy, or naive (every gap whole, at once).",
-        ),
-        click.option(
-            "--tracking-price",
-            type=float,
-            default=DEFAULT_POLICY.tracking_price,
-            show_default=True,
-            help="NAV a unit of tracking variance is worth (the no-trade band's trade-off).",
-        ),
-        click.option(
-            "--max-band",
-            default=str(DEFAULT_POLICY.max_band),
-            show_default=True,
-            metavar="FRACTION",
-            help="Gaps wider than this share of NAV always trade.",
-        ),
-        click.option(
-            "--window-days",
-            type=int,
-            default=DEFAULT_POLICY.window_days,
-            show_default=True,
-            help="Days a rebalance may spread its trades over.",
-        ),
-        click.option(
-            "--impact-budget-bps",
-            type=float,
-            default=DEFAULT_POLICY.impact_budget_bps,
-            show_default=True,
-            help="A pool trade's price impact beyond the fee; larger trades are spread.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _execution(options) -> ExecutionPolicy:
-    """The policy the options ask for; a `MethodologyError` names a bad value."""
-    if options["execution"] == "naive":
-        return NAIVE_POLICY
-    try:
-        return replace(
-            DEFAULT_POLICY,
-            tracking_price=options["tracking_price"],
-            max_band=float(parse_fraction(options["max_band"], "max-band")),
-            window_days=options["window_days"],
-            impact_budget_bps=options["impact_budget_bps"],
-        )
-    except ValueError as exc:
-        raise MethodologyError(str(exc), "execution") from exc
-
-
 @main.command("backtest")
-@_methodology_options
+@methodology_options
 @click.option("--start", required=True, metavar="YYYY-MM-DD")
 @click.option("--end", required=True, metavar="YYYY-MM-DD")
 @click.option(
@@ -327,7 +176,7 @@ def _execution(options) -> ExecutionPolicy:
     help="Pool depth: the local market's rule (legacy), or the data model's thin, base or deep variant "
     "(the costs are then also printed under the other two).",
 )
-@_execution_options
+@execution_options
 @click.option("--charts/--no-charts", default=True, show_default=True, help="PNG charts (needs matplotlib).")
 def backtest_command(**options) -> None:
     """Replay history: the ideal index (at target daily, free) against one rebalanced on a schedule, with costs."""
@@ -335,7 +184,7 @@ def backtest_command(**options) -> None:
     if charts and importlib.util.find_spec("matplotlib") is None:
         raise click.ClickException("charts need matplotlib: pip install -e '.[analytics]' (or pass --no-charts)")
     try:
-        methodology = _methodology(options)
+        methodology = methodology_from(options)
         schedule = Schedule.parse(options["rebalance"])
         model = CostModel(
             enabled=options["costs"],
@@ -344,8 +193,8 @@ def backtest_command(**options) -> None:
             gwei=options["gwei"],
             liquidity=options["liquidity"],
         )
-        execution = _execution(options)
-        history = _load(options["data_dir"], methodology)
+        execution = execution_from(options)
+        history = load_data(options["data_dir"], methodology)
         methodology.check(history)
         first, last = date_range(options["start"], options["end"])
         length = history.index(last, "end") - history.index(first, "start") + 1
@@ -354,10 +203,10 @@ def backtest_command(**options) -> None:
                 history, methodology, first, last, schedule, model, options["nav"], bar.update, execution
             )
     except MethodologyError as exc:
-        raise _usage_error(exc) from exc
+        raise usage_error(exc) from exc
     except MarketDataError as exc:
         raise click.ClickException(str(exc)) from exc
-    _warn(result.warnings)
+    warn(result.warnings)
     written = write_backtest(result, out, charts=charts)
     summary = result.summary()
     rows = [[k, f"{summary[k]:.6g}" if isinstance(summary[k], float) else str(summary[k])] for k in SUMMARY_KEYS]
@@ -368,7 +217,7 @@ def backtest_command(**options) -> None:
 
 
 @main.command("capacity")
-@_methodology_options
+@methodology_options
 @click.option("--start", required=True, metavar="YYYY-MM-DD")
 @click.option("--end", required=True, metavar="YYYY-MM-DD")
 @click.option("--rebalance", default="monthly", show_default=True, help="As for backtest.")
@@ -390,7 +239,7 @@ def backtest_command(**options) -> None:
 @click.option("--gas-per-trade", type=int, default=GAS_PER_TRADE, show_default=True)
 @click.option("--fee-bps", type=float, default=POOL_FEE / 100, show_default=True, help="The pools' fee.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for capacity.json, .csv, .png.")
-@_execution_options
+@execution_options
 @click.option("--charts/--no-charts", default=True, show_default=True, help="capacity.png (needs matplotlib).")
 def capacity_command(**options) -> None:
     """Backtest one index at NAVs from $100k to $100M under each liquidity variant: its costs, tracking and the
@@ -403,11 +252,11 @@ def capacity_command(**options) -> None:
     except ValueError as exc:
         raise click.BadParameter(f"not a list of numbers: {options['navs']!r}", param_hint="--navs") from exc
     try:
-        methodology = _methodology(options)
+        methodology = methodology_from(options)
         schedule = Schedule.parse(options["rebalance"])
         costs = CostModel(fee_bps=options["fee_bps"], gas_per_trade=options["gas_per_trade"], gwei=options["gwei"])
-        execution = _execution(options)
-        history = _load(options["data_dir"], methodology)
+        execution = execution_from(options)
+        history = load_data(options["data_dir"], methodology)
         methodology.check(history)
         with click.progressbar(length=len(navs) * len(VARIANTS), label="capacity", file=sys.stderr) as bar:
             report = capacity(
@@ -423,11 +272,13 @@ def capacity_command(**options) -> None:
                 execution=execution,
             )
     except MethodologyError as exc:
-        raise _usage_error(exc) from exc
+        raise usage_error(exc) from exc
     except MarketDataError as exc:
         raise click.ClickException(str(exc)) from exc
     rows = [
-        [
+        [f"${r.nav_usd:,.0f}", r.variant, "too large for its liquidity caps", "", "", "", ""]
+        if not r.feasible
+        else [
             f"${r.nav_usd:,.0f}",
             r.variant,
             f"{r.costs_usd:,.0f}",

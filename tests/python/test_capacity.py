@@ -85,3 +85,17 @@ def test_capacity_command__bad_navs__exits_2_naming_navs(tmp_path):
 
     assert result.exit_code == 2
     assert "Invalid value for --navs" in result.output
+
+
+def test_capacity__liquidity_caps__sized_at_each_nav_and_too_large_a_nav_infeasible(history):
+    method = Methodology("equal", assets=("SNX", "COMP", "YFI"), depth_multiple=1.0, nav_usd=1.0)
+
+    report = capacity(
+        history, method, "2022-05-01", "2022-06-30", Schedule.parse("monthly"), navs=[1e6, 1e9], variants=["base"]
+    )
+
+    small, large = report.runs
+    assert small.feasible and math.isfinite(small.cost_share_annual)
+    assert not large.feasible and large.cost_share_annual == math.inf
+    assert report.capacity_usd["base"] <= 1e9 and not report.capacity_at_least["base"]
+    assert json.loads(json.dumps(report.to_dict()))["runs"][1]["costs_usd"] is None

@@ -131,3 +131,14 @@ def test_backtest__unknown_liquidity__exits_2_naming_liquidity(tmp_path):
 
     assert result.exit_code == 2
     assert "Invalid value for '--liquidity'" in result.output
+
+
+def test_weights__index_too_large_for_its_liquidity__exits_2_naming_depth_multiple():
+    args = ["weights", "--method", "equal", "--assets", "SNX,COMP,YFI", "--date", "2022-06-01"]
+
+    result = CliRunner().invoke(main, [*args, "--depth-multiple", "0.1", "--nav", "1e9"])
+
+    assert result.exit_code == 2
+    assert (
+        "Invalid value for --depth-multiple" in result.output and "too large for its assets' liquidity" in result.output
+    )

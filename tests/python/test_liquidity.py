@@ -2,6 +2,7 @@
 
 import math
 import statistics
+from fractions import Fraction
 
 import pytest
 
@@ -17,7 +18,7 @@ from index_vault.market.liquidity import (
 from index_vault.market.model import pool_depth_usd
 from index_vault.methodology.backtest import CostModel, Schedule, run_backtest
 from index_vault.methodology.history import History, MethodologyError, load_history
-from index_vault.methodology.weights import Methodology
+from index_vault.methodology.weights import Methodology, bounded_proportional
 
 HEADER = "date,pair,venue,fee_bps,tvl_usd,volume_usd\n"
 
@@ -209,3 +210,37 @@ def test_run_backtest__data_liquidity__cheaper_than_legacy_and_thin_dearest(hist
 def test_cost_model__unknown_liquidity__raises():
     with pytest.raises(MethodologyError, match="unknown liquidity model 'medium'"):
         CostModel(liquidity="medium")
+
+
+def test_bounded_proportional__own_caps__the_capped_asset_held_and_the_rest_shared_pro_rata():
+    weights = bounded_proportional([4, 2, 1, 1], cap=Fraction(1), caps=[Fraction(1, 10), 1, 1, 1])
+
+    assert weights == [Fraction(1, 10), Fraction(9, 20), Fraction(9, 40), Fraction(9, 40)]
+    with pytest.raises(MethodologyError, match=r"own caps sum to 60\.00%"):
+        bounded_proportional([1, 1], caps=[Fraction(3, 10), Fraction(3, 10)])
+
+
+def test_weights__depth_multiple__each_position_within_its_multiple_of_depth_and_said(history):
+    assets = ("UNI", "AAVE", "MKR", "LDO", "SNX", "COMP", "YFI", "SUSHI", "BAL", "1INCH")
+    nav, multiple, day = 30_000_000.0, 0.5, "2022-12-01"
+    method = Methodology("capped-market-cap", assets=assets, cap=0.25, depth_multiple=multiple, nav_usd=nav)
+    model, i = history.liquidity_model(), history.index(day)
+
+    proposal = method.weights(history, day)
+
+    for asset, weight, cap in zip(proposal.assets, proposal.weights, proposal.depth_caps, strict=True):
+        depth = model.depth(asset, day, history.market_cap(asset, i), "base").total_usd
+        assert weight / 10**18 <= multiple * depth / nav * (1 + 1e-12)
+        assert float(cap) == pytest.approx(multiple * depth / nav)
+    held = [w for w in proposal.warnings if "by its liquidity" in w]
+    assert held and "AAVE held to" in " ".join(held)
+    assert proposal.to_dict()["depth_caps"]["UNI"] is not None
+    unconstrained = Methodology("capped-market-cap", assets=assets, cap=0.25).weights(history, day)
+    assert proposal.weights != unconstrained.weights and sum(proposal.weights) == 10**18
+
+
+def test_weights__index_too_large_for_its_liquidity__refused_naming_the_nav(history):
+    method = Methodology("equal", assets=("SNX", "COMP", "YFI"), depth_multiple=0.1, nav_usd=1e9)
+
+    with pytest.raises(MethodologyError, match=r"an index of \$1,000,000,000 is too large for its assets' liquidity"):
+        method.weights(history, "2022-06-01")

@@ -46,7 +46,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from index_vault.keeper.execution import NAIVE, Decision, ExecutionPolicy
-from index_vault.market.liquidity import VARIANTS, LiquidityError, LiquidityModel
+from index_vault.market.liquidity import VARIANTS, LiquidityModel
 from index_vault.market.model import MIN_DEPTH_USD, POOL_FEE, MarketDataError, pool_depth_usd
 from index_vault.methodology.history import History, MethodologyError, date_range, days_between
 from index_vault.methodology.weights import Methodology
@@ -255,12 +255,7 @@ def run_backtest(
     if costs.needs_eth and "ETH" not in history.symbols:
         raise MethodologyError("gas costs need ETH's price, which the data lack (set the gwei to 0)", "gwei")
     warnings = _Warnings()
-    liquidity = None
-    if costs.enabled and costs.liquidity != "legacy":
-        try:
-            liquidity = LiquidityModel.load(_market_caps(history))
-        except LiquidityError as exc:
-            raise MarketDataError(str(exc)) from exc
+    liquidity = history.liquidity_model() if costs.enabled and costs.liquidity != "legacy" else None
 
     def target(i: int) -> dict[str, float]:
         proposal = methodology.weights(history, i)
@@ -486,18 +481,6 @@ def _tracking_variance(day: _Day, asset: str, result: "BacktestResult") -> float
 def _horizon_days(schedule: Schedule) -> int:
     """The days until the schedule's next rebalance, roughly: how long a gap left today lasts."""
     return {"daily": 1, "weekly": 7, "monthly": 30, "quarterly": 91}.get(schedule.kind, 30)
-
-
-def _market_caps(history: History) -> Callable[[str, str], float | None]:
-    """`market_cap(symbol, date)` of the data (raw, as the liquidity model takes its depth shares of them)."""
-    index = {day: i for i, day in enumerate(history.dates)}
-    caps = history.columns["market_cap_usd"]
-
-    def market_cap(symbol: str, day: str) -> float | None:
-        i = index.get(day)
-        return caps[symbol][i] if i is not None and symbol in caps else None
-
-    return market_cap
 
 
 class _Warnings:

@@ -8,7 +8,9 @@ impact grows with the trade, so a large one does too. The report gives, under ea
 stay within the budget (50 bps a year by default): from the smallest (the index's *floor*) to the largest (its
 *capacity*). Between two grid points the costs' share is interpolated linearly in log NAV, so the figures do not
 jump from one grid point to the next; an end of the grid within the budget is reported as a bound ("at most" the
-smallest NAV, "at least" the largest). Floats throughout: this is analytics.
+smallest NAV, "at least" the largest). With liquidity caps (`Methodology.depth_multiple`) the caps are sized
+at each NAV, and a NAV too large for them to hold the index is a run with infinite costs (`feasible` false).
+Floats throughout: this is analytics.
 """
 
 import math
@@ -36,6 +38,7 @@ class CapacityRun:
     tracking_difference_annual: float
     tracking_error_annual: float
     trades: int
+    feasible: bool = True  # False: too large for its assets' liquidity caps (costs then infinite)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,10 @@ class Capacity:
             "floor_at_most": self.floor_at_most,
             "capacity_usd": self.capacity_usd,
             "capacity_at_least": self.capacity_at_least,
-            "runs": [run.__dict__ for run in self.runs],
+            "runs": [
+                {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in run.__dict__.items()}
+                for run in self.runs
+            ],
         }
 
 
@@ -105,29 +111,11 @@ def capacity(
     assets: list[str] = []
     for variant in variants:
         for nav in navs:
-            result = run_backtest(
-                history,
-                methodology,
-                start,
-                end,
-                schedule,
-                replace(costs, liquidity=variant),
-                nav_usd=nav,
-                execution=execution,
+            run, held = _run(
+                history, methodology, start, end, schedule, replace(costs, liquidity=variant), nav, execution
             )
-            summary = result.summary()
-            assets = assets or result.assets
-            runs.append(
-                CapacityRun(
-                    variant=variant,
-                    nav_usd=nav,
-                    costs_usd=summary["costs_usd"],
-                    cost_share_annual=summary["costs_usd"] / nav / result.years,
-                    tracking_difference_annual=summary["tracking_difference_annual"],
-                    tracking_error_annual=summary["tracking_error_annual"],
-                    trades=result.trades,
-                )
-            )
+            runs.append(run)
+            assets = assets or held
             if on_run:
                 on_run(variant, nav)
     budget = budget_bps / 10_000
@@ -151,6 +139,38 @@ def capacity(
         capacity_usd={v: c[0] for v, c in capacities.items()},
         capacity_at_least={v: c[1] for v, c in capacities.items()},
     )
+
+
+def _run(
+    history: History,
+    methodology: Methodology,
+    start: str,
+    end: str,
+    schedule: Schedule,
+    costs: CostModel,
+    nav: float,
+    execution: ExecutionPolicy,
+) -> tuple[CapacityRun, list[str]]:
+    """One backtest of the grid, and the assets it held; an infeasible one when the NAV is too large for the
+    methodology's liquidity caps (sized at this NAV)."""
+    sized = replace(methodology, nav_usd=nav) if methodology.depth_multiple is not None else methodology
+    try:
+        result = run_backtest(history, sized, start, end, schedule, costs, nav_usd=nav, execution=execution)
+    except MethodologyError as exc:
+        if exc.param != "depth-multiple":
+            raise
+        return CapacityRun(costs.liquidity, nav, math.inf, math.inf, math.nan, math.nan, 0, feasible=False), []
+    summary = result.summary()
+    run = CapacityRun(
+        variant=costs.liquidity,
+        nav_usd=nav,
+        costs_usd=summary["costs_usd"],
+        cost_share_annual=summary["costs_usd"] / nav / result.years,
+        tracking_difference_annual=summary["tracking_difference_annual"],
+        tracking_error_annual=summary["tracking_error_annual"],
+        trades=result.trades,
+    )
+    return run, result.assets
 
 
 def within_budget(

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from pathlib import Path
 
+from index_vault.market.liquidity import LiquidityError, LiquidityModel
 from index_vault.market.model import MarketDataError, parse_date
 
 WINDOW_DAYS = 30
@@ -58,6 +59,24 @@ class History:
                 f"no data for {key}: {self.path.name} covers {self.dates[0]}..{self.dates[-1]}", what
             )
         return i
+
+    def raw_market_cap(self, symbol: str, day: str) -> float | None:
+        """The data's market cap of `symbol` on `day` as written (not the robust one), None where missing."""
+        i = bisect.bisect_left(self.dates, day)
+        if i == len(self.dates) or self.dates[i] != day or symbol not in self.columns["market_cap_usd"]:
+            return None
+        return self.columns["market_cap_usd"][symbol][i]
+
+    def liquidity_model(self) -> LiquidityModel:
+        """The project's liquidity model (`index_vault.market.liquidity`) over these market caps, loaded once."""
+        model = self.__dict__.get("_liquidity_model")
+        if model is None:
+            try:
+                model = LiquidityModel.load(self.raw_market_cap)
+            except LiquidityError as exc:
+                raise MarketDataError(str(exc)) from exc
+            object.__setattr__(self, "_liquidity_model", model)
+        return model
 
     def check_symbols(self, symbols: Sequence[str]) -> None:
         """Raises `MethodologyError` (param `assets`) naming any symbol the data do not have."""

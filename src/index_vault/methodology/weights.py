@@ -18,6 +18,12 @@ scores). Weights are then rounded to integers by largest remainder (`to_wad`): e
 and the units left go to the largest fractional parts (ties: basket order), so the sum is exactly 10**18 and
 an exact cap such as 25% is never exceeded by a wei.
 
+Liquidity caps (`depth_multiple`, `nav_usd`; any method): each asset's weight is also capped at `depth_multiple`
+times its DEX depth per side (`index_vault.market.liquidity`, base variant, on the day's robust market cap) over
+the NAV, so that the index's position in it stays within that multiple of what its pools hold; the same `lam`
+solution applies with each asset's own cap (`bounded_proportional(caps=...)`), a warning names every asset the
+liquidity cap holds down, and an index too large for the caps to reach 100% is refused.
+
 Universe: `assets` fixes the basket and its order; `top` takes the N largest eligible assets by robust market
 cap on the day (basket order: market cap, descending). Eligible: a price on the day, a usable score, and at
 least `min_history_days` since the asset's first price.
@@ -87,6 +93,7 @@ class Proposal:
     metric: str = ""
     metrics: tuple[float | None, ...] = ()  # the raw metric per asset, None where unusable
     warnings: tuple[str, ...] = ()
+    depth_caps: tuple[Fraction | None, ...] = ()  # each asset's liquidity cap, when the methodology sets them
 
     def fractions(self) -> dict[str, float]:
         """The weights as floats by symbol (for analytics)."""
@@ -104,6 +111,15 @@ class Proposal:
             "metric": self.metric,
             "metrics": dict(zip(self.assets, self.metrics, strict=True)) if self.metrics else {},
             "warnings": list(self.warnings),
+            **(
+                {
+                    "depth_caps": {
+                        a: None if c is None else str(c) for a, c in zip(self.assets, self.depth_caps, strict=True)
+                    }
+                }
+                if self.depth_caps
+                else {}
+            ),
         }
 
     def to_json(self) -> str:
@@ -170,9 +186,13 @@ def parse_fraction(text: str | float | Fraction, what: str) -> Fraction:
 
 
 def bounded_proportional(
-    scores: Sequence[Fraction | float | int], floor: Fraction = Fraction(0), cap: Fraction = Fraction(1)
+    scores: Sequence[Fraction | float | int],
+    floor: Fraction = Fraction(0),
+    cap: Fraction = Fraction(1),
+    caps: Sequence[Fraction] | None = None,
 ) -> list[Fraction]:
-    """Exact weights `clip(lam * s_i, floor, cap)` summing to 1 (see the module doc); a list of Fractions."""
+    """Exact weights `clip(lam * s_i, floor, cap_i)` summing to 1 (see the module doc); a list of Fractions.
+    `cap_i` is `cap`, or the smaller of `cap` and `caps[i]` (an asset's own cap, such as its liquidity's)."""
     floor, cap = Fraction(floor), Fraction(cap)
     values = [Fraction(s) for s in scores]
     n = len(values)
@@ -189,14 +209,19 @@ def bounded_proportional(
             f"a cap of {float(cap):.4g} on {n} assets cannot reach 100% (needs at least {math.ceil(1 / cap)} assets)",
             "cap",
         )
+    bounds = [cap if caps is None else min(cap, max(floor, Fraction(c))) for c in (caps or [cap] * n)]
+    if sum(bounds) < 1:
+        raise MethodologyError(
+            f"the assets' own caps sum to {float(sum(bounds)):.2%}: they cannot hold the whole index", "cap"
+        )
 
-    def weight(lam: Fraction, s: Fraction) -> Fraction:
-        return min(cap, max(floor, lam * s))
+    def weight(lam: Fraction, s: Fraction, bound: Fraction) -> Fraction:
+        return min(bound, max(floor, lam * s))
 
     def total(lam: Fraction) -> Fraction:
-        return sum((weight(lam, s) for s in values), Fraction(0))
+        return sum((weight(lam, s, b) for s, b in zip(values, bounds, strict=True)), Fraction(0))
 
-    points = sorted({b / s for s in values if s > 0 for b in (floor, cap) if b > 0})
+    points = sorted({b / s for s, c in zip(values, bounds, strict=True) if s > 0 for b in (floor, c) if b > 0})
     if not points or total(points[-1]) < 1:
         raise MethodologyError("the assets with a positive score cannot reach 100% under the cap", "cap")
     lo, hi = 0, len(points) - 1  # the first breakpoint where the total reaches 1
@@ -209,10 +234,11 @@ def bounded_proportional(
     lam = points[lo]
     if total(lam) != 1:  # strictly inside the segment ending at points[lo]: the total is linear there
         inside = ((points[lo - 1] if lo else Fraction(0)) + lam) / 2
-        fixed = sum((weight(inside, s) for s in values if weight(inside, s) != inside * s), Fraction(0))
-        free = sum((s for s in values if weight(inside, s) == inside * s), Fraction(0))
+        pairs = list(zip(values, bounds, strict=True))
+        fixed = sum((weight(inside, s, b) for s, b in pairs if weight(inside, s, b) != inside * s), Fraction(0))
+        free = sum((s for s, b in pairs if weight(inside, s, b) == inside * s), Fraction(0))
         lam = (1 - fixed) / free
-    return [weight(lam, s) for s in values]
+    return [weight(lam, s, b) for s, b in zip(values, bounds, strict=True)]
 
 
 def to_wad(weights: Sequence[Fraction]) -> list[int]:
@@ -238,6 +264,8 @@ class Methodology:
     floor: Fraction = Fraction(0)
     min_history_days: int = MIN_HISTORY_DAYS
     window_days: int = WINDOW_DAYS
+    depth_multiple: float | None = None  # cap each position at this multiple of its asset's depth per side
+    nav_usd: float | None = None  # the index's NAV the liquidity caps are for
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", parse_method(self.method))
@@ -255,6 +283,8 @@ class Methodology:
             raise MethodologyError(f"the floor {self.floor} is above the cap {self.effective_cap}", "floor")
         if self.window_days < 1 or self.min_history_days < 0:
             raise MethodologyError("windows must be positive", "window")
+        if self.depth_multiple is not None and not (self.depth_multiple > 0 and (self.nav_usd or 0) > 0):
+            raise MethodologyError("liquidity caps need a positive depth multiple and a positive NAV", "depth-multiple")
 
     @property
     def effective_cap(self) -> Fraction:
@@ -335,13 +365,23 @@ class Methodology:
             )
         if not eligible:
             raise MethodologyError(f"no asset of {self.universe} has a usable {self.metric_name} on {today}", "assets")
-        fractions = dict(
-            zip(
-                eligible,
-                bounded_proportional([self.score(metrics[s]) for s in eligible], self.floor, self.effective_cap),
-                strict=True,
+        caps = self._depth_caps(history, i, eligible) if self.depth_multiple is not None else None
+        if caps is not None and sum(min(c, self.effective_cap) for c in caps) < 1:
+            held = float(sum(min(c, self.effective_cap) for c in caps))
+            raise MethodologyError(
+                f"on {today} an index of ${self.nav_usd:,.0f} is too large for its assets' liquidity: "
+                f"{self.depth_multiple:g}x their depth holds {held:.2%} of it (lower the NAV or raise the multiple)",
+                "depth-multiple",
             )
-        )
+        scores = [self.score(metrics[s]) for s in eligible]
+        fractions = dict(zip(eligible, bounded_proportional(scores, self.floor, self.effective_cap, caps), strict=True))
+        if caps is not None:
+            warnings.extend(
+                f"{today}: {s} held to {float(c):.2%} by its liquidity ({self.depth_multiple:g}x its depth at "
+                f"${self.nav_usd:,.0f})"
+                for s, c in zip(eligible, caps, strict=True)
+                if fractions[s] == c and c < self.effective_cap
+            )
         weights = to_wad([fractions.get(s, Fraction(0)) for s in basket])
         return Proposal(
             date=today,
@@ -354,7 +394,19 @@ class Methodology:
             metric=self.metric_name,
             metrics=tuple(metrics[s] for s in basket),
             warnings=tuple(warnings),
+            depth_caps=tuple(dict(zip(eligible, caps, strict=True)).get(s) for s in basket) if caps else (),
         )
+
+    def _depth_caps(self, history: History, i: int, eligible: list[str]) -> list[Fraction]:
+        """Each asset's liquidity cap: `depth_multiple` times its depth per side (the liquidity model's base
+        variant, at the day's robust market cap) over the NAV."""
+        model, today = history.liquidity_model(), history.dates[i]
+        caps = []
+        for symbol in eligible:
+            cap = history.market_cap(symbol, i, self.window_days)
+            depth = model.depth(symbol, today, cap, "base").total_usd if cap else 0.0
+            caps.append(Fraction(self.depth_multiple * depth / self.nav_usd))
+        return caps
 
     def _top(self, history: History, i: int, warnings: list[str]) -> tuple[list[str], dict[str, float | None]]:
         """The N largest eligible assets by robust market cap, largest first, with their metrics."""
