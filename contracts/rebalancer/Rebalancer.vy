@@ -579,7 +579,10 @@ def open_auction(sell: address, buy: address, amount: uint256) -> uint256:
          `auction_discount_bps` below it over `auction_duration`. Sized so
          that a whole fill at the snapshot rate reduces drift only and stays
          within the trade-size bound. A keeper's at any time; anyone's once
-         no keeper has acted for `open_delay`. One live auction per pair.
+         no keeper has acted for `open_delay`. One live auction per pair:
+         an auction of at least twice what the live one has left replaces
+         it (which closes), so a tiny auction cannot hold a pair, and a
+         pair can be re-opened at most log2(size cap / first amount) times.
     @param sell The overweight token sold.
     @param buy The underweight constituent bought.
     @param amount The amount of `sell` for sale.
@@ -592,7 +595,11 @@ def open_auction(sell: address, buy: address, amount: uint256) -> uint256:
         assert block.timestamp >= self._last_keeper_action() + limits_.open_delay, "rebalancer: keepers still acting"
     assert not staticcall IIndexVault(vault).paused(), "rebalancer: vault paused"
     assert amount != 0, "rebalancer: zero amount"
-    assert self._live_auction(sell, buy) == 0, "rebalancer: pair already in auction"
+    live: uint256 = self._live_auction(sell, buy)
+    if live != 0:
+        assert amount >= 2 * self._auctions[live].remaining, "rebalancer: pair already in auction"
+        self._auctions[live].buy_end = (self._auctions[live].buy_end & _MASK_160) | block.timestamp << 160
+        log AuctionClosed(id=live)
     s: Leg = empty(Leg)
     b: Leg = empty(Leg)
     nav: uint256 = 0

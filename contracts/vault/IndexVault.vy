@@ -278,7 +278,8 @@ def mint_in_kind(
     @return DynArray The amounts pulled, in basket order.
     """
     pausable._require_not_paused()
-    # a zero receiver is refused by `erc20._mint`; zero shares mint nothing
+    # a zero receiver is refused by `erc20._mint`
+    assert shares != 0, "vault: zero shares"
     assets_: DynArray[address, MAX_ASSETS] = basket._assets()
     self._check_length(len(max_amounts_in), len(assets_))
     fees._accrue()
@@ -487,10 +488,21 @@ def set_fee_recipient(recipient: address):
     """
     @dev Settles what is due to the current recipient, then pays every
          later fee to `recipient`. The fee manager's.
-    @param recipient The new recipient, not the zero address.
+    @param recipient The new recipient, neither the zero address nor this
+           vault (whose own shares would be held by no one).
     """
     access_control._check_role(FEE_MANAGER_ROLE, msg.sender)
     fees._set_recipient(recipient)
+
+
+@external
+@nonreentrant
+def settle_management_fee():
+    """
+    @dev Settles the management fee due now: mints its shares to the fee
+         recipient, as every mint and redemption does first. Anyone's.
+    """
+    fees._accrue()
 
 
 @external
@@ -619,7 +631,7 @@ def _redeem_in_kind(
     @param skipped Constituents to leave behind.
     @return DynArray The amounts paid, in basket order.
     """
-    # zero shares burn and pay nothing
+    assert shares != 0, "vault: zero shares"
     assert receiver != empty(address), "vault: zero receiver"
     assets_: DynArray[address, MAX_ASSETS] = basket._assets()
     n: uint256 = len(assets_)

@@ -144,7 +144,7 @@ _fee_schedule: uint256
 event ManagementFeeAccrued:
     recipient: indexed(address)
     shares: uint256
-    elapsed: uint256
+    elapsed: uint256  # seconds charged, at most MAX_ACCRUAL_PERIOD
 
 
 event FeesChanged:
@@ -239,7 +239,8 @@ def _accrue():
     if rate == 0:
         return
     packed: uint256 = self._accrual
-    elapsed: uint256 = block.timestamp - (packed & _TIME_MASK)
+    # the time charged: a settlement charges at most `MAX_ACCRUAL_PERIOD`
+    elapsed: uint256 = min(block.timestamp - (packed & _TIME_MASK), MAX_ACCRUAL_PERIOD)
     multiplier: uint256 = packed >> _MULTIPLIER_SHIFT
     shares: uint256 = self._pending(rate, packed)
     if shares != 0:
@@ -340,6 +341,7 @@ def _set_recipient(recipient: address):
     @param recipient The new recipient, not the zero address.
     """
     assert recipient != empty(address), "fees: zero recipient"
+    assert recipient != self, "fees: the vault as recipient"
     self._accrue()
     self.fee_recipient = recipient
     log FeeRecipientChanged(recipient=recipient)

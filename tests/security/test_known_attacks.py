@@ -288,7 +288,7 @@ def test_erc4626_inflation__least_first_mint_then_huge_donation__victims_lose_at
     attacker_start = _usd(_balances(tokens, alice), tokens, prices)
     with boa.env.prank(alice):
         vault.mint_in_kind(vault.LOCKED_SHARES() + 1, alice, [MAX_UINT] * 3)  # 1 wei of share for the attacker
-        vault.redeem_in_kind(vault.balanceOf(alice) - 1, alice, [0] * 3)  # keep one wei (here: all there is)
+    assert vault.balanceOf(alice) == 1
     donation = 500 * 10**18  # $1,000,000 of WETH sent to the vault
     tokens[0].mint(vault.address, donation)
     with boa.env.prank(bob):  # victim at NAV: an odd amount, about 1 WETH

@@ -35,6 +35,7 @@ STALE = "oracle: stale price"
 MISSING_ROLE = "access_control: account is missing role"
 AMOUNT_IN_ABOVE_MAX = "vault: amount in exceeds maximum"
 AMOUNT_OUT_BELOW_MIN = "vault: amount out below minimum"
+ZERO_SHARES = "vault: zero shares"
 ZERO_FLOW = "vault: zero amount or receiver"
 FLOW_CAP = "vault: flow cap reached"
 BURN_EXCEEDS = "erc20: burn amount exceeds balance"
@@ -261,6 +262,8 @@ class SystemModel:
     def mint_in_kind(self, now: int, shares: int, receiver: str, max_in: list[int] | None = None) -> list[int]:
         if self.paused:
             raise Revert(PAUSED)
+        if shares == 0:
+            raise Revert(ZERO_SHARES)
         self.ledger.accrue(now)
         fee = mint_fee_shares(shares, self.ledger.mint_fee_bps)
         amounts = mint_amounts(shares + fee, self.ledger.supply, self.holdings, [])
@@ -275,6 +278,8 @@ class SystemModel:
     ) -> list[int]:
         if shares > self.balance(owner):
             raise ValueError("the machine redeems only what a holder holds")
+        if shares == 0:
+            raise Revert(ZERO_SHARES)
         net, _fee, supply = self.ledger.redeem(now, shares, owner)
         amounts = [0 if i in skipped else net * h // supply for i, h in enumerate(self.holdings)]
         if min_out is not None and any(a < m for a, m in zip(amounts, min_out, strict=True)):
@@ -575,7 +580,8 @@ class SystemModel:
             raise Revert(VAULT_PAUSED)
         if amount == 0:
             raise Revert(ZERO_AMOUNT)
-        if self._live(now, sell, buy):
+        live = self._live(now, sell, buy)
+        if live and amount < 2 * self.auctions[live].remaining:  # twice what is left replaces the live one
             raise Revert(PAIR_IN_AUCTION)
         book = self._legs(now, sell, buy)
         self._check_sale(book, sell, buy, amount)
@@ -583,6 +589,8 @@ class SystemModel:
             raise Revert(rules.BUY_OVERSHOOTS)
         if book.value(sell, amount) * BPS > book.nav * lim.max_trade_bps:
             raise Revert(ABOVE_SIZE_CAP)
+        if live:
+            self.auctions[live].end = now
         rate = book.oracle_out(sell, buy, WAD)
         self.auction_count += 1
         self.auctions[self.auction_count] = Auction(

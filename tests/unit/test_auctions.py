@@ -183,6 +183,26 @@ def test_open_auction__pair_live__reverts_until_closed(auction, keeper):
         rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
 
 
+def test_open_auction__tiny_auction_live__twice_its_amount_replaces_it(trading, keeper, bob):
+    _, tokens, rebalancer, _ = trading()
+    usdc, weth = tokens[2], tokens[0]
+    boa.env.time_travel(seconds=rebalancer.limits().open_delay)  # the keepers idle: anyone may open
+    for token in (usdc, weth):
+        rebalancer.refresh(token.address)  # a day old: fresh prices for both legs
+    with boa.env.prank(bob):
+        tiny = rebalancer.open_auction(usdc.address, weth.address, 1)  # a griefer's one wei
+
+    with boa.env.prank(bob), boa.reverts("rebalancer: pair already in auction"):
+        rebalancer.open_auction(usdc.address, weth.address, 1)  # not twice what is left
+    with boa.env.prank(keeper):
+        real = rebalancer.open_auction(usdc.address, weth.address, AMOUNT)
+    closed = [e.id for e in rebalancer.get_logs() if type(e).__name__ == "AuctionClosed"]
+
+    assert closed == [tiny]
+    assert real == tiny + 1 and rebalancer.live_auction(usdc.address, weth.address) == real
+    assert rebalancer.auctions(tiny).end == boa.env.evm.patch.timestamp  # closed now
+
+
 def test_fill__basket_back_on_target_since_opening__reverts(auction, bob, keeper):
     vault, tokens, rebalancer, id_ = auction
     weth = tokens[0]

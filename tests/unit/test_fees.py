@@ -40,6 +40,11 @@ def _redeem(vault, who, shares, receiver=None):
         return vault.redeem_in_kind(shares, receiver or who, [0] * 3)
 
 
+def _settle(vault, who):
+    with boa.env.prank(who):  # anyone
+        vault.settle_management_fee()
+
+
 def _claim(vault, owner):
     return lens().preview_redeem_in_kind(vault, vault.balanceOf(owner))
 
@@ -146,7 +151,7 @@ def test_pending_management_fee__time_passed__equals_the_next_settlement(fee_vau
     boa.env.time_travel(seconds=123 * DAY + 7)
     pending = vault.pending_management_fee()
 
-    _redeem(vault, alice, 0)  # settles, burns nothing
+    _settle(vault, alice)  # settles, burns nothing
     (event,) = _events(vault, "ManagementFeeAccrued")
 
     assert pending == pending_fee_shares(supply, CAP_RATE, 123 * DAY + 7) > 0
@@ -161,7 +166,7 @@ def test_management_fee__a_year_at_the_cap__holders_keep_90_percent(fee_vault, a
     supply = vault.totalSupply()
     boa.env.time_travel(seconds=YEAR)
 
-    _redeem(vault, alice, 0)
+    _settle(vault, alice)
 
     kept = supply / vault.totalSupply()
     assert kept == pytest.approx(0.9, abs=1e-12)
@@ -174,7 +179,7 @@ def test_management_fee__zero_rate__nothing_accrues(fee_vault, alice, deployer):
     boa.env.time_travel(seconds=YEAR)
 
     assert vault.pending_management_fee() == 0
-    _redeem(vault, alice, 0)
+    _settle(vault, alice)
     assert (vault.totalSupply(), vault.balanceOf(deployer), vault.last_fee_accrual()) == (supply, 0, last)
 
 
@@ -185,10 +190,12 @@ def test_management_fee__untouched_beyond_max_period__capped_and_settles(fee_vau
     due = pending_fee_shares(supply, CAP_RATE, MAX_ACCRUAL_PERIOD)
 
     assert vault.pending_management_fee() == due
-    _redeem(vault, alice, 0)
+    _settle(vault, alice)
+    (event,) = _events(vault, "ManagementFeeAccrued")
 
     assert vault.balanceOf(deployer) == due
     assert vault.totalSupply() == supply + due
+    assert event.elapsed == MAX_ACCRUAL_PERIOD  # the time charged, not the 150 years that passed
 
 
 def test_set_fee_recipient__fee_pending__settles_to_the_old_recipient_first(fee_vault, alice, deployer, treasury):
@@ -208,7 +215,7 @@ def test_set_fee_recipient__fee_pending__settles_to_the_old_recipient_first(fee_
 
     supply = vault.totalSupply()
     boa.env.time_travel(seconds=DAY)
-    _redeem(vault, alice, 0)
+    _settle(vault, alice)
     assert vault.balanceOf(treasury) == pending_fee_shares(supply, CAP_RATE, DAY)
     assert vault.balanceOf(deployer) == due
 
@@ -218,6 +225,13 @@ def test_set_fee_recipient__zero_address__reverts(fee_vault):
 
     with boa.reverts("fees: zero recipient"):
         vault.set_fee_recipient("0x" + "00" * 20)
+
+
+def test_set_fee_recipient__the_vault_itself__reverts(fee_vault):
+    vault, _ = fee_vault()
+
+    with boa.reverts("fees: the vault as recipient"):
+        vault.set_fee_recipient(vault.address)
 
 
 def test_mint_in_kind__after_a_long_time__new_holder_pays_nothing_for_the_past(fee_vault, bob):
@@ -407,7 +421,7 @@ def test_fee_multiplier__each_accrual__multiplied_by_supply_over_supply_plus_fee
     for seconds in (YEAR, 17 * DAY + 3, 1):
         supply = vault.totalSupply()
         boa.env.time_travel(seconds=seconds)
-        _redeem(vault, alice, 0)  # settles only
+        _settle(vault, alice)  # settles only
         shares = vault.totalSupply() - supply
         assert shares == pending_fee_shares(supply, CAP_RATE, seconds) > 0
         multiplier = multiplier * supply // (supply + shares)
@@ -421,7 +435,7 @@ def test_undiluted_supply__a_year_of_fee__unchanged_by_the_accrual(fee_vault, al
     undiluted = vault.undiluted_supply()
     boa.env.time_travel(seconds=YEAR)
 
-    _redeem(vault, alice, 0)
+    _settle(vault, alice)
 
     assert abs(vault.totalSupply() * 9 - undiluted * 10) <= 10**3  # the fee diluted shares by a ninth
     assert undiluted - 1 <= vault.undiluted_supply() <= undiluted
@@ -430,7 +444,7 @@ def test_undiluted_supply__a_year_of_fee__unchanged_by_the_accrual(fee_vault, al
 def test_undiluted_supply__mint_and_redeem_after_a_fee__move_it_pro_rata(fee_vault, alice, bob):
     vault, _ = fee_vault(rate=CAP_RATE)
     boa.env.time_travel(seconds=YEAR)
-    _redeem(vault, alice, 0)
+    _settle(vault, alice)
     multiplier = vault.fee_multiplier()
     for action in ("mint", "redeem"):
         supply, undiluted, holdings = vault.totalSupply(), vault.undiluted_supply(), vault.holdings()

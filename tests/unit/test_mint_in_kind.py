@@ -75,8 +75,9 @@ def test_mint_in_kind__steady_state__logs_minted_in_kind(minted, fund, bob, alic
         (SHARE, None, [MAX_UINT] * 3, "erc20: mint to the zero address"),
         (SHARE, "alice", [MAX_UINT] * 2, "vault: wrong array length"),
         (SHARE, "alice", [MAX_UINT, MAX_UINT, 30 * 10**6 - 1], "vault: amount in exceeds maximum"),
+        (0, "alice", [MAX_UINT] * 3, "vault: zero shares"),
     ],
-    ids=["zero-receiver", "wrong-length", "slippage"],
+    ids=["zero-receiver", "wrong-length", "slippage", "zero-shares"],
 )
 def test_mint_in_kind__bad_input__reverts_with_reason(minted, fund, bob, alice, shares, receiver, max_in, reason):
     vault, tokens = minted()

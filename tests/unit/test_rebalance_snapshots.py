@@ -540,8 +540,8 @@ def test_start_rebalance__a_year_of_management_fee__unit_targets_still_match_the
     supply, undiluted = vault.totalSupply(), vault.undiluted_supply()
     boa.env.time_travel(seconds=YEAR)
 
-    with boa.env.prank(alice):
-        vault.redeem_in_kind(0, alice, [0] * 3)  # settles the year's fee
+    with boa.env.prank(alice):  # anyone
+        vault.settle_management_fee()  # the year's fee
 
     assert abs(vault.totalSupply() * 9 - supply * 10) <= 10**3  # a ninth more shares...
     assert undiluted - 1 <= vault.undiluted_supply() <= undiluted  # ...and the same undiluted supply
@@ -565,7 +565,7 @@ def test_trade__on_target_basket_after_a_year_of_fee__no_trade_passes_the_drift_
     vault, tokens, rebalancer, dex = on_target
     i, j = pair
     boa.env.time_travel(seconds=YEAR)
-    vault.redeem_in_kind(0, boa.env.eoa, [0] * 3)  # settles the fee
+    vault.settle_management_fee()
     for token in tokens:
         rebalancer.refresh(token.address)  # a year old: fresh prices, the same unit targets
     amount = 10 * 10 ** tokens[i].decimals() // PRICES[i]  # $10

@@ -53,8 +53,9 @@ def test_redeem_in_kind__steady_state__logs_redeemed_in_kind(minted, alice, bob)
         (SHARE, "bob", [0] * 4, "vault: wrong array length"),
         (SHARE, "bob", [0, 0, 30 * 10**6 + 1], "vault: amount out below minimum"),
         (100 * SHARE, "bob", [0] * 3, "erc20: burn amount exceeds balance"),
+        (0, "bob", [0] * 3, "vault: zero shares"),
     ],
-    ids=["zero-receiver", "wrong-length", "slippage", "over-balance"],
+    ids=["zero-receiver", "wrong-length", "slippage", "over-balance", "zero-shares"],
 )
 def test_redeem_in_kind__bad_input__reverts_with_reason(minted, alice, bob, shares, receiver, min_out, reason):
     vault, _ = minted()

@@ -10,7 +10,7 @@ ROLES = ["DEFAULT_ADMIN_ROLE", "MANAGER_ROLE", "KEEPER_ROLE", "GUARDIAN_ROLE", "
 # vault function -> (call, the roles allowed, the reason everyone else gets)
 PRIVILEGED = {
     "set_fees": (lambda v: v.set_fees(10**9, 1, 1, 1, 1), {"DEFAULT_ADMIN_ROLE"}, MISSING_ROLE),
-    "set_fee_recipient": (lambda v: v.set_fee_recipient(v.address), {"FEE_MANAGER_ROLE"}, MISSING_ROLE),
+    "set_fee_recipient": (lambda v: v.set_fee_recipient(v.oracle()), {"FEE_MANAGER_ROLE"}, MISSING_ROLE),
     "set_rebalancer": (lambda v: v.set_rebalancer(v.address), {"DEFAULT_ADMIN_ROLE"}, MISSING_ROLE),
     "set_flow_cap": (lambda v: v.set_flow_cap(100, 86400), {"DEFAULT_ADMIN_ROLE"}, MISSING_ROLE),
     "set_oracle": (lambda v: v.set_oracle(v.address), {"DEFAULT_ADMIN_ROLE"}, MISSING_ROLE),
