@@ -13,7 +13,7 @@ import boa
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector as selector
 
-from tests.baskets import MAX_UINT, THREE_ASSETS
+from tests.baskets import CONTRACTS, MAX_UINT, THREE_ASSETS
 from tests.lens import lens
 from tests.oracle_helpers import WAD, params, set_twap
 from tests.security.conftest import ROUTED_UNITS
@@ -454,7 +454,8 @@ def test_curve_read_only_reentrancy__views_read_mid_redeem_or_mid_trade__refuse_
 ):
     """Read-only reentrancy (dForce, Feb 2023, $3.6M, through Curve; Sentiment, Apr 2023, through Balancer): a lender
     read the pool's price in a callback of remove_liquidity, after the LP supply was burnt but before the pool paid
-    out. Here every value view takes the vault's lock: mid-redemption or mid-trade they revert, outside they answer."""
+    out. Here every value view takes the vault's lock: mid-redemption or mid-trade they revert (and so do the lens
+    and the NAV feed, which read them), outside they answer."""
     vault, tokens, rebalancer, dex = trading()
     weth, _wbtc, usdc = tokens
     reader = reentrant_deployer.deploy()
@@ -475,11 +476,14 @@ def test_curve_read_only_reentrancy__views_read_mid_redeem_or_mid_trade__refuse_
         ("pending_management_fee()", [], []),
     ]
     views = [(vault.address, *view) for view in views]
-    # the lens's derived views read the vault's guarded ones, so they refuse too
+    # the lens's derived views and the NAV feed read the vault's guarded ones, so they refuse too
+    nav_feed = boa.load(str(CONTRACTS / "feed" / "NavFeed.vy"), vault.address)
     views += [
         (lens().address, "preview_redeem_in_kind(address,uint256)", ["address", "uint256"], [vault.address, SHARE]),
         (lens().address, "preview_mint_in_kind(address,uint256)", ["address", "uint256"], [vault.address, SHARE]),
         (lens().address, "units_per_share(address)", ["address"], [vault.address]),
+        (nav_feed.address, "latestRoundData()", [], []),
+        (nav_feed.address, "latestAnswer()", [], []),
     ]
     amount = 100 * 10**6
     weth.mint(alice, 10**18)
