@@ -11,9 +11,9 @@ later day, in order:
   execution (`execution=NAIVE`, the default here; `--execution naive`). Under another `ExecutionPolicy`
   (`index_vault.keeper.execution`, `--execution default`) a rebalance trades over up to the policy's window of
   days from the rebalance day: each day, each gap to that day's target is traded whole, cut to the policy's
-  impact budget, handed to the auction on the window's last day, or left in the cost-aware no-trade band; sells
-  go first, into cash, and buys spend what cash holds (scaled down together when it is short). Cash counts in the
-  NAV and earns nothing.
+  impact budget (what is left trades whole on the window's last day), or left in the cost-aware no-trade band;
+  a name with no pool goes to the auction. Sells go first, into cash, and buys spend what cash holds (scaled down
+  together when it is short). Cash counts in the NAV and earns nothing.
 
 Cost model (`CostModel`), in USD at the tracked NAV (`nav_usd` at the start): each constituent whose value
 changes is one trade against its own USDC pool, a constant-product pool of depth `D` per side: with
