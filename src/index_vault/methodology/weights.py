@@ -192,7 +192,8 @@ def bounded_proportional(
     caps: Sequence[Fraction] | None = None,
 ) -> list[Fraction]:
     """Exact weights `clip(lam * s_i, floor, cap_i)` summing to 1 (see the module doc); a list of Fractions.
-    `cap_i` is `cap`, or the smaller of `cap` and `caps[i]` (an asset's own cap, such as its liquidity's)."""
+    `cap_i` is `cap`, or the smaller of `cap` and `caps[i]` (an asset's own cap, such as its liquidity's), never
+    below `floor` (the floor wins)."""
     floor, cap = Fraction(floor), Fraction(cap)
     values = [Fraction(s) for s in scores]
     n = len(values)
