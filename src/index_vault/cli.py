@@ -209,7 +209,7 @@ def backtest_command(**options) -> None:
     warn(result.warnings)
     written = write_backtest(result, out, charts=charts)
     summary = result.summary()
-    rows = [[k, f"{summary[k]:.6g}" if isinstance(summary[k], float) else str(summary[k])] for k in SUMMARY_KEYS]
+    rows = [[k, _summary_value(k, summary[k])] for k in SUMMARY_KEYS]
     click.echo(table(["", "value"], rows, right={1}))
     if model.enabled and model.liquidity != "legacy":
         _liquidity_variants(history, methodology, first, last, schedule, model, options["nav"], result, execution)
@@ -313,6 +313,15 @@ def capacity_command(**options) -> None:
         click.echo(f"costs within {report.budget_bps:g} bps a year ({variant} liquidity): {said}")
     written = write_capacity(report, out, charts=charts)
     click.echo(f"wrote {', '.join(p.name for p in written)} to {out}")
+
+
+def _summary_value(key: str, value) -> str:
+    """A summary figure as its report writes it: shares of NAV as percentages, USD with separators."""
+    if key.endswith("_annual"):
+        return f"{value:.2%}"
+    if key.endswith("_usd"):
+        return f"${value:,.0f}"
+    return str(value)
 
 
 def _liquidity_variants(history, methodology, first, last, schedule, model, nav, result, execution) -> None:

@@ -1,6 +1,7 @@
 """`index-vault`, the commands that need no chain."""
 
 import json
+import re
 
 from click.testing import CliRunner
 
@@ -89,6 +90,9 @@ def test_backtest__short_window__writes_summary_and_prints_it(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["method"] == "equal" and summary["schedule"] == "drift:300"
     assert "tracking_error_annual" in result.output
+    # shares of NAV as percentages and USD with separators, as the report writes them
+    assert re.search(r"tracking_error_annual\s+-?\d+\.\d\d%", result.output)
+    assert re.search(r"costs_usd\s+\$[\d,]+\n", result.output)
     assert (tmp_path / "levels.csv").is_file() and (tmp_path / "report.md").is_file()
 
 
