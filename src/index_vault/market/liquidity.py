@@ -113,9 +113,6 @@ class LiquidityModel:
                         shares.append(by_date[day] / cap)
                 if dates:
                     self._shares[kind][symbol] = _Shares(dates, _trailing_quartiles(shares))
-        self.first_concentrated = min(
-            (s.dates[0] for s in self._shares.get("concentrated", {}).values()), default="9999-12-31"
-        )
 
     @classmethod
     def load(cls, market_cap: Callable[[str, str], float | None], path: str | Path | None = None) -> "LiquidityModel":
@@ -134,10 +131,8 @@ class LiquidityModel:
             raise LiquidityError(f"{symbol} has no market cap on {day}: its depth cannot be modelled")
         v = VARIANTS[variant]
         full, full_source = self._share("full_range", symbol, day, v.quantile)
-        if day < self.first_concentrated:
-            conc, conc_source = 0.0, "none"
-        else:
-            conc, conc_source = self._share("concentrated", symbol, day, v.quantile)
+        # before V3 no pool is observed, its own or a peer's: `_share` finds none
+        conc, conc_source = self._share("concentrated", symbol, day, v.quantile)
         return Depth(full * market_cap_usd, conc * market_cap_usd, v.amplification, full_source, conc_source)
 
     def _share(self, kind: str, symbol: str, day: str, quantile: int) -> tuple[float, str]:

@@ -367,11 +367,14 @@ class Methodology:
         if not eligible:
             raise MethodologyError(f"no asset of {self.universe} has a usable {self.metric_name} on {today}", "assets")
         caps = self._depth_caps(history, i, eligible) if self.depth_multiple is not None else None
-        if caps is not None and sum(min(c, self.effective_cap) for c in caps) < 1:
-            held = float(sum(min(c, self.effective_cap) for c in caps))
+        # the bounds `bounded_proportional` takes (each cap within the floor and the method's cap), checked here
+        # to say which NAV and multiple are too much
+        held = sum(min(self.effective_cap, max(self.floor, c)) for c in caps) if caps is not None else 1
+        if held < 1:
             raise MethodologyError(
                 f"on {today} an index of ${self.nav_usd:,.0f} is too large for its assets' liquidity: "
-                f"{self.depth_multiple:g}x their depth holds {held:.2%} of it (lower the NAV or raise the multiple)",
+                f"{self.depth_multiple:g}x their depth holds {float(held):.2%} of it "
+                "(lower the NAV or raise the multiple)",
                 "depth-multiple",
             )
         scores = [self.score(metrics[s]) for s in eligible]
