@@ -9,11 +9,19 @@ the one in this network's manifest; what the commands deploy is recorded there.
 
 import click
 from ape import networks, project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 from ape.contracts import ContractInstance
 from eth_utils import keccak
 
-from index_vault.chain.scripting import confirm_live, is_local, load_deployment, pick_account, save_deployment
+from index_vault.chain.scripting import (
+    ScriptCommand,
+    authorize,
+    checked_address,
+    is_local,
+    load_deployment,
+    pick_account,
+    save_deployment,
+)
 from index_vault.common.report import table
 from index_vault.common.units import format_units
 from index_vault.vault.chain.deploy import DeployError
@@ -29,7 +37,7 @@ from index_vault.vault.chain.factory import list_vaults as registry
 from index_vault.vault.chain.records import fund_local, has_code, record_created, record_factory
 from index_vault.vault.spec import SpecError, load_spec
 
-yes_option = click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
+yes_option = click.option("--yes", is_flag=True, help="Send without asking (unattended).")
 factory_option = click.option("--factory", "factory_address", help="The VaultFactory (default: the manifest's).")
 
 
@@ -39,7 +47,7 @@ def _factory(address: str | None) -> ContractInstance:
         address = load_deployment().factory
         if not has_code(address):
             raise click.UsageError("no VaultFactory in this network's manifest: run `ape run factory deploy` first")
-    elif not has_code(address):
+    elif not has_code(address := checked_address(address, "--factory")):
         raise click.UsageError(f"no contract at {address}")
     return project.VaultFactory.at(address)
 
@@ -49,7 +57,7 @@ def cli():
     """Create index vaults through a VaultFactory, and list them."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ScriptCommand)
 @account_option(prompt=False)
 @click.option("--redeploy", is_flag=True, help="Deploy a new factory even if the manifest has one.")
 @yes_option
@@ -66,7 +74,7 @@ def deploy(account, redeploy, yes):
     click.echo("  the IndexVault init code in two data contracts (0xFE and 24,575 bytes each)")
     click.echo("  Rebalancer and NavFeed blueprints (EIP-5202)")
     click.echo("  VaultFactory (owner: the deployer, who may only change the code of vaults created later)")
-    confirm_live("Deploy a VaultFactory", yes)
+    authorize(deployer, "Deploy a VaultFactory", yes)
     try:
         deployed = deploy_factory(deployer, echo=click.echo)
     except DeployError as exc:
@@ -77,7 +85,7 @@ def deploy(account, redeploy, yes):
     click.echo(f"manifest: {save_deployment(deployment)}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ScriptCommand)
 @click.argument("spec_file", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @factory_option
 @account_option(prompt=False)
@@ -104,8 +112,19 @@ def create(
         raise click.BadParameter(str(exc), param_hint="SPEC") from exc
     creator = pick_account(account)
     local = is_local()
-    if not local and not oracle:
-        raise click.UsageError("pass --oracle ADDRESS: a configured OracleRouter for every constituent")
+    if problems := spec.deploy_problems(local=local, oracle=bool(oracle)):
+        raise click.BadParameter("; ".join(problems), param_hint="SPEC")
+    oracle = checked_address(oracle, "--oracle") if oracle else None
+    for option, value in (
+        ("--admin", admin),
+        ("--guardian", guardian),
+        ("--manager", manager),
+        ("--keeper", keeper),
+        ("--fee-manager", fee_manager),
+        ("--fee-recipient", fee_recipient),
+    ):
+        if value:
+            checked_address(value, option)
     factory = _factory(factory_address)
     deployment = load_deployment()
     if not replace and has_code(deployment.vaults.get(spec.symbol)):
@@ -141,7 +160,7 @@ def create(
         gas = estimate_create_gas(spec, factory, creator, oracle, roles)
         cost = gas * networks.provider.gas_price
         click.echo(f"  about {gas:,} gas ({format_units(cost, 18, 6)} ETH at the current gas price)")
-    confirm_live(f"Create {spec.symbol}", yes)
+    authorize(creator, f"Create {spec.symbol}", yes)
 
     try:
         created = create_from_spec(spec, factory, creator, local=local, oracle=oracle, roles=roles, echo=click.echo)
@@ -153,19 +172,34 @@ def create(
     click.echo(f"manifest: {save_deployment(deployment)}")
 
 
-@cli.command("list", cls=ConnectedProviderCommand)
+@cli.command("list", cls=ScriptCommand)
 @factory_option
-def list_(factory_address):
+@click.option("--full", is_flag=True, help="Also each vault's name, rebalancer and NAV feed (a wide table).")
+def list_(factory_address, full):
     """The factory's vaults, in creation order."""
     factory = _factory(factory_address)
     listed = registry(factory)
     click.echo(f"VaultFactory at {factory.address}: {len(listed)} vaults, code version {factory.code_version()}")
     if not listed:
         return
+    if full:
+        rows = [
+            [str(v.index), v.symbol, v.name, str(v.constituents), v.address, v.rebalancer, v.nav_feed, v.creator,
+             str(v.code_version)]
+            for v in listed
+        ]  # fmt: skip
+        headers = ["#", "symbol", "name", "assets", "vault", "rebalancer", "NAV feed", "creator", "code"]
+        click.echo(table(headers, rows, right={0, 3, 8}))
+        return
     rows = [
-        [str(v.index), v.symbol, v.name, str(v.constituents), v.address, v.rebalancer, v.nav_feed, v.creator,
-         str(v.code_version)]
+        [
+            str(v.index),
+            v.symbol,
+            str(v.constituents),
+            v.address,
+            f"{v.creator[:6]}...{v.creator[-4:]}",
+            str(v.code_version),
+        ]
         for v in listed
-    ]  # fmt: skip
-    headers = ["#", "symbol", "name", "assets", "vault", "rebalancer", "NAV feed", "creator", "code"]
-    click.echo(table(headers, rows, right={0, 3, 8}))
+    ]
+    click.echo(table(["#", "symbol", "assets", "vault", "creator", "code"], rows, right={0, 2, 5}))

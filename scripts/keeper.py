@@ -17,9 +17,9 @@ stderr); a metrics summary is printed on exit, Ctrl-C included.
 import sys
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 
-from index_vault.chain.scripting import confirm_live, load_deployment, pick_account, unattended
+from index_vault.chain.scripting import ScriptCommand, authorize, load_deployment, pick_account, unattended
 from index_vault.common.sending import GWEI, RetryPolicy
 from index_vault.common.units import WAD
 from index_vault.keeper.chain.build import KeeperOptions, build_keeper
@@ -90,7 +90,7 @@ def cli():
     """The rebalancing keeper: run it, or see what it would do."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ScriptCommand)
 @_keeper_options
 @click.option("--dry-run", is_flag=True, help="Plan and simulate only; print the plan as a table.")
 @click.option("--once", is_flag=True, help="One round, then exit.")
@@ -102,7 +102,7 @@ def cli():
 @click.option("--fill-auctions", is_flag=True, help="Also fill the vault's Dutch auctions when reselling pays.")
 @click.option("--min-fill-profit-usd", default="0", show_default=True, help="Least profit (after gas) of a fill.")
 @click.option("--retries", default=6, show_default=True, type=click.IntRange(1), help="Tries of each RPC call.")
-@click.option("--yes", is_flag=True, help="Do not ask before trading on a live network.")
+@click.option("--yes", is_flag=True, help="Trade without asking (unattended).")
 def run(
     dry_run,
     once,
@@ -129,7 +129,7 @@ def run(
         retry=RetryPolicy(attempts=retries),
     )
     if not dry_run:
-        confirm_live(f"Run the keeper of {keeper.vault.address} from {keeper.address}", yes)
+        authorize(pick_account(options["account"]), f"Run the keeper of {keeper.vault.address}", yes)
     log(
         "start",
         vault=keeper.vault.address,
@@ -154,7 +154,7 @@ def run(
             click.echo("keeper summary:\n" + keeper.metrics.format_summary())
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ScriptCommand)
 @_keeper_options
 @click.option("--from-block", type=int, help="Look for trades from this block (default: the vault's deployment).")
 @click.option("--last", default=10, show_default=True, help="How many of the last trades to show.")

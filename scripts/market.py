@@ -2,6 +2,10 @@
 
     ape run market build --date 2022-06-01 --assets ETH,BTC,LINK --out DIR [--dump DIR/state.json]
     ape run market advance --to 2022-06-15 --book DIR/address_book.json
+    ape run market refresh [--vault SYMBOL]
+
+`refresh` re-posts the test feeds of a vault's oracle at their last answer, stamped now: on a persistent
+local chain the feeds go stale a day after they were last written, and the vault's NAV path halts.
 
 `build` deploys on the network given (default: a local anvil) and writes `DIR/address_book.json`. With
 `--dump FILE` it starts its own anvil (`--port 0 --dump-state FILE`), builds on it through a child
@@ -18,15 +22,16 @@ import time
 from pathlib import Path
 
 import click
-from ape import accounts, networks
-from ape.cli import ConnectedProviderCommand
+from ape import accounts, chain, networks, project
+from ape.cli import ConnectedProviderCommand, account_option
 from eth_utils import to_checksum_address
 
-from index_vault.chain.scripting import is_local
+from index_vault.chain.scripting import ScriptCommand, contract_at, is_local, pick_account, resolve_vault_address
 from index_vault.common.anvil import AnvilError, start_anvil, stop_anvil
 from index_vault.common.artifacts import project_root
 from index_vault.market.chain.build import advance_market, build_market
 from index_vault.market.model import MarketDataError, load_panel, plan_market, read_address_book
+from index_vault.oracle.chain.feeds import refresh_feeds
 
 LOCAL_FOUNDRY = "ethereum:local:foundry"
 BOOK_NAME = "address_book.json"
@@ -41,14 +46,14 @@ def cli():
     """Build a local market (tokens, Chainlink feeds, Uniswap V3 pools and V2 pairs, whales), move it in time."""
 
 
-@cli.command()
+@cli.command(cls=ScriptCommand)
 @click.option("--date", "day", required=True, help="The panel day to price the market at (YYYY-MM-DD).")
 @click.option("--assets", required=True, help="Index assets, comma-separated (USDC is always added).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for address_book.json.")
 @click.option("--dump", type=click.Path(dir_okay=False), help="Build on a fresh anvil and dump its state here.")
-@click.option("--network", default=LOCAL_FOUNDRY, show_default=True, help="Ape network choice (local chains).")
-def build(day, assets, out, dump, network):
-    """Deploy the market of ASSETS at DATE's prices; write OUT/address_book.json."""
+@account_option(prompt=False)
+def build(day, assets, out, dump, account):
+    """Deploy the market of ASSETS at DATE's prices on a local chain; write OUT/address_book.json."""
     try:
         plan = plan_market(day, _assets(assets), load_panel())
     except (MarketDataError, ValueError) as exc:
@@ -56,16 +61,15 @@ def build(day, assets, out, dump, network):
     if dump:
         _build_and_dump(plan.date, ",".join(plan.assets), Path(out), Path(dump))
         return
-    with networks.parse_network_choice(network):
-        if not is_local():
-            raise click.UsageError("build deploys test tokens and sets balances: local chains only")
-        started = time.monotonic()
-        book = build_market(plan, accounts.test_accounts[0], echo=click.echo)
-        path = book.write_address_book(Path(out) / BOOK_NAME)
-        elapsed = time.monotonic() - started
-        pools = f"{len(book.pools)} V3 pools and {len(book.v2_pairs)} V2 pairs"
-        click.echo(f"built {pools} on chain {book.chain_id} in {elapsed:.1f} s")
-        click.echo(f"address book: {path}")
+    if not is_local():
+        raise click.UsageError("build deploys test tokens and sets balances: local chains only")
+    started = time.monotonic()
+    book = build_market(plan, pick_account(account), echo=click.echo)
+    path = book.write_address_book(Path(out) / BOOK_NAME)
+    elapsed = time.monotonic() - started
+    pools = f"{len(book.pools)} V3 pools and {len(book.v2_pairs)} V2 pairs"
+    click.echo(f"built {pools} on chain {book.chain_id} in {elapsed:.1f} s")
+    click.echo(f"address book: {path}")
 
 
 def _ape() -> str:
@@ -104,6 +108,24 @@ def _build_and_dump(day: str, assets: str, out: Path, dump: Path) -> None:
             raise click.ClickException(f"anvil (exit {code}) wrote no state to {dump}:\n{log.read_text()[-2000:]}")
     click.echo(f"build took {built:.1f} s (anvil start, ape start-up and deployment)")
     click.echo(f"state: {dump} ({dump.stat().st_size:,} bytes); serve it with `anvil --load-state {dump}`")
+
+
+@cli.command(cls=ScriptCommand)
+@click.option("--vault", "vault_ref", help="Vault address, or its symbol in the manifest (default: its only vault).")
+@account_option(prompt=False)
+def refresh(vault_ref, account):
+    """Post fresh prices (the last answers, stamped now) to the test feeds of a vault's oracle: local chains."""
+    if not is_local():
+        raise click.UsageError("refresh writes test feeds: local chains only (live feeds are their providers')")
+    vault = contract_at(project.IndexVault, resolve_vault_address(vault_ref), "--vault", "LOCKED_SHARES")
+    router = project.OracleRouter.at(vault.oracle())
+    try:
+        refreshed = refresh_feeds(router, [str(a) for a in vault.assets()], pick_account(account))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{len(refreshed)} feeds of {vault.symbol()}'s oracle re-posted at block time {chain.blocks.head.timestamp}"
+    )
 
 
 @cli.command(cls=ConnectedProviderCommand)

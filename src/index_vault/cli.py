@@ -73,11 +73,26 @@ def spec_check(spec_file: str, as_json: bool) -> None:
         return
     click.echo(f"{basket.name} ({basket.symbol}): {len(basket.constituents)} of at most {MAX_ASSETS} constituents")
     rows = [
-        [c.symbol, str(c.decimals), c.units_text, str(c.units), c.address or "(test token on local chains)"]
+        [
+            c.symbol,
+            str(c.decimals),
+            c.units_text,
+            str(c.units),
+            f"{c.price_usd:,}" if c.price_usd is not None else "-",
+            f"{c.weight / 10**16:.2f}%" if c.weight is not None else "-",
+            c.address or "(test token on local chains)",
+        ]
         for c in basket.constituents
     ]
-    click.echo(table(["asset", "decimals", "units/share", "base units", "address"], rows, right={1, 2, 3}))
+    headers = ["asset", "decimals", "units/share", "base units", "price_usd", "weight", "address"]
+    click.echo(table(headers, rows, right={1, 2, 3, 4, 5}))
+    if all(c.price_usd is not None for c in basket.constituents):
+        value = sum(c.price_usd * c.units / 10**c.decimals for c in basket.constituents)
+        click.echo(f"one share holds ${value:,.2f} at these prices")
     click.echo(f"\nok: every unit is at least {MIN_UNIT} base units, so the locked shares hold some of each")
+    for where, local in (("a local chain", True), ("a live network (with --oracle)", False)):
+        problems = basket.deploy_problems(local=local, oracle=not local)
+        click.echo(f"deploys on {where}: " + ("; ".join(problems) if problems else "yes"))
 
 
 @spec.command("preview")
@@ -109,8 +124,8 @@ def spec_template() -> None:
         "name": "My Index",
         "symbol": "MYIDX",
         "constituents": [
-            {"symbol": "WETH", "decimals": 18, "units": "0.01"},
-            {"symbol": "USDC", "decimals": 6, "units": "25"},
+            {"symbol": "WETH", "decimals": 18, "units": "0.01", "price_usd": "2500"},
+            {"symbol": "USDC", "decimals": 6, "units": "25", "price_usd": "1"},
         ],
     }
     yaml.safe_dump(example, sys.stdout, sort_keys=False)

@@ -23,17 +23,19 @@ def deployments_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def run_script(deployments_dir) -> Callable:
-    """Runs `ape run <args> --network ethereum:local:foundry` on this session's chain."""
+    """Runs `ape run <args> --network ethereum:local:foundry` (or `network`) on this session's chain; a
+    variable given as None in `env` is unset."""
 
-    def run(*args: str, input: str | None = None, env: dict | None = None, check: bool = True):
+    def run(*args: str, input: str | None = None, env: dict | None = None, check: bool = True, network: str = NETWORK):
         full_env = {
             **os.environ,
             "APE_FOUNDRY_HOST": networks.provider.uri,
             "INDEX_VAULT_DEPLOYMENTS": str(deployments_dir),
             **(env or {}),
         }
+        full_env = {name: value for name, value in full_env.items() if value is not None}  # None: unset
         proc = subprocess.run(
-            ["ape", "run", *args, "--network", NETWORK],
+            ["ape", "run", *args, "--network", network],
             cwd=ROOT,
             env=full_env,
             input=input,

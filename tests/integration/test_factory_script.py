@@ -61,6 +61,9 @@ def test_factory__deploy_create_list__one_transaction_roles_as_asked_registry_an
     out = run_script("factory", "list", env=own_manifests).stdout
     assert "1 vaults, code version 1" in out
     (row,) = [line for line in out.splitlines() if vault.address in line]
+    assert "TOP5" in row and max(len(line) for line in out.splitlines()) <= 100
+    out = run_script("factory", "list", "--full", env=own_manifests).stdout
+    (row,) = [line for line in out.splitlines() if vault.address in line]
     assert "TOP5" in row and creator.address in row and rebalancer.address in row
 
     # the vault is an ordinary index: the vault script mints from a funded test account

@@ -8,9 +8,9 @@ from tests.integration.conftest import DEMO_SPEC
 
 
 def test_governance__fee_change__waits_the_delay_then_anyone_executes(run_script, project, tmp_path):
-    out = run_script("governance", "deploy", "--account", "TEST::0", "--delay-days", "1").stdout
-    governor = re.search(r"governor at (0x[0-9a-fA-F]{40})", out).group(1)
     own_manifests = {"INDEX_VAULT_DEPLOYMENTS": str(tmp_path)}  # leave the session's manifest alone
+    out = run_script("governance", "deploy", "--account", "TEST::0", "--delay-days", "1", env=own_manifests).stdout
+    governor = re.search(r"governor at (0x[0-9a-fA-F]{40})", out).group(1)
     out = run_script("deploy", str(DEMO_SPEC), "--account", "TEST::0", "--governor", governor, env=own_manifests).stdout
     assert "handed to the governor" in out
     vault = project.IndexVault.at(re.search(r"vault TOP5 at (0x[0-9a-fA-F]{40})", out).group(1))
@@ -24,7 +24,7 @@ def test_governance__fee_change__waits_the_delay_then_anyone_executes(run_script
     assert "waiting" in run_script("governance", "pending", "--governor", governor).stdout
     early = run_script("governance", "execute", "--governor", governor, proposal, "--account", "TEST::2", check=False)
     assert early.returncode != 0
-    assert "governor: too early" in early.stdout + early.stderr
+    assert "is executable from" in early.stderr and "Traceback" not in early.stderr
 
     chain.mine(timestamp=chain.blocks.head.timestamp + 86_400)
     assert "ready" in run_script("governance", "pending", "--governor", governor).stdout

@@ -6,6 +6,7 @@ import re
 from click.testing import CliRunner
 
 from index_vault.cli import main
+from index_vault.vault.spec import load_spec, parse_spec
 
 
 def test_spec_check__demo_spec__prints_basket_in_base_units():
@@ -14,6 +15,10 @@ def test_spec_check__demo_spec__prints_basket_in_base_units():
     assert result.exit_code == 0
     assert "Demo Top 5 Index (TOP5): 5 of at most 50 constituents" in result.output
     assert "116370" in result.output  # 0.0011637 WBTC in satoshis
+    assert re.search(r"WBTC .* 17,186\.50 +20\.00%", result.output)  # its price and target weight
+    assert "one share holds $100.00 at these prices" in result.output
+    assert "deploys on a local chain: yes" in result.output
+    assert "deploys on a live network (with --oracle): address missing for WETH, WBTC" in result.output
 
 
 def test_spec_check__bad_spec__exits_non_zero_with_reason(tmp_path):
@@ -35,12 +40,32 @@ def test_spec_preview__one_share__shows_first_mint_and_redemption():
     assert "19.8 USDC" in result.output
 
 
-def test_spec_template__output__is_a_valid_spec(tmp_path):
+def test_spec_template__output__deploys_on_a_local_chain_as_printed(tmp_path):
     result = CliRunner().invoke(main, ["spec", "template"])
     path = tmp_path / "t.yaml"
     path.write_text(result.output)
 
-    assert CliRunner().invoke(main, ["spec", "check", str(path)]).exit_code == 0
+    checked = CliRunner().invoke(main, ["spec", "check", str(path)])
+    assert checked.exit_code == 0
+    assert "deploys on a local chain: yes" in checked.output
+    assert load_spec(path).deploy_problems(local=True, oracle=False) == []
+
+
+def test_deploy_problems__spec_without_prices_or_addresses__names_what_each_network_needs():
+    spec = parse_spec(
+        {"name": "X", "symbol": "X", "constituents": [{"symbol": "A", "decimals": 6, "units": "1", "price_usd": "2"},
+                                                      {"symbol": "B", "decimals": 6, "units": "1"}]}
+    )  # fmt: skip
+
+    assert spec.deploy_problems(local=True, oracle=False) == [
+        "price_usd missing for B: a local chain prices its test feeds from it"
+    ]
+    assert spec.deploy_problems(local=True, oracle=True) == [
+        "address missing for A, B: the oracle given prices existing tokens"
+    ]
+    assert spec.deploy_problems(local=False, oracle=True) == [
+        "address missing for A, B: live networks hold existing tokens"
+    ]
 
 
 def test_weights__top_n_with_out__prints_table_and_writes_proposal(tmp_path):

@@ -11,12 +11,14 @@ from index_vault.common.units import BPS, WAD
 from index_vault.keeper.planner import (
     LIMIT_COOLDOWN,
     LIMIT_GAS,
+    LIMIT_MIN_TRADE,
     LIMIT_PERIOD,
     LIMIT_SIZE,
     LIMIT_SLIPPAGE,
     KeeperSettings,
     Market,
     inside_bands,
+    limits_text,
     plan,
 )
 from index_vault.keeper.rules import (
@@ -500,3 +502,13 @@ def test_plan__fifty_assets__plans_and_every_trade_passes(state, band):
     result = plan(state, keeper, Market(expected_slippage_bps=0))
 
     execute(state, result)
+
+
+def test_limits_text__size_and_min_trade__names_each_bound_with_its_figure():
+    text = limits_text(
+        {LIMIT_SIZE, LIMIT_MIN_TRADE}, Limits(max_trade_bps=250), KeeperSettings(min_trade_usd=1_500 * WAD)
+    )
+
+    assert text == (
+        "limited by min_trade (pieces under the $1,500 minimum trade are left), size (a trade is at most 2.5% of NAV)"
+    )

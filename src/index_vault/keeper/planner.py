@@ -18,7 +18,7 @@ size cap, the period cap left and the pairs' cool-downs. See `plan` for why this
 turnover and, to within what subset sums could save, the fewest trades.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from index_vault.common.units import BPS, WAD
@@ -28,6 +28,7 @@ from index_vault.keeper.rules import (
     SWAP_SHORT,
     ZERO_AMOUNT,
     Book,
+    Limits,
     RebalancerState,
     Trade,
     mul_div,
@@ -378,3 +379,21 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
 def _market_value(book: Book) -> int:
     """The holdings at the snapshot prices, each rounded down."""
     return sum(book.value(i, h) for i, h in enumerate(book.holdings))
+
+
+def limits_text(limited_by: Iterable[str], limits: Limits, settings: KeeperSettings) -> str:
+    """`limited_by` in words with the figure of each bound: "limited by size (a trade is at most 5% of NAV),
+    min_trade (pieces under the $100 minimum trade are left)"."""
+    words = {
+        LIMIT_SIZE: f"a trade is at most {limits.max_trade_bps / 100:g}% of NAV",
+        LIMIT_PERIOD: f"at most {limits.period_cap_bps / 100:g}% of NAV trades per {limits.period / 3600:g} h",
+        LIMIT_COOLDOWN: f"a pair trades once per {limits.cooldown} s",
+        LIMIT_MIN_TRADE: f"pieces under the ${settings.min_trade_usd / WAD:,.0f} minimum trade are left",
+        LIMIT_SLIPPAGE: f"the pools pay less than the oracle value less {settings.slippage_bps} bps",
+        LIMIT_TOLERANCE: f"the contract's tolerance of {limits.weight_tolerance / 10**16:g}% around a target",
+        LIMIT_MAX_TRADES: f"at most {settings.max_trades} trades a plan",
+        LIMIT_GAS: "the drift removed does not pay the gas",
+    }
+    return "limited by " + ", ".join(
+        f"{name} ({words[name]})" if name in words else name for name in sorted(limited_by)
+    )

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from index_vault.common.units import WAD
-from index_vault.keeper.planner import KeeperSettings, Market, Plan, plan
+from index_vault.keeper.planner import KeeperSettings, Market, Plan, limits_text, plan
 from index_vault.keeper.rules import RebalancerState, mul_div, snapshot_reason
 
 START = "start"
@@ -145,7 +145,7 @@ def decide(
     trigger = plan(fresh, settings, market)
     if not trigger.trades:
         if trigger.limited_by:  # outside a band, but a cap, a cool-down or the pools hold every trade back
-            return Decision(IDLE, "limited by " + ", ".join(sorted(trigger.limited_by)), trigger)
+            return Decision(IDLE, limits_text(trigger.limited_by, fresh.limits, settings), trigger)
         return Decision(IDLE, "every constituent is inside its band of the targets a start would give", trigger)
     fresh_plan = plan(fresh, narrow, market)
     if state.started_at == 0:

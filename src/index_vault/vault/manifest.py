@@ -33,6 +33,7 @@ class Deployment:
     genesis: str | None = None  # hash of block 0, to tell one local chain from the next
     records: dict[str, dict] = field(default_factory=dict)  # "<symbol>:<contract>" -> how it was deployed
     factory: str | None = None  # the VaultFactory of `ape run factory` (absent from older manifests)
+    governor: str | None = None  # the Governor of `ape run governance deploy` (absent from older manifests)
 
 
 def deployment_record(address: str, tx_hash: str | None, block: int | None, args: list) -> dict:

@@ -87,6 +87,24 @@ class BasketSpec:
         """Whether every constituent names a deployed token."""
         return all(c.address for c in self.constituents)
 
+    def deploy_problems(self, *, local: bool, oracle: bool) -> list[str]:
+        """What stops a deployment of this spec before anything is sent, or nothing.
+
+        A local chain without `--oracle` builds test feeds and pools from each `price_usd`; with
+        `--oracle` (and on live networks) every constituent must be a token the oracle prices, so
+        it needs its `address`.
+        """
+        if local and not oracle:
+            missing = [c.symbol for c in self.constituents if c.price_usd is None]
+            if missing:
+                return [f"price_usd missing for {', '.join(missing)}: a local chain prices its test feeds from it"]
+            return []
+        missing = [c.symbol for c in self.constituents if not c.address]
+        if missing:
+            why = "the oracle given prices existing tokens" if local else "live networks hold existing tokens"
+            return [f"address missing for {', '.join(missing)}: {why}"]
+        return []
+
     def to_dict(self) -> dict:
         """The spec as plain data, units as human amounts (round-trips through `parse_spec`)."""
         return {
@@ -151,8 +169,8 @@ def parse_spec(data: object) -> BasketSpec:
     given = [c.weight is not None for c in constituents]
     if any(given) and not all(given):
         raise SpecError("constituents: give a weight for every constituent or for none")
-    if all(given) and sum(c.weight or 0 for c in constituents) != 10**18:
-        raise SpecError("constituents: weights must sum to exactly 1")
+    if all(given) and (total := sum(c.weight or 0 for c in constituents)) != 10**18:
+        raise SpecError(f"constituents: weights must sum to exactly 1; they sum to {format_units(total, 18)}")
     base = data.get("base_asset") or constituents[0].symbol
     if base not in {c.symbol for c in constituents}:
         raise SpecError(f"base_asset: {base!r} is not one of the constituents")

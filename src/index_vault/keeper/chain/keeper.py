@@ -51,7 +51,7 @@ from index_vault.keeper.chain.config import (
 from index_vault.keeper.chain.history import TradeRecord, trade_history
 from index_vault.keeper.chain.snapshot import Snapshot, SnapshotReader
 from index_vault.keeper.chain.venues import Venue, Venues
-from index_vault.keeper.planner import KeeperSettings, Market, Plan, inside_bands, plan
+from index_vault.keeper.planner import KeeperSettings, Market, Plan, inside_bands, limits_text, plan
 from index_vault.keeper.policy import EventLog, Metrics
 from index_vault.keeper.rebalance import IDLE, START, Decision, SnapshotGas, decide, narrowed, stale, with_prices
 from index_vault.keeper.rules import RebalancerState, Trade
@@ -419,7 +419,7 @@ class Keeper:
                 self._log_plan(snap, current, result.number)
             if not current.trades:
                 if current.limited_by:
-                    result.reason = "limited by " + ", ".join(sorted(current.limited_by))
+                    result.reason = limits_text(current.limited_by, snap.limits, self.settings(snap))
                 break
             trade = current.trades[0]
             late = [snap.assets[i] for i in stale(snap.state(), self.config.snapshot_margin)]

@@ -9,7 +9,7 @@ from index_vault.keeper.chain.config import KeeperError, RoundResult
 from index_vault.keeper.chain.history import TradeRecord, snapshot_gas
 from index_vault.keeper.chain.keeper import Keeper
 from index_vault.keeper.chain.snapshot import Snapshot
-from index_vault.keeper.planner import Plan
+from index_vault.keeper.planner import Plan, limits_text
 from index_vault.keeper.rules import RebalancerState, mul_div
 
 
@@ -24,6 +24,7 @@ class KeeperStatus:
     gas_cost_wei: int
     snapshot_gas: dict[str, tuple[int, int]]  # "start"/"refresh" -> (count, gas) of this keeper's
     decision: str  # what a round would do now (`index_vault.keeper.rebalance`)
+    limits: str  # why the plan stops short of the bands, with each bound's figure ("" when it does not)
     pending: int
     auctions: list[tuple[int, tuple, int]]
     keeper: str
@@ -56,6 +57,9 @@ def keeper_status(keeper: Keeper, *, from_block: int = 0, last: int = 10) -> Kee
             keeper.rebalancer, from_block, caller=keeper.address, read=keeper.tx.read, w3=keeper.w3
         ),
         decision=decision,
+        limits=limits_text(current.limited_by, snap.limits, keeper.settings(snap))
+        if current and current.limited_by
+        else "",
         pending=pending - latest,
         auctions=keeper.live_auctions(snap),
         keeper=keeper.address,
@@ -155,7 +159,7 @@ def would_trade(status: KeeperStatus) -> str:
             f"${format_units(first.value_usd, 18, 2)}"
         )
     if current.limited_by:
-        return "no, limited by " + ", ".join(sorted(current.limited_by))
+        return "no, " + status.limits
     return "no, every weight is inside its band"
 
 

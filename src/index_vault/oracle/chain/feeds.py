@@ -84,3 +84,35 @@ def set_feed_price(
         aggregator.updateRoundData(round_id, answer, updated_at, updated_at, sender=deployer)
     # The proxy prefixes the aggregator's round with its phase: (phaseId << 64) | round.
     return (proxy.phaseId() << 64) | aggregator.latestRound()
+
+
+def refresh_feeds(router: ContractInstance, assets: list[str], sender: AccountAPI) -> list[tuple[str, int]]:
+    """Re-posts the latest answer of every test feed `router` reads for `assets` (their feeds, and those of
+    their quote assets and pool quotes), stamped now: what keeps a persistent local chain's prices fresh.
+
+    Returns (feed, answer) for each feed re-posted. Raises `ValueError` for a feed that is not a test feed
+    (a `MockV3Aggregator` behind a proxy): real feeds are not ours to write.
+    """
+    seen: set[str] = set()
+    queue, feeds = list(assets), []
+    while queue:
+        asset = queue.pop()
+        if asset in seen or int(asset, 16) == 0:
+            continue
+        seen.add(asset)
+        config = router.feed_config(asset)
+        if int(str(config.params.feed), 16) == 0:
+            continue
+        proxy = npm_container("EACAggregatorProxy").at(config.params.feed)
+        try:
+            aggregator = aggregator_of(proxy)
+        except Exception as exc:
+            raise ValueError(f"the feed {proxy.address} of {asset} is not a local test feed") from exc
+        feeds.append(aggregator)
+        queue += [str(config.params.quote), str(config.pool_quote)]
+    refreshed = []
+    for aggregator in {a.address: a for a in feeds}.values():
+        answer = aggregator.latestAnswer()
+        aggregator.updateAnswer(answer, sender=sender)
+        refreshed.append((aggregator.address, answer))
+    return refreshed

@@ -10,13 +10,17 @@ from ape.exceptions import ContractLogicError
 
 from index_vault.chain.contracts import erc20_at
 from index_vault.common.report import ConstituentStatus, FeeStatus, VaultStatus, format_amounts
-from index_vault.common.units import WAD
+from index_vault.common.units import WAD, format_units
 from index_vault.vault.basket import mint_amounts, redeem_amounts, with_slippage
 from index_vault.vault.fees import annual_bps_from_rate, mint_fee_shares, redeem_fee_shares
 
 
 class VaultError(RuntimeError):
     """A request the vault would refuse, caught before sending."""
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass
@@ -112,7 +116,9 @@ class VaultClient:
         """Exactly what `redeem_in_kind(shares, ...)` pays now, the redeem fee and the management fee due included."""
         holdings, supply = self._in_kind_state()
         if shares > supply:
-            raise VaultError(f"cannot redeem {shares} shares (wei): the supply is {supply}")
+            raise VaultError(
+                f"cannot redeem {format_units(shares, 18)} shares: the supply is {format_units(supply, 18)}"
+            )
         return redeem_amounts(shares - redeem_fee_shares(shares, self.vault.redeem_fee_bps()), supply, holdings)
 
     def units_per_share(self) -> list[int]:
@@ -145,20 +151,33 @@ class VaultClient:
         )
 
     def mint(
-        self, account: AccountAPI, shares: int, slippage_bps: int = 50, echo: Callable[[str], None] = print
+        self,
+        account: AccountAPI,
+        shares: int,
+        slippage_bps: int = 50,
+        echo: Callable[[str], None] = print,
+        confirm: Callable[[], None] = _nothing,
     ) -> list[int]:
-        """Approves what is needed and mints `shares`; returns the amounts paid."""
+        """Approves what is needed and mints `shares`; returns the amounts paid. `confirm()` is called once,
+        after the plan is shown and before the first transaction."""
         if shares <= 0:
             raise VaultError("shares must be positive")
         if self.vault.totalSupply() == 0 and shares <= self.vault.LOCKED_SHARES():
-            raise VaultError(f"the first mint must exceed {self.vault.LOCKED_SHARES()} wei of shares")
+            raise VaultError(f"the first mint must exceed {format_units(self.vault.LOCKED_SHARES(), 18)} shares")
         preview = self.preview_mint(shares)
         max_in = with_slippage(preview, slippage_bps, up=True)
-        for token, symbol, amount in zip(self.tokens, self.symbols, max_in, strict=True):
-            have = token.balanceOf(account)
-            if have < amount:
-                raise VaultError(f"{account.address} holds {have} base units of {symbol}, needs up to {amount}")
-        echo(f"mint {shares / 10**18:g} shares for at most: {self.describe(max_in)}")
+        short = [
+            f"{self.describe_one(i, have)} of {self.describe_one(i, amount)}"
+            for i, (token, amount) in enumerate(zip(self.tokens, max_in, strict=True))
+            if (have := token.balanceOf(account)) < amount
+        ]
+        if short:
+            raise VaultError(f"{account.address} holds too little: {'; '.join(short)} needed at most")
+        approvals = self._approvals(account, max_in)
+        echo(f"mint {format_units(shares, 18)} {self.vault.symbol()} for at most: {self.describe(max_in)}")
+        if approvals:
+            echo(f"  first approving the vault for {', '.join(self.symbols[i] for i in approvals)}")
+        confirm()
         self._approve(account, max_in)
         receipt = self.last_receipt = self.vault.mint_in_kind(shares, account, max_in, sender=account)
         (event,) = self.vault.MintedInKind.from_receipt(receipt)
@@ -171,19 +190,30 @@ class VaultClient:
         slippage_bps: int = 50,
         skip: Sequence[str] = (),
         echo: Callable[[str], None] = print,
+        confirm: Callable[[], None] = _nothing,
     ) -> list[int]:
-        """Redeems `shares` in kind, leaving the constituents in `skip` (symbols or addresses)."""
+        """Redeems `shares` in kind, leaving the constituents in `skip` (symbols or addresses): their share is
+        forfeited to the other holders. `confirm()` is called once, after the plan, before sending."""
         if shares <= 0:
             raise VaultError("shares must be positive")
         balance = self.vault.balanceOf(account)
+        symbol = self.vault.symbol()
         if shares > balance:
-            raise VaultError(f"{account.address} holds {balance} shares (wei), cannot redeem {shares}")
+            raise VaultError(
+                f"{account.address} holds {self.describe_shares(balance)}, cannot redeem {self.describe_shares(shares)}"
+            )
         skipped = [self._resolve(s) for s in skip]
         preview = self.preview_redeem(shares)
         min_out = with_slippage(preview, slippage_bps, up=False)
         for i in skipped:
             min_out[i] = 0
-        echo(f"redeem {shares / 10**18:g} shares for at least: {self.describe(min_out)}")
+        echo(f"redeem {format_units(shares, 18)} {symbol} for at least: {self.describe(min_out)}")
+        for i in skipped:
+            echo(
+                f"  warning: skipping {self.symbols[i]} forfeits {self.describe_one(i, preview[i])} to the other "
+                "holders: it is not paid later"
+            )
+        confirm()
         if skipped:
             receipt = self.vault.redeem_in_kind_skipping(
                 shares, account, min_out, [self.tokens[i].address for i in skipped], sender=account
@@ -195,7 +225,12 @@ class VaultClient:
         return list(event.amounts)
 
     def deposit(
-        self, account: AccountAPI, assets: int, slippage_bps: int = 50, echo: Callable[[str], None] = print
+        self,
+        account: AccountAPI,
+        assets: int,
+        slippage_bps: int = 50,
+        echo: Callable[[str], None] = print,
+        confirm: Callable[[], None] = _nothing,
     ) -> tuple[int, int]:
         """Buys shares with at most `assets` of the base asset at NAV; returns (assets paid, shares).
 
@@ -208,28 +243,53 @@ class VaultClient:
             raise VaultError("assets must be positive")
         limit = self.vault.maxDeposit(account)
         if assets > limit:
-            raise VaultError(f"the vault takes at most {self.describe_one(base, limit)} now (flow cap, pause or halt)")
+            raise VaultError(f"the vault takes at most {self.describe_one(base, limit)} now: {self.nav_path_limit()}")
+        have = self.tokens[base].balanceOf(account)
+        if have < assets:
+            raise VaultError(
+                f"{account.address} holds {self.describe_one(base, have)}, not {self.describe_one(base, assets)}"
+            )
         shares = self.vault.previewDeposit(assets * (10_000 - slippage_bps) // 10_000)
         if shares == 0:
             raise VaultError("that amount buys no shares")
-        echo(f"deposit at most {self.describe_one(base, assets)} for {shares / 10**18:g} shares at NAV")
+        echo(f"deposit at most {self.describe_one(base, assets)} for {self.describe_shares(shares)} at NAV")
+        confirm()
         self._approve(account, [assets if i == base else 0 for i in range(len(self.tokens))], exact=True)
         receipt = self.last_receipt = self.vault.mint(shares, account, sender=account)
         (event,) = self.vault.Deposit.from_receipt(receipt)
         return event.assets, event.shares
 
-    def redeem_at_nav(self, account: AccountAPI, shares: int, echo: Callable[[str], None] = print) -> tuple[int, int]:
+    def redeem_at_nav(
+        self,
+        account: AccountAPI,
+        shares: int,
+        echo: Callable[[str], None] = print,
+        confirm: Callable[[], None] = _nothing,
+    ) -> tuple[int, int]:
         """Sells `shares` for the base asset at NAV (ERC-4626 `redeem`); returns (assets, shares)."""
         base = self.base_index()
+        symbol = self.vault.symbol()
         if shares <= 0:
             raise VaultError("shares must be positive")
+        balance = self.vault.balanceOf(account)
+        if shares > balance:
+            raise VaultError(
+                f"{account.address} holds {self.describe_shares(balance)}, cannot redeem {self.describe_shares(shares)}"
+            )
         limit = self.vault.maxRedeem(account)
         if shares > limit:
-            raise VaultError(f"at most {limit / 10**18:g} shares can be redeemed at NAV now (base held, flow cap)")
-        echo(f"redeem {shares / 10**18:g} shares for {self.describe_one(base, self.vault.previewRedeem(shares))}")
+            raise VaultError(
+                f"at most {format_units(limit, 18)} {symbol} can be redeemed at NAV now: {self.nav_path_limit()}"
+            )
+        echo(f"redeem {self.describe_shares(shares)} for {self.describe_one(base, self.vault.previewRedeem(shares))}")
+        confirm()
         receipt = self.last_receipt = self.vault.redeem(shares, account, account, sender=account)
         (event,) = self.vault.Withdraw.from_receipt(receipt)
         return event.assets, event.shares
+
+    def describe_shares(self, shares: int) -> str:
+        """An amount of the index's shares as readable text."""
+        return f"{format_units(shares, 18)} {self.vault.symbol()}"
 
     def describe_one(self, index: int, amount: int) -> str:
         """An amount of one constituent as readable text."""
@@ -238,6 +298,43 @@ class VaultClient:
     def base_index(self) -> int:
         """The position of the ERC-4626 base asset in basket order."""
         return [t.address for t in self.tokens].index(self.vault.asset())
+
+    def nav_path_limit(self) -> str:
+        """Why the NAV path (ERC-4626) takes or pays less than asked now, in words: a pause, no shares yet,
+        unusable prices (which, and why), else the flow cap or the base asset held."""
+        vault = self.vault
+        if vault.paused():
+            return "the vault is paused (its guardian paused it; its admin lifts the pause)"
+        if vault.totalSupply() == 0:
+            return "no shares yet: the first shares are minted in kind (`ape run vault mint`)"
+        router = project.OracleRouter.at(vault.oracle())
+        now = chain.blocks.head.timestamp
+        unusable = []
+        for token, symbol in zip(self.tokens, self.symbols, strict=True):
+            price = router.price_data(token.address)
+            if price.status != 0:
+                reason = router.status_reason(price.status).removeprefix("oracle: ")
+                age = f", updated {(now - price.updated_at) / 3600:.1f} h ago" if price.updated_at else ""
+                unusable.append(f"{symbol} ({reason}{age})")
+        if unusable:
+            return (
+                f"the NAV path is halted: prices unusable for {', '.join(unusable)} "
+                "(on a local chain `ape run market refresh` posts fresh prices)"
+            )
+        period = vault.flow_period()
+        return (
+            f"the flow cap ({vault.flow_cap_bps() / 100:g}% of NAV per {period / 3600:g} h) or the base asset the "
+            "vault holds; the cap refills as the period rolls"
+        )
+
+    def _approvals(self, account: AccountAPI, amounts: Sequence[int], exact: bool = False) -> list[int]:
+        """The positions whose allowance `_approve` must change."""
+        needed = []
+        for i, (token, amount) in enumerate(zip(self.tokens, amounts, strict=True)):
+            current = token.allowance(account, self.vault)
+            if not (amount == 0 or current == amount or (current > amount and not exact)):
+                needed.append(i)
+        return needed
 
     def _approve(self, account: AccountAPI, amounts: Sequence[int], exact: bool = False) -> None:
         """Allows the vault at least `amounts` (mint_in_kind bounds the pull itself by max_amounts_in), or

@@ -12,6 +12,7 @@ from index_vault.oracle.chain.bundles import bundle_configs
 from index_vault.oracle.chain.local import LocalMarket, build_local_market
 from index_vault.vault.basket import WAD
 from index_vault.vault.chain.adapters import allow_adapters, deploy_adapters
+from index_vault.vault.chain.governance import ROLES
 from index_vault.vault.spec import BasketSpec
 
 TEST_TOKEN = "StandardTokenMock"
@@ -61,6 +62,7 @@ def deploy_vault(
     local: bool,
     oracle: str | None = None,
     admin: str | None = None,
+    roles: dict[str, str] | None = None,
     echo: Callable[[str], None] = print,
     after_vault: Callable[[ContractInstance, ContractInstance], None] | None = None,
 ) -> Deployed:
@@ -70,7 +72,8 @@ def deploy_vault(
     Uniswap V3 pools and a configured router are deployed first (see `build_local_market`).
     `after_vault(vault, router)` runs between the vault and its NAV feed, so that a caller can record
     the vault before anything else can fail. The router's configurations of the constituents are bundled
-    (`bundle_configs`) unless they already are.
+    (`bundle_configs`) unless they already are. `roles` grants the vault's roles by name (`ROLES`: keeper,
+    manager, guardian, fee-manager) before the admin role is handed to `admin`.
     """
     tokens = resolve_tokens(spec, deployer, local=local, echo=echo)
     router, market = resolve_oracle(spec, tokens, deployer, local=local, oracle=oracle, echo=echo)
@@ -88,6 +91,9 @@ def deploy_vault(
         echo(f"  DEX adapters allowed: {', '.join(f'{k} at {a.address}' for k, a in adapters.items())}")
     nav_feed = project.NavFeed.deploy(vault, sender=deployer)
     echo(f"  NAV feed {spec.symbol} / USD at {nav_feed.address}")
+    for name, account in (roles or {}).items():
+        vault.grantRole(ROLES[name], account, sender=deployer)
+        echo(f"  {name} role granted to {account}")
     if admin and admin != deployer.address:
         hand_admin_over(vault, rebalancer, admin, deployer, echo=echo)
     return Deployed(

@@ -1,14 +1,23 @@
-"""The Governor on a chain: deployment, handing a vault's and its router's admin role over, proposals."""
+"""The Governor and the roles on a chain: deployment, handing admin roles over, proposals, who holds a role."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ape import project
+from ape import chain, project
 from ape.api import AccountAPI
 from ape.contracts import ContractInstance
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, keccak
 
 DAY = 86_400
+
+# The roles of a vault (and its rebalancer and router, which have the admin role), by the names people use.
+ROLES = {
+    "admin": b"\x00" * 32,
+    "manager": keccak(text="MANAGER_ROLE"),
+    "keeper": keccak(text="KEEPER_ROLE"),
+    "guardian": keccak(text="GUARDIAN_ROLE"),
+    "fee-manager": keccak(text="FEE_MANAGER_ROLE"),
+}
 
 # Functions a vault or router administrator calls, by selector, to describe pending proposals.
 KNOWN_CALLS = {
@@ -79,3 +88,31 @@ def pending_calls(governor: ContractInstance) -> list[PendingCall]:
             )
         )
     return calls
+
+
+def role_name(role: bytes) -> str:
+    """A role's name as `ROLES` has it, else its hex."""
+    return next((name for name, value in ROLES.items() if value == bytes(role)), "0x" + bytes(role).hex())
+
+
+def role_holders(contract: ContractInstance, role: bytes, start_block: int = 0) -> list[str]:
+    """Who holds `role` of `contract` now: every account its `RoleGranted` events name since `start_block`
+    that still has it (`hasRole` decides; the events only say whom to ask)."""
+    head = chain.blocks.height
+    granted = contract.RoleGranted.range(start_block, head + 1, search_topics={"role": role})
+    candidates = dict.fromkeys(str(log.account) for log in granted)
+    return [account for account in candidates if contract.hasRole(role, account)]
+
+
+def admin_refusal(contract: ContractInstance, governor: str, what: str, start_block: int = 0) -> str | None:
+    """Why a proposal of the Governor on `contract` could never execute (the Governor does not hold its admin
+    role, and who does), or None when it does."""
+    role = ROLES["admin"]
+    if contract.hasRole(role, governor):
+        return None
+    holders = role_holders(contract, role, start_block)
+    held = ", ".join(holders) if holders else f"no account granted it since block {start_block}"
+    return (
+        f"the Governor {governor} is not the admin of {what} {contract.address} (the admin is {held}): a proposal "
+        "could never execute; hand the role over first (`ape run deploy --governor`, or `ape run vault grant admin`)"
+    )

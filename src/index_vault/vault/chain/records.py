@@ -102,18 +102,28 @@ def fund_local(
     sender: AccountAPI,
     echo: Callable[[str], None],
 ) -> None:
-    """Local chains: records the test tokens and funds test accounts 0-2 for `fund_shares` shares each."""
+    """Local chains: records the test tokens and funds test accounts 0-2 (and the deployer, when it is another
+    account) for `fund_shares` shares each."""
     deployment.tokens.update({c.symbol: t.address for c, t in zip(spec.constituents, tokens, strict=True)})
     shares = parse_units(fund_shares, 18)
     if shares:
-        fund_test_accounts(spec, tokens, list(accounts.test_accounts)[:FUNDED_ACCOUNTS], shares, sender=sender)
-        echo(f"  funded test accounts 0-{FUNDED_ACCOUNTS - 1} for {fund_shares} shares each")
+        funded = list(accounts.test_accounts)[:FUNDED_ACCOUNTS]
+        own = sender.address not in {a.address for a in funded}
+        fund_test_accounts(spec, tokens, funded + ([sender] if own else []), shares, sender=sender)
+        also = f" and the deployer {sender.address}" if own else ""
+        echo(f"  funded test accounts 0-{FUNDED_ACCOUNTS - 1}{also} for {fund_shares} shares each")
 
 
 def resume_deployment(
-    spec: BasketSpec, deployment: Deployment, deployer: AccountAPI, echo: Callable[[str], None]
+    spec: BasketSpec,
+    deployment: Deployment,
+    deployer: AccountAPI,
+    echo: Callable[[str], None],
+    before_sending: Callable[[str], None] = lambda _what: None,
 ) -> bool:
     """Finishes a deployment of `spec` recorded in the manifest; False when there is none to resume.
+
+    `before_sending(what)` is called once, before the first transaction, with what is missing.
 
     Raises `DeployError` when the manifest's vault is another index or names a rebalancer it does not know.
     """
@@ -126,15 +136,20 @@ def resume_deployment(
     if spec.has_all_addresses and [a.lower() for a in vault.assets()] != [c.address.lower() for c in spec.constituents]:
         raise DeployError(f"the manifest's {spec.symbol} vault holds other constituents than the spec")
     echo(f"  vault {spec.symbol} already deployed at {vault_address} (manifest)")
+    missing_rebalancer = not has_code(deployment.rebalancers.get(spec.symbol))
+    missing_feed = not has_code(deployment.nav_feeds.get(spec.symbol))
+    if missing_rebalancer and vault.rebalancer() != ZERO_ADDRESS:
+        raise DeployError(f"the {spec.symbol} vault names a rebalancer the manifest does not know")
+    missing = [name for name, gone in (("Rebalancer", missing_rebalancer), ("NavFeed", missing_feed)) if gone]
+    if missing:
+        before_sending(f"deploy the missing {' and '.join(missing)}")
     done = True
-    if not has_code(deployment.rebalancers.get(spec.symbol)):
-        if vault.rebalancer() != ZERO_ADDRESS:
-            raise DeployError(f"the {spec.symbol} vault names a rebalancer the manifest does not know")
+    if missing_rebalancer:
         rebalancer = deploy_rebalancer(spec, vault, deployer, echo=echo)
         deployment.rebalancers[spec.symbol] = rebalancer.address
         record_contract(deployment, f"{spec.symbol}:Rebalancer", rebalancer, [vault_address, deployer.address])
         done = False
-    if not has_code(deployment.nav_feeds.get(spec.symbol)):
+    if missing_feed:
         nav_feed = project.NavFeed.deploy(vault, sender=deployer)
         deployment.nav_feeds[spec.symbol] = nav_feed.address
         record_contract(deployment, f"{spec.symbol}:NavFeed", nav_feed, [vault_address])
