@@ -2,7 +2,7 @@
 
     ape run market build --date 2022-06-01 --assets ETH,BTC,LINK --out DIR [--dump DIR/state.json]
     ape run market advance --to 2022-06-15 --book DIR/address_book.json
-    ape run market refresh [--vault SYMBOL]
+    ape run market refresh [--vault SYMBOL] [--account A --yes]
 
 `refresh` re-posts the test feeds of a vault's oracle at their last answer, stamped now: on a persistent
 local chain the feeds go stale a day after they were last written, and the vault's NAV path halts.
@@ -26,7 +26,14 @@ from ape import accounts, chain, networks, project
 from ape.cli import ConnectedProviderCommand, account_option
 from eth_utils import to_checksum_address
 
-from index_vault.chain.scripting import ScriptCommand, contract_at, is_local, pick_account, resolve_vault_address
+from index_vault.chain.scripting import (
+    ScriptCommand,
+    authorize,
+    contract_at,
+    is_local,
+    pick_account,
+    resolve_vault_address,
+)
 from index_vault.common.anvil import AnvilError, start_anvil, stop_anvil
 from index_vault.common.artifacts import project_root
 from index_vault.market.chain.build import advance_market, build_market
@@ -113,14 +120,18 @@ def _build_and_dump(day: str, assets: str, out: Path, dump: Path) -> None:
 @cli.command(cls=ScriptCommand)
 @click.option("--vault", "vault_ref", help="Vault address, or its symbol in the manifest (default: its only vault).")
 @account_option(prompt=False)
-def refresh(vault_ref, account):
+@click.option("--yes", is_flag=True, help="Send without asking (unattended).")
+def refresh(vault_ref, account, yes):
     """Post fresh prices (the last answers, stamped now) to the test feeds of a vault's oracle: local chains."""
     if not is_local():
         raise click.UsageError("refresh writes test feeds: local chains only (live feeds are their providers')")
     vault = contract_at(project.IndexVault, resolve_vault_address(vault_ref), "--vault", "LOCKED_SHARES")
     router = project.OracleRouter.at(vault.oracle())
+    sender = pick_account(account)
+    click.echo(f"re-post the test feeds of {vault.symbol()}'s oracle at their last answers")
+    authorize(sender, "Refresh the feeds", yes)
     try:
-        refreshed = refresh_feeds(router, [str(a) for a in vault.assets()], pick_account(account))
+        refreshed = refresh_feeds(router, [str(a) for a in vault.assets()], sender)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

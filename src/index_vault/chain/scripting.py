@@ -19,6 +19,7 @@ from ape.api import AccountAPI
 from ape.cli import ConnectedProviderCommand
 from ape.exceptions import ApeException, ConfigError, ContractLogicError, ContractNotFoundError
 from ape.logging import LogLevel, logger
+from ape_ethereum.trace import Trace
 from click.core import ParameterSource
 from eth_utils import function_signature_to_4byte_selector, is_checksum_address, is_hex_address, to_checksum_address
 from web3.exceptions import ContractLogicError as Web3ContractLogicError
@@ -33,6 +34,10 @@ class _AskedFor(logging.Filter):
         return not str(record.msg).startswith("Using cached key for")
 
 
+def _no_trace(self, *args, **kwargs) -> None:
+    return None
+
+
 class ScriptCommand(ConnectedProviderCommand):
     """A connected Ape command for people (see the module doc)."""
 
@@ -41,6 +46,9 @@ class ScriptCommand(ConnectedProviderCommand):
         if not verbose:
             logger.set_level(LogLevel.WARNING)
             logger._logger.addFilter(_AskedFor())
+            # Ape's foundry provider prints the call tree of every reverted call, even one the command
+            # expects and words itself (a stale price in `vault status`); `-v` keeps the trees.
+            Trace.show = _no_trace
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
