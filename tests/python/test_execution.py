@@ -7,7 +7,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from index_vault.common.artifacts import project_root
-from index_vault.keeper.execution import DEFAULT, NAIVE, ExecutionPolicy, impact_usd
+from index_vault.common.units import WAD
+from index_vault.keeper.execution import (
+    DEFAULT,
+    NAIVE,
+    ExecutionPolicy,
+    decide_all,
+    impact_usd,
+    keeper_settings,
+    state_gaps_usd,
+)
+from index_vault.keeper.planner import LIMIT_IMPACT, KeeperSettings, Market, plan
+from index_vault.keeper.rules import Constituent, Limits, RebalancerState
 from index_vault.methodology.backtest import CostModel, Schedule, run_backtest
 from index_vault.methodology.history import History, load_history
 from index_vault.methodology.weights import Methodology
@@ -119,3 +130,61 @@ def test_run_backtest__default_execution_without_costs__reaches_the_targets_like
 
     # free trades are always worth it: the same index, day by day
     assert default.tracked == pytest.approx(naive.tracked, rel=1e-9)
+
+
+# --- the keeper decides as the backtest does ---------------------------------------------------------------
+
+# NAV $1M at $1 a token: A holds $500k (target 30%), B $200k (30%), C $296k (30%), D $4k (10%).
+PORTFOLIO = {"A": (500_000, 3), "B": (200_000, 3), "C": (296_000, 3), "D": (4_000, 1)}
+DEPTHS = {"A": 1e6, "B": 2e7, "C": 1e7}  # D has no pool
+VARIANCES = dict.fromkeys(PORTFOLIO, 0.01)
+
+
+def _keeper_state() -> RebalancerState:
+    constituents = tuple(
+        Constituent(a, a, usd * WAD, WAD, 18, tenths * 10**17) for a, (usd, tenths) in PORTFOLIO.items()
+    )
+    limits = Limits(max_trade_bps=10_000, period_cap_bps=10_000, cooldown=0)
+    return RebalancerState(constituents, limits=limits, now=1_700_000_000).started()
+
+
+def test_keeper_settings__same_portfolio__the_backtests_decisions():
+    state = _keeper_state()
+    nav = sum(usd for usd, _ in PORTFOLIO.values())
+    backtest_gaps = {a: tenths / 10 * nav - usd for a, (usd, tenths) in PORTFOLIO.items()}  # goal x value - held
+    keeper_gaps, keeper_nav = state_gaps_usd(state)
+
+    settings, decisions = keeper_settings(DEFAULT, state, KeeperSettings(), DEPTHS, VARIANCES, 20.0, 30.0, False)
+    backtest = decide_all(DEFAULT, backtest_gaps, nav, DEPTHS, VARIANCES, 20.0, 30.0, False)
+
+    assert keeper_nav == pytest.approx(nav, rel=1e-12)
+    assert keeper_gaps == pytest.approx(backtest_gaps, rel=1e-9, abs=1e-6)
+    assert {a: d.reason for a, d in decisions.items()} == {a: d.reason for a, d in backtest.items()}
+    assert {a: d.reason for a, d in decisions.items()} == {"A": "slice", "B": "slice", "C": "band", "D": "auction"}
+    for asset, decision in decisions.items():
+        assert decision.pool_usd == pytest.approx(backtest[asset].pool_usd, rel=1e-9)
+    assert settings.caps == {
+        "A": int(DEFAULT.max_slice_usd(1e6) * WAD),
+        "B": int(DEFAULT.max_slice_usd(2e7) * WAD),
+        "C": 0,
+        "D": 0,
+    }
+
+
+def test_plan__execution_caps__no_asset_trades_past_its_slice_and_band_or_auction_names_not_at_all():
+    state = _keeper_state()
+    settings, _ = keeper_settings(DEFAULT, state, KeeperSettings(), DEPTHS, VARIANCES, 20.0, 30.0, False)
+
+    result = plan(state, settings, Market(expected_slippage_bps=0))
+
+    traded: dict[str, int] = {}
+    for trade in result.trades:
+        for asset in (trade.sell, trade.buy):
+            traded[asset] = traded.get(asset, 0) + trade.value_usd
+    assert set(traded) == {"A", "B"}  # C is inside its cost-aware band, D goes to the auction
+    assert all(traded[a] <= settings.caps[a] for a in traded)
+    assert traded["A"] >= settings.caps["A"] - settings.min_trade_usd  # the slice is used, not wasted
+    assert LIMIT_IMPACT in result.limited_by
+    # naive execution leaves the planner as it was: every gap at once
+    naive, decided = keeper_settings(NAIVE, state, KeeperSettings(), DEPTHS, VARIANCES, 20.0, 30.0, False)
+    assert naive == KeeperSettings() and decided == {}

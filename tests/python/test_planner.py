@@ -512,3 +512,23 @@ def test_limits_text__size_and_min_trade__names_each_bound_with_its_figure():
     assert text == (
         "limited by min_trade (pieces under the $1,500 minimum trade are left), size (a trade is at most 2.5% of NAV)"
     )
+
+
+@given(states(), st.data())
+def test_plan__asset_caps__no_asset_trades_past_its_cap_and_every_trade_passes(state, data):
+    keeper, market = data.draw(keepers(state.limits))
+    caps = {
+        c.address: data.draw(st.sampled_from([0, WAD, 10**22, 10**24]))
+        for c in state.constituents
+        if data.draw(st.booleans())
+    }
+    capped = replace(keeper, caps=caps)
+
+    result = plan(state, capped, market_for(state, market))
+
+    traded: dict[str, int] = {}
+    for trade in result.trades:
+        for asset in (trade.sell, trade.buy):
+            traded[asset] = traded.get(asset, 0) + trade.value_usd
+    assert all(traded[a] <= caps[a] for a in traded if a in caps)
+    execute(state, result)

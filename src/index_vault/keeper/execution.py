@@ -23,10 +23,21 @@ A rebalance leaves each asset a *gap*: the USD it must buy (positive) or sell (n
    depth the policy is given is their sum.
 
 `NAIVE` trades every gap at once, whole, against the summed depth: the backtest's `--execution naive`.
+
+The backtest and the keeper take their decisions through the same function, `decide_all` (the gaps of a day,
+in USD, to decisions); the keeper turns them into the planner's settings with `keeper_settings`: an asset the
+band leaves is not traded at all in that plan (cap 0), a sliced one at most its slice (USD), and the planner
+pairs the rest as it always does. The keeper's day of a rebalance is counted from the rebalance's start on
+the chain, so a restarted keeper knows its last day.
 """
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from index_vault.common.units import WAD
+from index_vault.keeper.planner import KeeperSettings
+from index_vault.keeper.rules import Book, RebalancerState
 
 BPS = 10_000.0
 
@@ -105,6 +116,69 @@ class ExecutionPolicy:
         if size <= cap or last_day:
             return Decision(gap_usd, 0.0, "whole")
         return Decision(math.copysign(cap, gap_usd), 0.0, "slice")
+
+
+NOISE = 1e-9  # gaps below this share of NAV are left: rounding, not drift
+
+
+def decide_all(
+    policy: ExecutionPolicy,
+    gaps_usd: Mapping[str, float],
+    nav_usd: float,
+    depths_usd: Mapping[str, float],
+    variances: Mapping[str, float],
+    fixed_cost_usd: float,
+    fee_bps: float,
+    last_day: bool,
+) -> dict[str, Decision]:
+    """`policy.decide` for every asset whose gap is above `NOISE` of the NAV: the one place the backtest and
+    the keeper decide (module doc). `variances` is each asset's tracking variance until the next rebalance;
+    an asset missing from `depths_usd` has no pool."""
+    return {
+        asset: policy.decide(
+            gap, nav_usd, depths_usd.get(asset, 0.0), variances[asset], fixed_cost_usd, fee_bps, last_day
+        )
+        for asset, gap in sorted(gaps_usd.items())
+        if abs(gap) > NOISE * nav_usd
+    }
+
+
+def state_gaps_usd(state: RebalancerState) -> tuple[dict[str, float], float]:
+    """The USD each constituent must buy (positive) or sell (negative) to reach its target units, at the
+    snapshot prices (the planner's `Book.gap`, negated), and the holdings' value: the keeper's view of a day's
+    gaps, as `decide_all` takes them."""
+    book = Book(state)
+    gaps = {a: -book.gap(i) / WAD for i, a in enumerate(book.addresses)}
+    nav = sum(book.value(i, h) for i, h in enumerate(book.holdings))
+    return gaps, nav / WAD
+
+
+def keeper_settings(
+    policy: ExecutionPolicy,
+    state: RebalancerState,
+    settings: KeeperSettings,
+    depths_usd: Mapping[str, float],
+    variances: Mapping[str, float],
+    fixed_cost_usd: float,
+    fee_bps: float,
+    last_day: bool,
+) -> tuple[KeeperSettings, dict[str, Decision]]:
+    """The planner's settings under `policy` for the keeper's state, and the decisions they come from: each
+    asset the band leaves, or that goes to the auction (the keeper's auctions take it), is capped at 0 for the
+    pools, a sliced one at its slice (USD, 18 decimals); the others keep the planner's own caps. `NAIVE`
+    leaves `settings` as they are."""
+    if policy.naive:
+        return settings, {}
+    gaps, nav = state_gaps_usd(state)
+    decisions = decide_all(policy, gaps, nav, depths_usd, variances, fixed_cost_usd, fee_bps, last_day)
+    caps = dict(settings.caps)
+    for asset, decision in decisions.items():
+        if decision.reason in ("band", "auction"):
+            caps[asset] = 0
+        elif decision.reason == "slice":
+            slice_usd = abs(int(decision.pool_usd * WAD))
+            caps[asset] = min(caps.get(asset, slice_usd), slice_usd)
+    return replace(settings, caps=caps), decisions
 
 
 NAIVE = ExecutionPolicy(name="naive", naive=True)

@@ -43,6 +43,7 @@ LIMIT_SLIPPAGE = "slippage"  # the pool quote pays less than `min_out` at any us
 LIMIT_TOLERANCE = "tolerance"  # the unit checks refuse any useful size (the contract's band around a target)
 LIMIT_MAX_TRADES = "max_trades"  # the keeper's trade count ran out
 LIMIT_GAS = "gas"  # the drift removed does not pay the gas: the plan is empty
+LIMIT_IMPACT = "impact"  # an asset's cap (`KeeperSettings.caps`: the execution policy's slice or band) held it
 
 
 # A pool quote: (sell, buy, amount_in) -> expected units of `buy` out, or None to use the default.
@@ -88,7 +89,9 @@ class KeeperSettings:
     share of the snapshot NAV: `|holding - target|` valued at the snapshot price), with per-address
     overrides in `bands`. `min_trade_usd`: the smallest trade worth
     sending (USD, 18 decimals, at least 1). `slippage_bps`: how far below the oracle's value `min_out`
-    is set, at most the vault's `max_slippage_bps`. `max_trades`: the longest plan.
+    is set, at most the vault's `max_slippage_bps`. `max_trades`: the longest plan. `caps`: the most an
+    asset may trade in this plan, either side (USD, 18 decimals; 0: not at all), as the execution policy
+    sets them (`index_vault.keeper.execution.keeper_settings`); an asset without one is not capped.
     """
 
     band: int = 10**16
@@ -96,6 +99,7 @@ class KeeperSettings:
     min_trade_usd: int = 100 * WAD
     slippage_bps: int = 50
     max_trades: int = 100
+    caps: Mapping[str, int] = field(default_factory=dict)
 
     def band_of(self, address: str) -> int:
         """The drift band of one constituent."""
@@ -294,6 +298,7 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
         return empty
 
     sell_need, buy_need, allow = _needs(book, settings)
+    cap_left = {i: settings.caps[a] for i, a in enumerate(book.addresses) if a in settings.caps}
     sizer = _Sizer(book, settings, market)
     floor = settings.min_trade_usd
     limited: set[str] = set()
@@ -341,9 +346,15 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
         if gap < floor:
             drop(sell_need if sell_need[s] < floor else buy_need, s if sell_need[s] < floor else b)
             continue
-        value = min(gap, size_cap, period_left)
+        capped = [(needs, i) for needs, i in ((sell_need, s), (buy_need, b)) if cap_left.get(i, gap) < floor]
+        if capped:
+            for needs, i in capped:
+                needs.pop(i)
+            limited.add(LIMIT_IMPACT)
+            continue
+        value = min(gap, size_cap, period_left, cap_left.get(s, gap), cap_left.get(b, gap))
         if value < gap:
-            limited.add(LIMIT_SIZE if value == size_cap else LIMIT_PERIOD)
+            limited.add(LIMIT_SIZE if value == size_cap else LIMIT_PERIOD if value == period_left else LIMIT_IMPACT)
 
         amount = min(value * book.units[s] // book.prices[s], book.holdings[s])
         trade, why = sizer.fit(s, b, amount) if amount else (None, ZERO_AMOUNT)
@@ -358,6 +369,9 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
         trades.append(trade)
         sell_need[s] -= trade.value_usd
         buy_need[b] -= trade.value_usd
+        for i in (s, b):
+            if i in cap_left:
+                cap_left[i] -= trade.value_usd
         if sell_need[s] < floor:
             drop(sell_need, s)
         if buy_need[b] < floor:
@@ -393,6 +407,7 @@ def limits_text(limited_by: Iterable[str], limits: Limits, settings: KeeperSetti
         LIMIT_TOLERANCE: f"the contract's tolerance of {limits.weight_tolerance / 10**16:g}% around a target",
         LIMIT_MAX_TRADES: f"at most {settings.max_trades} trades a plan",
         LIMIT_GAS: "the drift removed does not pay the gas",
+        LIMIT_IMPACT: "the execution policy holds a price impact or a gap not worth its cost to a later day",
     }
     return "limited by " + ", ".join(
         f"{name} ({words[name]})" if name in words else name for name in sorted(limited_by)

@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from index_vault.keeper.execution import NAIVE, Decision, ExecutionPolicy
+from index_vault.keeper.execution import NAIVE, Decision, ExecutionPolicy, decide_all
 from index_vault.market.liquidity import VARIANTS, LiquidityModel
 from index_vault.market.model import MIN_DEPTH_USD, POOL_FEE, MarketDataError, pool_depth_usd
 from index_vault.methodology.history import History, MethodologyError, date_range, days_between
@@ -408,14 +408,12 @@ def _execute(
     gas = costs.gas_usd(day.history.price("ETH", day.i) or 0.0) if costs.needs_eth else 0.0
     fee = costs.fee_bps if costs.enabled else 0.0
     gaps = {a: goal.get(a, 0.0) * value - holdings.get(a, 0.0) * prices[a] for a in {*holdings, *goal}}
-    decisions: dict[str, tuple[Decision, float]] = {}
-    for asset, gap in sorted(gaps.items()):
-        if abs(gap) <= NOISE * value:
-            continue
-        # free trades (costs off) move no price: nothing to spread
-        depth = _depth_usd(day.history, day.i, asset, costs, day.liquidity) if costs.enabled else math.inf
-        variance = _tracking_variance(day, asset, result) * day.horizon_days
-        decisions[asset] = (policy.decide(gap * usd, value * usd, depth, variance, gas, fee, last_day), depth)
+    gaps = {a: gap * usd for a, gap in gaps.items() if abs(gap) > NOISE * value}
+    # free trades (costs off) move no price: nothing to spread
+    depths = {a: _depth_usd(day.history, day.i, a, costs, day.liquidity) if costs.enabled else math.inf for a in gaps}
+    variances = {a: _tracking_variance(day, a, result) * day.horizon_days for a in gaps}
+    decided = decide_all(policy, gaps, value * usd, depths, variances, gas, fee, last_day)  # the keeper's too
+    decisions: dict[str, tuple[Decision, float]] = {a: (d, depths[a]) for a, d in decided.items()}
     more = any(d.reason == "slice" for d, _ in decisions.values())
     sells = {a: x for a, x in decisions.items() if x[0].traded_usd < 0}
     buys = {a: x for a, x in decisions.items() if x[0].traded_usd > 0}
