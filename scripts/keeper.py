@@ -4,7 +4,9 @@
 send under a gas price cap, wait for the receipt, read again. Killed at any point and restarted, it re-plans
 from the chain and never sends a second transaction while one of its account is in flight. `--dry-run`
 plans and simulates only and prints the plan as a table; `--fill-auctions` also fills the vault's Dutch
-auctions when reselling the lot on the DEX pays. `status` shows drift per constituent, the last trades,
+auctions when reselling the lot on the DEX pays; `--execution default` sizes trades by the execution policy the
+backtest uses (`index_vault.keeper.execution`: a cost-aware no-trade band, one slice within the impact budget
+per asset a round, the rest on later rounds of the window). `status` shows drift per constituent, the last trades,
 the gas they cost and whether the keeper would trade now.
 
 The vault is `--vault ADDRESS`, a symbol of this network's manifest, or the manifest's only vault; its
@@ -25,6 +27,7 @@ from index_vault.common.units import WAD
 from index_vault.keeper.chain.build import KeeperOptions, build_keeper
 from index_vault.keeper.chain.config import KeeperError
 from index_vault.keeper.chain.status import format_keeper_status, format_plan_table, keeper_status
+from index_vault.keeper.execution import POLICIES
 from index_vault.keeper.policy import LOG_FORMATS
 
 
@@ -102,6 +105,13 @@ def cli():
 @click.option("--fill-auctions", is_flag=True, help="Also fill the vault's Dutch auctions when reselling pays.")
 @click.option("--min-fill-profit-usd", default="0", show_default=True, help="Least profit (after gas) of a fill.")
 @click.option("--retries", default=6, show_default=True, type=click.IntRange(1), help="Tries of each RPC call.")
+@click.option(
+    "--execution",
+    type=click.Choice(sorted(POLICIES)),
+    default="naive",
+    show_default=True,
+    help="How trades are sized: naive (whole gaps) or default (cost-aware band, slices within the impact budget).",
+)
 @click.option("--yes", is_flag=True, help="Trade without asking (unattended).")
 def run(
     dry_run,
@@ -114,6 +124,7 @@ def run(
     fill_auctions,
     min_fill_profit_usd,
     retries,
+    execution,
     yes,
     **options,
 ):
@@ -127,6 +138,7 @@ def run(
         fill_auctions=fill_auctions,
         min_fill_profit_usd=int(float(min_fill_profit_usd) * WAD),
         retry=RetryPolicy(attempts=retries),
+        execution=POLICIES[execution],
     )
     if not dry_run:
         authorize(pick_account(options["account"]), f"Run the keeper of {keeper.vault.address}", yes)

@@ -23,7 +23,9 @@ from index_vault.common.units import WAD
 from index_vault.keeper.chain.config import KeeperConfig
 from index_vault.keeper.chain.history import trade_history
 from index_vault.keeper.chain.keeper import Keeper
+from index_vault.keeper.chain.market_state import depths_usd
 from index_vault.keeper.chain.status import format_keeper_status, format_plan_table, keeper_status
+from index_vault.keeper.execution import DEFAULT
 from index_vault.keeper.planner import inside_bands
 from index_vault.keeper.policy import EventLog
 from index_vault.market.chain.build import arbitrage_pool
@@ -625,3 +627,24 @@ def test_bot__silverback_runs_rounds_on_new_blocks(script_env, tmp_path):
     TOTALS["rounds"] += events[-1]["rounds"]
     TOTALS["trades"] += events[-1]["trades_mined"]
     TOTALS["gas"] += events[-1]["gas_used"]
+
+
+def test_keeper__execution_policy__trades_within_the_impact_budget_and_logs_its_decisions(env):
+    move_market(env, 86_400)  # a new period, past every cool-down, fresh feeds
+    policy = replace(DEFAULT, impact_budget_bps=1.0)  # slices of about a ten-thousandth of a pool's depth
+    keeper = make_keeper(env, execution=policy)
+    set_targets(env, [15 * 10**16, 20 * 10**16, 25 * 10**16, 20 * 10**16, 20 * 10**16])  # WETH 15% over
+
+    result = keeper.run_round()
+
+    assert result.trades and all(t.status == "mined" for t in result.trades)
+    (logged, *_) = events(keeper, "execution")
+    assert logged["policy"] == "default" and logged["decisions"]["WETH"] == "slice"
+    snap = keeper.read_snapshot()
+    depths = depths_usd(keeper.venues, snap)
+    weth = env.tokens["WETH"].address
+    sold = sum(t.trade.value_usd for t in result.trades if t.trade.sell == weth)
+    assert 0 < sold <= policy.max_slice_usd(depths[weth]) * 1.01 * WAD  # the pools moved a little since the plan
+    assert not all_inside(keeper) and "impact" in (result.reason or "")  # the rest waits: a later day of the window
+    print(f"\nexecution: WETH sold ${sold / WAD:,.2f} of a ${depths[weth]:,.0f}-deep market; {result.reason}")
+    tally(keeper)

@@ -32,7 +32,8 @@ the chain, so a restarted keeper knows its last day.
 """
 
 import math
-from collections.abc import Mapping
+import statistics
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from index_vault.common.units import WAD
@@ -119,6 +120,15 @@ class ExecutionPolicy:
 
 
 NOISE = 1e-9  # gaps below this share of NAV are left: rounding, not drift
+MIN_RETURNS = 5  # fewer daily returns than this give no variance: every gap outside the band is worth trading
+
+
+def tracking_variance(asset_returns: Sequence[float], index_returns: Sequence[float]) -> float:
+    """The daily variance of an asset's return less the index's, day by day (infinite with fewer than
+    `MIN_RETURNS` days: a gap is then always worth trading): what the no-trade band weighs, in the backtest
+    and in the keeper alike."""
+    diffs = [a - i for a, i in zip(asset_returns, index_returns, strict=True)]
+    return statistics.variance(diffs) if len(diffs) >= MIN_RETURNS else math.inf
 
 
 def decide_all(
@@ -162,11 +172,13 @@ def keeper_settings(
     fixed_cost_usd: float,
     fee_bps: float,
     last_day: bool,
+    sliced: Collection[str] = (),
 ) -> tuple[KeeperSettings, dict[str, Decision]]:
     """The planner's settings under `policy` for the keeper's state, and the decisions they come from: each
     asset the band leaves, or that goes to the auction (the keeper's auctions take it), is capped at 0 for the
     pools, a sliced one at its slice (USD, 18 decimals); the others keep the planner's own caps. `NAIVE`
-    leaves `settings` as they are."""
+    leaves `settings` as they are. An asset in `sliced` has traded its slice already (the keeper's round: a
+    slice a round, the pools refilled by arbitrage in between) and is capped at 0 too."""
     if policy.naive:
         return settings, {}
     gaps, nav = state_gaps_usd(state)
@@ -176,7 +188,7 @@ def keeper_settings(
         if decision.reason in ("band", "auction"):
             caps[asset] = 0
         elif decision.reason == "slice":
-            slice_usd = abs(int(decision.pool_usd * WAD))
+            slice_usd = 0 if asset in sliced else abs(int(decision.pool_usd * WAD))
             caps[asset] = min(caps.get(asset, slice_usd), slice_usd)
     return replace(settings, caps=caps), decisions
 

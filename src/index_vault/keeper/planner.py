@@ -310,6 +310,12 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
             limited.add(LIMIT_MIN_TRADE)
 
     while sell_need and buy_need:
+        for needs in (sell_need, buy_need):  # an asset whose cap is spent trades no more in this plan
+            for i in [i for i in needs if i in cap_left and cap_left[i] < floor]:
+                needs.pop(i)
+                limited.add(LIMIT_IMPACT)
+        if not (sell_need and buy_need):
+            break
         if len(trades) >= settings.max_trades:
             limited.add(LIMIT_MAX_TRADES)
             break
@@ -345,12 +351,6 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
             break
         if gap < floor:
             drop(sell_need if sell_need[s] < floor else buy_need, s if sell_need[s] < floor else b)
-            continue
-        capped = [(needs, i) for needs, i in ((sell_need, s), (buy_need, b)) if cap_left.get(i, gap) < floor]
-        if capped:
-            for needs, i in capped:
-                needs.pop(i)
-            limited.add(LIMIT_IMPACT)
             continue
         value = min(gap, size_cap, period_left, cap_left.get(s, gap), cap_left.get(b, gap))
         if value < gap:

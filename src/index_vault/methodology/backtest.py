@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from index_vault.keeper.execution import NAIVE, Decision, ExecutionPolicy, decide_all
+from index_vault.keeper.execution import NAIVE, Decision, ExecutionPolicy, decide_all, tracking_variance
 from index_vault.market.liquidity import VARIANTS, LiquidityModel
 from index_vault.market.model import MIN_DEPTH_USD, POOL_FEE, MarketDataError, pool_depth_usd
 from index_vault.methodology.history import History, MethodologyError, date_range, days_between
@@ -467,13 +467,14 @@ def _tracking_variance(day: _Day, asset: str, result: "BacktestResult") -> float
     with fewer than five: a gap is then always worth trading)."""
     series = day.history.columns["price_usd"].get(asset, ())
     first = day.i - (len(result.ideal) - 1)  # the data's index of the window's first day
-    diffs = []
+    asset, index = [], []
     for j in range(max(first + 1, day.i - VARIANCE_DAYS + 1), day.i + 1):
         k = j - first
         if k >= len(result.ideal) or j >= len(series) or not series[j] or not series[j - 1]:
             continue
-        diffs.append((series[j] / series[j - 1] - 1) - (result.ideal[k] / result.ideal[k - 1] - 1))
-    return statistics.variance(diffs) if len(diffs) >= 5 else math.inf
+        asset.append(series[j] / series[j - 1] - 1)
+        index.append(result.ideal[k] / result.ideal[k - 1] - 1)
+    return tracking_variance(asset, index)
 
 
 def _horizon_days(schedule: Schedule) -> int:

@@ -6,6 +6,7 @@ from index_vault.chain.tx import GasPolicy
 from index_vault.common.sending import RetryPolicy
 from index_vault.common.units import WAD
 from index_vault.keeper.chain.snapshot import Snapshot
+from index_vault.keeper.execution import NAIVE, ExecutionPolicy
 from index_vault.keeper.planner import Plan
 from index_vault.keeper.rules import Trade
 
@@ -14,6 +15,10 @@ GAS_PER_TRADE = 180_000  # a keeper trade reads only its two legs (bench: ~158k-
 
 class KeeperError(RuntimeError):
     """A configuration the keeper cannot run with (no adapter, an unsigned transaction...)."""
+
+
+DAY = 86_400
+POOL_FEE_BPS = 30.0  # the pool fee the execution policy prices a trade at (the 0.3% tier)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,9 @@ class KeeperConfig:
     fill_auctions: bool = False
     min_fill_profit_usd: int = 0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    execution: ExecutionPolicy = NAIVE  # how trades are sized (`index_vault.keeper.execution`): naive = whole gaps
+    horizon_days: float = 30.0  # how long a gap left today lasts, for the execution policy's no-trade band
+    variance_days: int = 30  # days of pool prices the tracking variance is measured over
 
     def gas_policy(self) -> GasPolicy:
         """What the transaction sender needs of this configuration."""

@@ -41,7 +41,9 @@ from index_vault.chain.tx import Reverted, SignerError, TxSender, Wait, hex_str,
 from index_vault.common.units import BPS, format_units
 from index_vault.keeper.chain.auctions import AuctionFiller
 from index_vault.keeper.chain.config import (
+    DAY,
     GAS_PER_TRADE,
+    POOL_FEE_BPS,
     KeeperConfig,
     KeeperError,
     RoundResult,
@@ -49,8 +51,10 @@ from index_vault.keeper.chain.config import (
     TxOutcome,
 )
 from index_vault.keeper.chain.history import TradeRecord, trade_history
+from index_vault.keeper.chain.market_state import depths_usd, tracking_variances
 from index_vault.keeper.chain.snapshot import Snapshot, SnapshotReader
 from index_vault.keeper.chain.venues import Venue, Venues
+from index_vault.keeper.execution import keeper_settings
 from index_vault.keeper.planner import KeeperSettings, Market, Plan, inside_bands, limits_text, plan
 from index_vault.keeper.policy import EventLog, Metrics
 from index_vault.keeper.rebalance import IDLE, START, Decision, SnapshotGas, decide, narrowed, stale, with_prices
@@ -122,6 +126,7 @@ class Keeper:
         self._busy = threading.Lock()
         self._sending = "other"
         self._measured: dict[str, tuple[int, int]] = {}  # "start"/"refresh" -> (gas used, basket size)
+        self._variances: tuple[int, dict[str, float]] | None = None  # (day, tracking variances read that day)
 
     @property
     def config(self) -> KeeperConfig:
@@ -227,9 +232,9 @@ class Keeper:
         state = snap.state()
         return with_prices(state, snap.prices, stale(state, self.config.snapshot_margin))
 
-    def plan(self, snap: Snapshot, excluded: Iterable[tuple[str, str]] = ()) -> Plan:
+    def plan(self, snap: Snapshot, excluded: Iterable[tuple[str, str]] = (), traded: Iterable[str] = ()) -> Plan:
         """The planner's trades on the snapshot (`trading_state`), to the trade band; `excluded` pairs are
-        treated as cooling down (this round only)."""
+        treated as cooling down (this round only); `traded` assets already traded a slice this round."""
         state = self.trading_state(snap)
         excluded = list(excluded)
         if excluded:
@@ -237,7 +242,39 @@ class Keeper:
             limits = replace(state.limits, cooldown=max(state.limits.cooldown, 1))
             state = replace(state, last_trade=last, limits=limits)
         self.metrics.plans += 1
-        return plan(state, narrowed(state, self.settings(snap), self.config.trade_band), self.market(snap))
+        settings = narrowed(state, self.settings(snap), self.config.trade_band)
+        return plan(state, self.execution_settings(snap, state, settings, set(traded)), self.market(snap))
+
+    def execution_settings(
+        self, snap: Snapshot, state: RebalancerState, settings: KeeperSettings, traded: set[str] = frozenset()
+    ) -> KeeperSettings:
+        """`settings` with the execution policy's caps (`index_vault.keeper.execution.keeper_settings`): the pools'
+        depths at this block, the tracking variances of the day (read once a day), the gas of one trade, and
+        whether today is the last day of the rebalance's window (counted from its start on the chain). A slice is
+        one trade a round: an asset sliced and already traded this round (`traded`) waits for the next round,
+        when arbitrage has refilled its pools."""
+        policy = self.config.execution
+        if policy.naive or not snap.started_at:
+            return settings
+        day = snap.timestamp // DAY
+        if self._variances is None or self._variances[0] != day:
+            weights = [w / 1e18 for w in snap.targets]
+            self._variances = (day, tracking_variances(self.venues, snap, weights, self.config.variance_days))
+        variances = {a: v * self.config.horizon_days for a, v in self._variances[1].items()}
+        last_day = snap.timestamp >= snap.started_at + (policy.window_days - 1) * DAY
+        fixed = self.market(snap).gas_usd(1) / 1e18
+        depths = depths_usd(self.venues, snap)
+        capped, decisions = keeper_settings(
+            policy, state, settings, depths, variances, fixed, POOL_FEE_BPS, last_day, sliced=traded
+        )
+        if not traded:  # the round's first plan
+            self.log(
+                "execution",
+                policy=policy.name,
+                last_day=last_day,
+                decisions={snap.symbols[snap.index(a)]: d.reason for a, d in decisions.items()},
+            )
+        return capped
 
     # --- snapshot transactions ------------------------------------------------------------------------------
 
@@ -413,7 +450,8 @@ class Keeper:
         excluded: list[tuple[str, str]] = []
         refreshed: set[str] = set()
         for _ in range(self.config.max_trades_per_round + 2 * len(snap.assets) ** 2):
-            current = self.plan(snap, excluded)
+            sliced = {a for outcome in result.trades for a in (outcome.trade.sell, outcome.trade.buy)}
+            current = self.plan(snap, excluded, traded=sliced)
             if result.plan is None:
                 result.plan = current
                 self._log_plan(snap, current, result.number)

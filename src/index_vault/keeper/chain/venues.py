@@ -75,6 +75,7 @@ class Venues:
         self._v2_pairs: dict[frozenset[str], bool] = {}
         self.extra_hubs = [to_checksum_address(h) for h in hubs]
         self._pools: dict[tuple[str, str, int], bool] = {}
+        self._pool_address: dict[tuple[str, str, int], str] = {}
         self._routes: dict[tuple[str, str], Route | None] = {}
 
     def _pool_exists(self, a: str, b: str, fee: int) -> bool:
@@ -85,8 +86,23 @@ class Venues:
             if exists:
                 pool = web3_contract(self.w3, address, npm_type("UniswapV3Pool"))
                 exists = self.tx.call(pool.functions.liquidity()) > 0
+                self._pool_address[key] = address
             self._pools[key] = exists
         return self._pools[key]
+
+    def v3_pools(self, a: str, b: str) -> list:
+        """The V3 pools of `a` and `b` with liquidity, one per fee tier (`FEE_TIERS` order), as web3 contracts."""
+        return [
+            web3_contract(self.w3, self._pool_address[(*sorted((a, b)), fee)], npm_type("UniswapV3Pool"))
+            for fee in FEE_TIERS
+            if self._pool_exists(a, b, fee)
+        ]
+
+    def v2_pair(self, a: str, b: str):
+        """The V2 pair of `a` and `b` with reserves, as a web3 contract, or None (or without a V2 adapter)."""
+        if self.v2_factory is None or not self._v2_pair_exists(a, b):
+            return None
+        return web3_contract(self.w3, self._v2_pair_address[frozenset((a, b))], npm_type("UniswapV2Pair"))
 
     def hubs(self, assets: Iterable[str]) -> list[str]:
         found = list(self.extra_hubs)
