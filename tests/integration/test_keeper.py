@@ -5,6 +5,7 @@ auction fills, and the `ape run keeper` script and the silverback bot."""
 import io
 import itertools
 import json
+import math
 import os
 import shutil
 import signal
@@ -23,7 +24,7 @@ from index_vault.common.units import WAD
 from index_vault.keeper.chain.config import KeeperConfig
 from index_vault.keeper.chain.history import trade_history
 from index_vault.keeper.chain.keeper import Keeper
-from index_vault.keeper.chain.market_state import depths_usd
+from index_vault.keeper.chain.market_state import depths_usd, tracking_variances
 from index_vault.keeper.chain.status import format_keeper_status, format_plan_table, keeper_status
 from index_vault.keeper.execution import DEFAULT
 from index_vault.keeper.planner import inside_bands
@@ -647,4 +648,7 @@ def test_keeper__execution_policy__trades_within_the_impact_budget_and_logs_its_
     assert 0 < sold <= policy.max_slice_usd(depths[weth]) * 1.01 * WAD  # the pools moved a little since the plan
     assert not all_inside(keeper) and "impact" in (result.reason or "")  # the rest waits: a later day of the window
     print(f"\nexecution: WETH sold ${sold / WAD:,.2f} of a ${depths[weth]:,.0f}-deep market; {result.reason}")
+    # the local market's pools remember hours, not days: no variance, so the band never holds a gap back
+    variances = tracking_variances(keeper.venues, snap, [w / WAD for w in snap.targets], days=6)
+    assert set(variances.values()) == {math.inf}
     tally(keeper)

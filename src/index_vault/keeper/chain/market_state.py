@@ -7,9 +7,9 @@ and how its price moved against the index's, read from the pools themselves.
   maths assumes) and its V2 pairs (the reserve).
 - `tracking_variances`: per asset, the daily variance of its return less the index's over the last `days` days
   (`tracking_variance`, the backtest's rule), the prices being 10-minute TWAPs at each day's end from one
-  `observe` call per asset on its pool with a common quote (WETH9, else a hub): the index's return in a
-  common quote differs from its USD return by the quote's own return, which the difference cancels. An asset
-  whose pool cannot look back that far (its observation cardinality) gets an infinite variance, as the
+  `observe` call per asset on its pool with a common quote (the hub most assets have a pool with): the index's
+  return in a common quote differs from its USD return by the quote's own return, which the difference cancels.
+  An asset whose pool cannot look back that far (its observation cardinality) gets an infinite variance, as the
   backtest gives one with too short a history: its gaps outside the keeper's band are always worth trading.
 """
 
@@ -76,13 +76,16 @@ def _closing_log_prices(venues: Venues, snap: Snapshot, asset: str, quote: str, 
 def tracking_variances(venues: Venues, snap: Snapshot, weights: Sequence[float], days: int = 30) -> dict[str, float]:
     """Each asset's daily tracking variance against the index of `weights` (module doc)."""
     hubs = venues.hubs(snap.assets)
-    quote = venues.weth9 if venues.weth9 else (hubs[0] if hubs else None)
+    if not hubs:
+        return dict.fromkeys(snap.assets, math.inf)
+    # the quote: the hub with a pool against the most assets (the first such, in the venues' order)
+    quote = max(hubs, key=lambda h: sum(1 for a in snap.assets if a == h or venues.v3_pools(a, h)))
     logs: dict[str, list[float] | None] = {}
     for asset in snap.assets:
         if asset == quote:
             logs[asset] = [0.0] * (days + 1)
         else:
-            logs[asset] = _closing_log_prices(venues, snap, asset, quote, days) if quote else None
+            logs[asset] = _closing_log_prices(venues, snap, asset, quote, days)
     returns = {
         asset: [math.exp(later - earlier) - 1 for earlier, later in pairwise(series)]
         for asset, series in logs.items()
