@@ -13,7 +13,7 @@ from index_vault.vault.fees import rate_from_annual_bps
 
 ADDRESS = r"(0x[0-9a-fA-F]{40})"
 ALIAS, PASSPHRASE = "wallet-user", "a long passphrase 4 tests"
-KEEPER = accounts.test_accounts[2].address
+KEEPER, OTHER_KEEPER = accounts.test_accounts[2].address, accounts.test_accounts[3].address
 
 
 def _clean(proc) -> str:
@@ -54,17 +54,19 @@ def test_wallet_path__keyfile_account_with_yes__template_to_a_fee_change_through
     spec = tmp_path / "my.yaml"
     spec.write_text(CliRunner().invoke(main, ["spec", "template"]).output)
 
-    out = _clean(run("deploy", str(spec), *me))
+    out = _clean(run("deploy", str(spec), "--keeper", KEEPER, *me))
     vault = project.IndexVault.at(re.search(rf"vault MYIDX at {ADDRESS}", out).group(1))
     assert f"the deployer {user.address}" in out and "Confirmed" not in out  # funded; no per-transaction log
-
-    assert "keeper granted" in _clean(run("vault", "grant", "keeper", KEEPER, *me))
     assert vault.hasRole(vault.KEEPER_ROLE(), KEEPER)
+
+    assert "keeper granted" in _clean(run("vault", "grant", "keeper", OTHER_KEEPER, *me))
+    assert vault.hasRole(vault.KEEPER_ROLE(), OTHER_KEEPER)
     roles = _clean(run("vault", "roles"))
-    assert re.search(rf"keeper +{KEEPER}", roles) and re.search(rf"admin +{user.address}", roles)
+    assert re.search(rf"keeper +{KEEPER}, {OTHER_KEEPER}", roles) and re.search(rf"admin +{user.address}", roles)
 
     assert "minted 2 MYIDX" in _clean(run("vault", "mint", "2", *me))
-    assert "redeemed 1 MYIDX" in _clean(run("vault", "redeem", "1", *me))
+    out = _clean(run("vault", "redeem", "1", "--skip", "USDC", *me))
+    assert "warning: skipping USDC forfeits 25 USDC to the other holders" in out and "redeemed 1 MYIDX" in out
     assert vault.balanceOf(user.address) == 10**18 - vault.LOCKED_SHARES()
 
     out = _clean(run("governance", "deploy", *me))
@@ -91,6 +93,7 @@ def test_wallet_path__keyfile_account_with_yes__template_to_a_fee_change_through
 
     # without --yes nobody is there to answer; with --yes and no passphrase nothing can sign
     _one_line_error(run("vault", "mint", "1", "--account", ALIAS, check=False), "pass --yes to send unattended")
+    _one_line_error(run("vault", "mint", "100000", *me, check=False), "holds too little: 9.99 WETH of 1,004.97")
     _one_line_error(
         run("vault", "mint", "1", *me, check=False, **{f"APE_ACCOUNTS_{ALIAS}_PASSPHRASE": ""}),
         f"set APE_ACCOUNTS_{ALIAS}_PASSPHRASE",
