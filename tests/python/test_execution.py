@@ -88,6 +88,11 @@ def test_decide__large_gap_thin_pool__slices_then_trades_the_rest_on_the_last_da
     assert (last.reason, last.pool_usd, last.auction_usd) == ("whole", gap, 0.0)
 
 
+def test_worth_trading__free_trade_no_tracking_risk__trades():
+    assert DEFAULT.worth_trading(0.001, 0.0, 0.0)
+    assert not DEFAULT.worth_trading(0.001, 0.0, 1e-9)
+
+
 def test_decide__no_pool__the_auction():
     decision = DEFAULT.decide(-200_000.0, 10_000_000, 0.0, 0.05, 10, 30, last_day=False)
 

@@ -80,7 +80,7 @@ class ExecutionPolicy:
         gap = abs(gap_share)
         if gap > self.max_band:
             return True
-        return self.tracking_price * gap * gap * tracking_variance > cost_share
+        return self.tracking_price * gap * gap * tracking_variance >= cost_share  # a free trade never hurts
 
     def max_slice_usd(self, depth_usd: float) -> float:
         """The largest trade whose price impact beyond the fee meets the budget in a constant-product pool of
