@@ -16,8 +16,8 @@
         2. Keeper trades through allowlisted DEX adapters and Dutch auctions
            anyone can fill then read only the two assets traded: their
            units, their snapshots (no older than `max_age`), the packed
-           limits, the period book, the pair's cool-down and the vault's
-           undiluted supply.
+           limits, the period book, the pair's cool-down (either way) and
+           the vault's undiluted supply.
 
         Every trade, whoever asks for it and whatever it names, is bounded
         by the snapshot and the unit targets:
@@ -33,15 +33,17 @@
         - it is at most `max_trade_bps` of the NAV, and all trades of a
           period at most `period_cap_bps` of it (the snapshot's NAV per
           share times the undiluted supply now);
-        - a pair trades at most once per `cooldown`;
+        - a pair trades at most once per `cooldown`, in either direction;
         - the vault pays the adapter directly and checks what came back.
         What a snapshot's age can cost is bounded by the price move within
         `max_age` times the trade caps (docs/DESIGN.md).
 
         - Target weights: one per constituent, in basket order, summing to
-          exactly 10**18; kept by address, so a composition change cannot
-          shift a weight onto another constituent. They reach trading at the
-          next start.
+          exactly 10**18; kept packed in basket order with the constituent
+          list they were set for, carried along by this rebalancer's
+          composition changes, so a weight cannot shift onto another
+          constituent (a list changed otherwise stops starts until the
+          weights are set again). They reach trading at the next start.
         - A constituent is added with target weight 0 (the oracle must
           already price it); new target weights then ramp it in through
           rebalancing. One is removed only once its target weight is 0 and
@@ -125,6 +127,25 @@ _MASK_120: constant(uint256) = 2**120 - 1
 _MASK_128: constant(uint256) = 2**128 - 1
 _MASK_160: constant(uint256) = 2**160 - 1
 _TARGETS_PENDING: constant(uint256) = 1 << 208
+# @dev Where `_rebalance` keeps when a keeper last started a rebalance.
+_KEEPER_START_SHIFT: constant(uint256) = 209
+
+
+# @dev The bounds a new rebalancer starts with, packed as `_set_limits` packs
+# them (within the hard bounds: the tests pass them back to `set_limits`):
+# 1% slippage, a 0.5% tolerance band, 5% of NAV a trade and 20% a one-day
+# period, a five-minute cool-down, a 1% auction discount, a one-hour
+# maximum snapshot age; one-hour auctions starting 2% above the snapshot,
+# and a one-day open delay.
+_DEFAULT_HOT_LIMITS: constant(uint256) = (
+    100 | (5 * 10**15) << 16 | 500 << 80 | 2_000 << 96 | 86400 << 112 | 300 << 144 | 100 << 176 | 3600 << 192
+)
+_DEFAULT_COLD_LIMITS: constant(uint256) = 3600 | 200 << 32 | 86400 << 48
+
+
+# @dev The words of `_weights`: four fields of 64 bits each, the list's
+# pointer in the first three, then the weights.
+_WEIGHT_WORDS: constant(uint256) = (MAX_ASSETS + 6) // 4
 
 
 # ---------------------------------------------------------------------------
@@ -203,9 +224,18 @@ struct Leg:
 # @dev The vault this rebalancer serves; fixed for its life.
 vault: public(immutable(address))
 
-# @dev The target weight of each constituent (1e18 fixed point); 0 for any
-# address not listed.
-target_weight: public(HashMap[address, uint256])
+# @dev The target weights (1e18 fixed point) in the vault's basket order,
+# packed, with the constituent list they were set for: 64-bit fields, four
+# a word, the first three holding that list's data contract (the vault's
+# `assets_pointer`, bits 0-159 of word 0), weight i in field i + 3 (word
+# (i + 3) // 4, bit 64 * ((i + 3) % 4)); no weight is above 10**18 < 2**60.
+# A start reads ceil((N + 3) / 4) words where one slot per constituent
+# would cost N cold reads. A composition change by this rebalancer carries
+# them to the new list; a list that changed otherwise (by a rebalancer that
+# stood in for this one) leaves them for another basket, and a start
+# refuses until they are set again: a weight never shifts onto another
+# constituent.
+_weights: uint256[_WEIGHT_WORDS]
 
 # @dev The bounds of trades and auctions, packed in two words: what a trade
 # or a fill reads (slippage 0-15, tolerance 16-79, trade cap 80-95, period
@@ -217,18 +247,22 @@ _limits: uint256[2]
 # @dev DEX adapters keepers may route through.
 adapter_allowed: public(HashMap[address, bool])
 
-# @dev When the pair (sell, buy) last traded.
+# @dev When the pair last traded, either way: keyed by its lower address,
+# then its higher one (the other order reads 0).
 last_trade: public(HashMap[address, HashMap[address, uint256]])
 
 # @dev The period book in one word: when the current trading period started
 # (bits 0-39), the USD value traded in it (40-167), and when a keeper last
-# acted or this contract was created (168-207, for `open_delay`).
+# traded or opened an auction, or this contract was created (168-207, for
+# `open_delay`, with the keeper start in `_rebalance`).
 _book: uint256
 
 # @dev The current rebalance in one word: when it started (0-39), the NAV
 # per undiluted share then (40-167), when the target weights last changed
-# (168-207), and whether they changed since the last start (bit 208: a
-# time comparison could not tell a change within the start's second).
+# (168-207), whether they changed since the last start (bit 208: a time
+# comparison could not tell a change within the start's second), and when a
+# keeper last started one (209-248: the word a start writes anyway, where
+# `_book` would cost a start one more slot).
 _rebalance: uint256
 
 # @dev Per asset, its snapshot in one word: target units per 10**18
@@ -344,21 +378,11 @@ def __init__(vault_: address, admin: address):
     vault = vault_
     self._book = block.timestamp << 168
     access_control.__init__()
-    self._set_limits(
-        Limits(
-            max_slippage_bps=100,
-            weight_tolerance=5 * 10**15,
-            max_trade_bps=500,
-            period_cap_bps=2_000,
-            period=86400,
-            cooldown=300,
-            auction_duration=3600,
-            auction_premium_bps=200,
-            auction_discount_bps=100,
-            open_delay=86400,
-            max_age=3600,
-        )
-    )
+    # the defaults, packed: `_set_limits`'s checks would double in the
+    # creation code, which the factory keeps as a blueprint within EIP-170
+    self._limits[0] = _DEFAULT_HOT_LIMITS
+    self._limits[1] = _DEFAULT_COLD_LIMITS
+    log LimitsChanged(limits=self._limits_of())
     if admin != msg.sender:
         access_control._grant_role(access_control.DEFAULT_ADMIN_ROLE, admin)
         access_control._revoke_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
@@ -378,15 +402,19 @@ def set_target_weights(weights: DynArray[uint256, MAX_ASSETS]):
     @param weights The target weights (1e18 fixed point).
     """
     self._check_admin()
-    assets_: DynArray[address, MAX_ASSETS] = staticcall IIndexVault(vault).assets()
+    assets_: DynArray[address, MAX_ASSETS] = []
+    pointer: address = empty(address)
+    assets_, pointer = self._basket()
     assert len(weights) == len(assets_), "rebalancer: one weight per constituent"
     total: uint256 = 0
-    for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
-        total += weights[i]
-        self.target_weight[assets_[i]] = weights[i]
+    for weight: uint256 in weights:
+        total += weight
     assert total == constants.WAD, "rebalancer: weights must sum to 10**18"
+    self._save_weights(weights, pointer)
     packed: uint256 = self._rebalance
-    self._rebalance = (packed & (2**168 - 1)) | block.timestamp << 168 | _TARGETS_PENDING
+    self._rebalance = (
+        (packed & (2**168 - 1)) | block.timestamp << 168 | _TARGETS_PENDING | (packed & (_MASK_40 << _KEEPER_START_SHIFT))
+    )
     log TargetWeightsChanged(weights=weights)
 
 
@@ -400,13 +428,19 @@ def add_constituent(asset: address):
     @param asset The token: a contract, not yet listed.
     """
     self._check_admin()
-    assets_: DynArray[address, MAX_ASSETS] = staticcall IIndexVault(vault).assets()
+    assets_: DynArray[address, MAX_ASSETS] = []
+    pointer: address = empty(address)
+    assets_, pointer = self._basket()
     assert len(assets_) < MAX_ASSETS, "rebalancer: too many constituents"
     assert asset not in assets_, "rebalancer: already a constituent"
     price: uint256 = staticcall IOracleRouter(staticcall IIndexVault(vault).oracle()).price(asset)
-    # a removed constituent left with weight 0, so an unlisted one has none
+    weights: DynArray[uint256, MAX_ASSETS] = self._weights_for(pointer, len(assets_))
     assets_.append(asset)
-    self._store(assets_)
+    stored: address = self._store(assets_)
+    if len(weights) != 0:
+        # the weights follow the list, the new constituent's (the last) at 0
+        weights.append(0)
+        self._save_weights(weights, stored)
     log ConstituentAdded(asset=asset)
 
 
@@ -419,14 +453,26 @@ def remove_constituent(asset: address):
     @param asset A constituent.
     """
     self._check_admin()
-    assert self.target_weight[asset] == 0, "rebalancer: target weight is not 0"
-    assets_: DynArray[address, MAX_ASSETS] = staticcall IIndexVault(vault).assets()
+    assets_: DynArray[address, MAX_ASSETS] = []
+    pointer: address = empty(address)
+    assets_, pointer = self._basket()
     assert asset in assets_, "rebalancer: not a constituent"
+    # weights never set, or set for another basket, are not this basket's:
+    # none to check or carry (a start refuses them)
+    weights: DynArray[uint256, MAX_ASSETS] = self._weights_for(pointer, len(assets_))
+    current: bool = len(weights) != 0
     kept: DynArray[address, MAX_ASSETS] = []
-    for listed: address in assets_:
-        if listed != asset:
-            kept.append(listed)
-    self._store(kept)
+    kept_weights: DynArray[uint256, MAX_ASSETS] = []
+    for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
+        if assets_[i] == asset:
+            assert not current or weights[i] == 0, "rebalancer: target weight is not 0"
+        else:
+            kept.append(assets_[i])
+            if current:
+                kept_weights.append(weights[i])
+    stored: address = self._store(kept)
+    if current:
+        self._save_weights(kept_weights, stored)
     log ConstituentRemoved(asset=asset)
 
 
@@ -468,17 +514,27 @@ def start_rebalance():
          (target weight times NAV per share over its price) and its price
          snapshot. A keeper's at any time; anyone's once the target weights
          changed since the last start and no keeper has acted for
-         `open_delay`. Stopped by a pause.
+         `open_delay`. Stopped by a pause, and refused while the target
+         weights were set for another basket (see `_weights`).
     """
-    assert self._targets_set(), "rebalancer: no target weights"
     packed: uint256 = self._rebalance
+    assert (packed >> 168) & _MASK_40 != 0, "rebalancer: no target weights"
+    keeper_start: uint256 = (packed >> _KEEPER_START_SHIFT) & _MASK_40
     if self._is_keeper(msg.sender):
-        self._touch_keeper()
+        keeper_start = block.timestamp
     else:
         assert packed & _TARGETS_PENDING != 0, "rebalancer: targets unchanged"
         assert block.timestamp >= self._last_keeper_action() + self._limits_of().open_delay, "rebalancer: keepers still acting"
     assert not staticcall IIndexVault(vault).paused(), "rebalancer: vault paused"
-    assets_: DynArray[address, MAX_ASSETS] = staticcall IIndexVault(vault).assets()
+    pointer: address = staticcall IIndexVault(vault).assets_pointer()
+    # the list as the vault reads it (`basket._assets`), from its data contract
+    data: Bytes[code_store.MAX_SIZE] = code_store._read(pointer)
+    assets_: DynArray[address, MAX_ASSETS] = []
+    for i: uint256 in range(extract32(data, 0, output_type=uint256), bound=MAX_ASSETS):
+        assets_.append(extract32(data, 32 * (i + 1), output_type=address))
+    # the weights, read field by field below (see `_weights`)
+    word: uint256 = self._weights[0]
+    assert word & _MASK_160 == convert(pointer, uint256), "rebalancer: weights for another basket"
     prices: DynArray[uint256, MAX_ASSETS] = []
     decimals: DynArray[uint8, MAX_ASSETS] = []
     prices, decimals = staticcall IOracleRouter(staticcall IIndexVault(vault).oracle()).checked_prices(assets_)
@@ -492,14 +548,19 @@ def start_rebalance():
     assert nav_per_share <= _MASK_128, "rebalancer: value out of range"
     units: DynArray[uint256, MAX_ASSETS] = []
     for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
+        field: uint256 = (i + 3) % 4
+        if field == 0:
+            word = self._weights[(i + 3) // 4]
         unit: uint256 = 10 ** convert(decimals[i], uint256)
         target: uint256 = math._mul_div(
-            math._mul_div(self.target_weight[assets_[i]], nav_per_share, constants.WAD, False), unit, prices[i], False
+            math._mul_div((word >> (64 * field)) & _MASK_64, nav_per_share, constants.WAD, False), unit, prices[i], False
         )
         self._snapshots[assets_[i]] = self._pack_snapshot(target, prices[i], decimals[i])
         units.append(target)
     # the targets are taken: the pending flag clears
-    self._rebalance = block.timestamp | nav_per_share << 40 | ((packed >> 168) & _MASK_40) << 168
+    self._rebalance = (
+        block.timestamp | nav_per_share << 40 | ((packed >> 168) & _MASK_40) << 168 | keeper_start << _KEEPER_START_SHIFT
+    )
     log RebalanceStarted(caller=msg.sender, nav=nav, nav_per_share=nav_per_share, target_units=units, prices=prices)
 
 
@@ -513,11 +574,12 @@ def refresh(asset: address):
          copies what the oracle says.
     @param asset A token the oracle prices.
     """
-    assert self._started_at() != 0, "rebalancer: no rebalance started"
+    started_at: uint256 = self._started_at()
+    assert started_at != 0, "rebalancer: no rebalance started"
     prices: DynArray[uint256, MAX_ASSETS] = []
     decimals: DynArray[uint8, MAX_ASSETS] = []
     prices, decimals = staticcall IOracleRouter(staticcall IIndexVault(vault).oracle()).checked_prices([asset])
-    snap: Snapshot = self._snapshot(asset)
+    snap: Snapshot = self._snapshot(asset, started_at)
     self._snapshots[asset] = self._pack_snapshot(snap.target_units, prices[0], decimals[0])
     log PriceRefreshed(caller=msg.sender, asset=asset, price=prices[0])
 
@@ -785,7 +847,7 @@ def snapshot(asset: address) -> Snapshot:
     @param asset Any address.
     @return Snapshot Its target units, price, price time and decimals.
     """
-    return self._snapshot(asset)
+    return self._snapshot(asset, self._started_at())
 
 
 @external
@@ -819,10 +881,12 @@ def auction_rate(id: uint256) -> uint256:
 def targets_set() -> bool:
     """
     @dev Whether target weights have been set (derived from when they last
-         changed).
+         changed), for this basket or, after a composition change by
+         another rebalancer, for an earlier one (`target_weights` is then
+         empty: see `_weights`).
     @return bool Whether they have.
     """
-    return self._targets_set()
+    return (self._rebalance >> 168) & _MASK_40 != 0
 
 
 @external
@@ -830,15 +894,14 @@ def targets_set() -> bool:
 def target_weights() -> DynArray[uint256, MAX_ASSETS]:
     """
     @dev The target weights in the vault's basket order; empty until first
-         set. They sum to exactly 10**18 (a constituent added since holds 0).
+         set, or when they were set for another basket (see `_weights`).
+         They sum to exactly 10**18 (a constituent added since holds 0).
     @return DynArray The weights (1e18 fixed point).
     """
-    weights: DynArray[uint256, MAX_ASSETS] = []
-    if self._targets_set():
-        assets_: DynArray[address, MAX_ASSETS] = staticcall IIndexVault(vault).assets()
-        for asset: address in assets_:
-            weights.append(self.target_weight[asset])
-    return weights
+    assets_: DynArray[address, MAX_ASSETS] = []
+    pointer: address = empty(address)
+    assets_, pointer = self._basket()
+    return self._weights_for(pointer, len(assets_))
 
 
 # ---------------------------------------------------------------------------
@@ -867,14 +930,28 @@ def _is_keeper(account: address) -> bool:
 
 
 @internal
-def _store(assets_: DynArray[address, MAX_ASSETS]):
+def _store(assets_: DynArray[address, MAX_ASSETS]) -> address:
     """
     @dev Writes a constituent list in the vault's layout (see
          `basket._store_assets`) and hands it to the vault, which checks it.
     @param assets_ The new constituents, in basket order.
+    @return address The data contract holding the list.
     """
     encoded: Bytes[32 * (MAX_ASSETS + 2)] = abi_encode(assets_)
-    extcall IIndexVault(vault).set_assets_pointer(code_store._write(slice(encoded, 32, len(encoded) - 32)))
+    pointer: address = code_store._write(slice(encoded, 32, len(encoded) - 32))
+    extcall IIndexVault(vault).set_assets_pointer(pointer)
+    return pointer
+
+
+@internal
+@view
+def _basket() -> (DynArray[address, MAX_ASSETS], address):
+    """
+    @dev The vault's constituent list and the data contract holding it.
+    @return DynArray The constituents, in basket order.
+    @return address The vault's `assets_pointer`.
+    """
+    return staticcall IIndexVault(vault).assets(), staticcall IIndexVault(vault).assets_pointer()
 
 
 # ---------------------------------------------------------------------------
@@ -960,31 +1037,66 @@ def _limits_of() -> Limits:
 
 
 @internal
+def _save_weights(weights: DynArray[uint256, MAX_ASSETS], pointer: address):
+    """
+    @dev Stores `weights` packed (see `_weights`) for the list at `pointer`.
+         Fields past the list are left as they are: nothing reads them.
+    @param weights The weights in basket order, each at most 10**18 (their
+           sum is checked first, or they were read back from `_weights`):
+           each fits its field.
+    @param pointer The data contract of the list they belong to.
+    """
+    word: uint256 = convert(pointer, uint256)
+    for i: uint256 in range(len(weights), bound=MAX_ASSETS):
+        field: uint256 = (i + 3) % 4
+        if field == 0:
+            self._weights[(i + 3) // 4 - 1] = word
+            word = 0
+        word |= weights[i] << (64 * field)
+    self._weights[(len(weights) + 2) // 4] = word
+
+
+@internal
+@view
+def _weights_for(pointer: address, count: uint256) -> DynArray[uint256, MAX_ASSETS]:
+    """
+    @dev The `count` stored weights in basket order when they were set for
+         the list at `pointer` (the vault's), else none: never set (word 0
+         holds no pointer) or set for another basket.
+    @param pointer The vault's `assets_pointer`.
+    @param count The number of constituents.
+    @return DynArray The weights (1e18 fixed point), or empty.
+    """
+    word: uint256 = self._weights[0]
+    weights: DynArray[uint256, MAX_ASSETS] = []
+    if word & _MASK_160 != convert(pointer, uint256):
+        return weights
+    for i: uint256 in range(count, bound=MAX_ASSETS):
+        field: uint256 = (i + 3) % 4
+        if field == 0:
+            word = self._weights[(i + 3) // 4]
+        weights.append((word >> (64 * field)) & _MASK_64)
+    return weights
+
+
+@internal
 @view
 def _last_keeper_action() -> uint256:
     """
-    @dev When a keeper last acted, from the book.
+    @dev When a keeper last acted: the later of the book's time (trades,
+         auctions, creation) and the last keeper start's.
     @return uint256 A timestamp.
     """
-    return self._book >> 168
+    return max(self._book >> 168, (self._rebalance >> _KEEPER_START_SHIFT) & _MASK_40)
 
 
 @internal
 def _touch_keeper():
     """
-    @dev Records that a keeper acted now.
+    @dev Records in the book that a keeper acted now (a start records it
+         in `_rebalance`, which it writes anyway).
     """
     self._book = (self._book & (2**168 - 1)) | block.timestamp << 168
-
-
-@internal
-@view
-def _targets_set() -> bool:
-    """
-    @dev Whether target weights have been set: they have a change time.
-    @return bool Whether they have.
-    """
-    return (self._rebalance >> 168) & _MASK_40 != 0
 
 
 @internal
@@ -1015,15 +1127,16 @@ def _pack_snapshot(target: uint256, price: uint256, decimals: uint8) -> uint256:
 
 @internal
 @view
-def _snapshot(asset: address) -> Snapshot:
+def _snapshot(asset: address, started_at: uint256) -> Snapshot:
     """
     @dev The snapshot of `asset` in the current rebalance, or an empty one.
     @param asset Any address.
+    @param started_at When the current rebalance started (`_started_at`,
+           which a caller holding the rebalance word passes on).
     @return Snapshot Its fields.
     """
     packed: uint256 = self._snapshots[asset]
     updated_at: uint256 = packed >> 222
-    started_at: uint256 = self._started_at()
     if packed == 0 or started_at == 0 or updated_at < started_at:
         return empty(Snapshot)
     return Snapshot(
@@ -1066,9 +1179,15 @@ def _cool_down(sell: address, buy: address, cooldown: uint256):
     @dev Refuses a pair that traded within `cooldown`, and records that it
          trades now.
     """
-    last: uint256 = self.last_trade[sell][buy]
+    # the pair's key: its lower address, then its higher one
+    low: address = sell
+    high: address = buy
+    if convert(buy, uint256) < convert(sell, uint256):
+        low = buy
+        high = sell
+    last: uint256 = self.last_trade[low][high]
     assert last == 0 or block.timestamp >= last + cooldown, "rebalancer: pair cooling down"
-    self.last_trade[sell][buy] = block.timestamp
+    self.last_trade[low][high] = block.timestamp
 
 
 @internal
@@ -1087,16 +1206,17 @@ def _legs(sell: address, buy: address, limits_: Limits) -> (Leg, Leg, uint256):
     assert packed & _MASK_40 != 0, "rebalancer: no rebalance started"
     supply: uint256 = staticcall IIndexVault(vault).undiluted_supply()
     nav: uint256 = math._mul_div((packed >> 40) & _MASK_128, supply, constants.WAD, False)
-    return self._leg(sell, supply, nav, limits_), self._leg(buy, supply, nav, limits_), nav
+    started_at: uint256 = packed & _MASK_40
+    return self._leg(sell, started_at, supply, nav, limits_), self._leg(buy, started_at, supply, nav, limits_), nav
 
 
 @internal
 @view
-def _leg(asset: address, supply: uint256, nav: uint256, limits_: Limits) -> Leg:
+def _leg(asset: address, started_at: uint256, supply: uint256, nav: uint256, limits_: Limits) -> Leg:
     """
     @dev One side of a trade (see `_legs`).
     """
-    snap: Snapshot = self._snapshot(asset)
+    snap: Snapshot = self._snapshot(asset, started_at)
     assert snap.price != 0, "rebalancer: no snapshot"
     assert block.timestamp <= snap.updated_at + limits_.max_age, "rebalancer: stale snapshot"
     unit: uint256 = 10**snap.decimals

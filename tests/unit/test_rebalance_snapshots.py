@@ -376,6 +376,23 @@ def test_trade__cool_down__pair_refused_until_it_ends_other_pairs_free(trading, 
     _trade(rebalancer, keeper, usdc, weth, amount, _floor(tokens, amount, 2, 0), dex)
 
 
+def test_trade__reverse_of_a_pair_within_its_cool_down__reverts_as_the_pair(trading, keeper):
+    _, tokens, rebalancer, dex = trading()
+    weth, _, usdc = tokens
+    amount = 50 * 10**6
+    _trade(rebalancer, keeper, usdc, weth, amount, _floor(tokens, amount, 2, 0), dex)
+    low, high = sorted((usdc.address, weth.address), key=lambda a: int(a, 16))
+    assert (rebalancer.last_trade(low, high), rebalancer.last_trade(high, low)) == (_now(), 0)
+    boa.env.time_travel(seconds=LIMITS["cooldown"] - 1)
+
+    # the cool-down is the pair's either way: checked before the legs
+    with boa.reverts("rebalancer: pair cooling down"):
+        _trade(rebalancer, keeper, weth, usdc, 10**15, _floor(tokens, 10**15, 0, 2), dex)
+    boa.env.time_travel(seconds=1)
+    with boa.reverts("rebalancer: sell is not overweight"):
+        _trade(rebalancer, keeper, weth, usdc, 10**15, _floor(tokens, 10**15, 0, 2), dex)
+
+
 def test_trade__received_past_the_buy_ceiling__reverts_at_the_fair_rate_passes(trading, keeper):
     vault, tokens, rebalancer, dex = trading()
     weth, usdc = tokens[0], tokens[2]

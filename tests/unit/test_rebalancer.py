@@ -50,7 +50,7 @@ def test_set_target_weights__admin__stores_and_vault_reports_them(managed):
 
     assert list(event.weights) == WEIGHTS
     assert lens().target_weights(vault) == WEIGHTS
-    assert [rebalancer.target_weight(a) for a in vault.assets()] == WEIGHTS
+    assert rebalancer.target_weights() == WEIGHTS
 
 
 def test_target_weights__no_rebalancer__empty(make_vault):
@@ -181,6 +181,58 @@ def test_remove_constituent__base_asset__vault_refuses(managed):
     # the base asset (the first) is never removable, dust or not
     with boa.reverts("vault: base asset must stay"):
         rebalancer.remove_constituent(tokens[0].address)
+
+
+def test_constructor__defaults__documented_limits_within_the_hard_bounds(managed):
+    _, _, rebalancer, _ = managed
+    assert tuple(rebalancer.limits()) == limits()
+
+    rebalancer.set_limits(rebalancer.limits())  # `_set_limits` checks them
+
+    assert tuple(rebalancer.limits()) == limits()
+
+
+def test_set_target_weights__basket_over_three_words__read_back_and_carried_through_changes(managed, make_token):
+    vault, _, rebalancer, _ = managed
+    oracle = boa.load_partial(str(CONTRACTS / "mocks" / "MockOracleRouter.vy")).at(vault.oracle())
+    extras = [make_token(f"X{i}", 18) for i in range(7)]
+    for token in extras:
+        oracle.set_price(token.address, WAD, WAD, WAD, 18)
+        rebalancer.add_constituent(token.address)
+    # ten weights: fields 3..12, three words; each distinct, so a shifted one shows
+    weights = [WAD // 10 + i for i in range(10)]
+    weights[5] = 0  # the third extra's: removable below
+    weights[0] += WAD - sum(weights)
+
+    rebalancer.set_target_weights(weights)
+    assert rebalancer.target_weights() == weights
+    rebalancer.remove_constituent(extras[2].address)  # index 5: the later ones move down one field
+    assert rebalancer.target_weights() == weights[:5] + weights[6:]
+    rebalancer.add_constituent(extras[2].address)  # back, last, at 0
+    assert rebalancer.target_weights() == [*weights[:5], *weights[6:], 0]
+    assert vault.assets()[-1] == extras[2].address
+
+
+def test_start_rebalance__basket_changed_by_another_rebalancer__refused_until_weights_set_again(
+    managed, mock_rebalancer_deployer, keeper
+):
+    vault, _, rebalancer, extra = managed
+    rebalancer.set_target_weights(WEIGHTS)
+    mock = mock_rebalancer_deployer.deploy(vault.address)
+    vault.set_rebalancer(mock.address)
+    assets = list(vault.assets())
+    mock.set_assets([assets[0], extra.address, *assets[1:]])  # the others shift by one
+    vault.set_rebalancer(rebalancer.address)
+    vault.grantRole(vault.KEEPER_ROLE(), keeper)
+
+    assert rebalancer.target_weights() == [] and rebalancer.targets_set()
+    with boa.env.prank(keeper), boa.reverts("rebalancer: weights for another basket"):
+        rebalancer.start_rebalance()
+
+    rebalancer.set_target_weights([*WEIGHTS[:1], 0, *WEIGHTS[1:]])
+    with boa.env.prank(keeper):
+        rebalancer.start_rebalance()
+    assert rebalancer.snapshot(extra.address).target_units == 0
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ from index_vault.keeper.rules import (
     RebalancerState,
     Trade,
     mul_div,
+    pair_last_trade,
 )
 
 # Why a plan stops short of every band (`Plan.limited_by`).
@@ -324,7 +325,7 @@ def plan(state: RebalancerState, settings: KeeperSettings | None = None, market:
         for j in sorted(buy_need, key=buy_need.__getitem__, reverse=True):
             if (s, j) in dead:
                 continue
-            if book.now < book.last_trade.get((book.addresses[s], book.addresses[j]), 0) + limits.cooldown:
+            if book.now < pair_last_trade(book.last_trade, book.addresses[s], book.addresses[j]) + limits.cooldown:
                 dead.add((s, j))
                 limited.add(LIMIT_COOLDOWN)
                 continue

@@ -145,7 +145,8 @@ class RebalancerState:
     books, the undiluted supply, the time.
 
     `last_trade` maps `(sell, buy)` to the pair's last trade time (absent pairs read 0, as the contract's
-    storage does). `nav_per_share` is the snapshot's NAV per 10**18 undiluted shares and `started_at` the
+    storage does); the contract's cool-down is the pair's either way, so a pair's time is the later of both
+    orders (`pair_last_trade`). `nav_per_share` is the snapshot's NAV per 10**18 undiluted shares and `started_at` the
     rebalance's start (0: none yet). Addresses are compared as given.
     """
 
@@ -216,6 +217,11 @@ class RebalancerState:
             period_used=used + trade.value_usd,
             last_trade={**self.last_trade, (trade.sell, trade.buy): self.now},
         )
+
+
+def pair_last_trade(last_trade: Mapping[tuple[str, str], int], a: str, b: str) -> int:
+    """When the pair {a, b} last traded, either way, as `Rebalancer.last_trade` reads it (0: never)."""
+    return max(last_trade.get((a, b), 0), last_trade.get((b, a), 0))
 
 
 def start_targets(constituents: Sequence[Constituent], supply: int) -> tuple[int, list[int]]:
@@ -313,7 +319,7 @@ class Book:
         lim = self.limits
         if amount_in == 0:
             return ZERO_AMOUNT
-        last = self.last_trade.get((self.addresses[s], self.addresses[b]), 0)
+        last = pair_last_trade(self.last_trade, self.addresses[s], self.addresses[b])
         if last != 0 and self.now < last + lim.cooldown:
             return COOLING_DOWN
         if self.started_at == 0:

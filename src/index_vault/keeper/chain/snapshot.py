@@ -151,7 +151,10 @@ class SnapshotReader:
             prices.append(price)
         rebalance = self.tx.call(r.rebalance(), b)
         snapshots = [self.tx.call(r.snapshot(a), b) for a in assets]
-        last_trade = {}
+        # empty until set, or when they were set for another basket: none to trade to
+        weights = tuple(self.tx.call(r.target_weights(), b))
+        targets = weights if len(weights) == len(assets) else (0,) * len(assets)
+        last_trade = {}  # either order reads the pair's time (`pair_last_trade`): the contract keys it low, high
         for sell in assets:
             for buy in assets:
                 if sell != buy and (t := self.tx.call(r.last_trade(sell, buy), b)):
@@ -167,7 +170,7 @@ class SnapshotReader:
             holdings=holdings,
             prices=tuple(prices),
             price_problems=tuple(problems),
-            targets=tuple(self.tx.call(r.target_weight(a), b) for a in assets),
+            targets=targets,
             targets_set=self.tx.call(r.targets_set(), b),
             started_at=rebalance[0],
             nav_per_share=rebalance[1],
