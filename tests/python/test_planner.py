@@ -40,6 +40,7 @@ from index_vault.keeper.rules import (
     Trade,
     check_trade,
     mul_div,
+    pair_last_trade,
 )
 from tests.conftest import fuzz_examples
 
@@ -187,6 +188,29 @@ def test_plan__pair_cooling_down_from_the_last_run__empty_and_says_why():
     result = plan(state, KEEPER, EXACT)
 
     assert result.trades == () and result.limited_by == {LIMIT_COOLDOWN}
+
+
+def test_plan__pair_traded_the_other_way_within_the_cool_down__empty_and_says_why():
+    # the contract keeps one time per pair, either way: B -> A cools A -> B down too
+    state = state_of(
+        ("A", 600 * 10**18, 1, 18, WAD // 2),
+        ("B", 400 * 10**6, 1, 6, WAD // 2),
+        limits=Limits(max_trade_bps=BPS, period_cap_bps=BPS, cooldown=300),
+        last_trade={("B", "A"): NOW - 299},
+    )
+    trade = Trade("A", "B", 30 * 10**18, 29_700_000, 30 * 10**6, usd(30))
+
+    result = plan(state, KEEPER, EXACT)
+
+    assert result.trades == () and result.limited_by == {LIMIT_COOLDOWN}
+    assert check_trade(state, trade) == COOLING_DOWN
+    assert check_trade(replace(state, now=NOW + 1), trade) is None
+
+
+def test_pair_last_trade__either_order__the_later_time():
+    books = {("A", "B"): 5, ("B", "A"): 7, ("A", "C"): 3}
+
+    assert [pair_last_trade(books, a, b) for a, b in (("A", "B"), ("B", "A"), ("C", "A"), ("B", "C"))] == [7, 7, 3, 0]
 
 
 def test_plan__period_cap_mostly_used__trade_cut_to_what_is_left():
