@@ -311,12 +311,15 @@ event AdapterChanged:
     allowed: bool
 
 
+# @dev Each constituent's target units are `snapshot(asset)`'s, and follow
+# from what is logged: weight (the last `TargetWeightsChanged`) times
+# `nav_per_share` over 10**18, times 10**decimals over its price, each step
+# rounded down; a start does not pay to log them twice.
 event RebalanceStarted:
     caller: indexed(address)
     nav: uint256  # USD, 18 decimals
     nav_per_share: uint256  # per 10**18 undiluted shares
-    target_units: DynArray[uint256, MAX_ASSETS]  # per 10**18 undiluted shares, in basket order
-    prices: DynArray[uint256, MAX_ASSETS]
+    prices: DynArray[uint256, MAX_ASSETS]  # USD per whole token, 18 decimals, in basket order
 
 
 event PriceRefreshed:
@@ -546,7 +549,6 @@ def start_rebalance():
         nav += math._mul_div(held, prices[i], 10 ** convert(decimals[i], uint256), False)
     nav_per_share: uint256 = math._mul_div(nav, constants.WAD, supply, False)
     assert nav_per_share <= _MASK_128, "rebalancer: value out of range"
-    units: DynArray[uint256, MAX_ASSETS] = []
     for i: uint256 in range(len(assets_), bound=MAX_ASSETS):
         field: uint256 = (i + 3) % 4
         if field == 0:
@@ -556,12 +558,11 @@ def start_rebalance():
             math._mul_div((word >> (64 * field)) & _MASK_64, nav_per_share, constants.WAD, False), unit, prices[i], False
         )
         self._snapshots[assets_[i]] = self._pack_snapshot(target, prices[i], decimals[i])
-        units.append(target)
     # the targets are taken: the pending flag clears
     self._rebalance = (
         block.timestamp | nav_per_share << 40 | ((packed >> 168) & _MASK_40) << 168 | keeper_start << _KEEPER_START_SHIFT
     )
-    log RebalanceStarted(caller=msg.sender, nav=nav, nav_per_share=nav_per_share, target_units=units, prices=prices)
+    log RebalanceStarted(caller=msg.sender, nav=nav, nav_per_share=nav_per_share, prices=prices)
 
 
 @external

@@ -565,7 +565,8 @@ class SystemMachine(RuleBasedStateMachine):
             return False
         (nav_per_share, units), _ = result
         started = [e for e in self.w.rebalancer.get_logs() if type(e).__name__ == "RebalanceStarted"]
-        assert (started[-1].nav_per_share, list(started[-1].target_units)) == (nav_per_share, units)
+        stored = [self.w.rebalancer.snapshot(t.address).target_units for t in self.w.tokens]
+        assert (started[-1].nav_per_share, stored) == (nav_per_share, units)
         if previous and basis == self.start_basis:
             event("start_rebalance: again on an unchanged basket")
             for i, snap in previous.items():
