@@ -2,7 +2,7 @@
 
 Pure Python, no chain. The Rebalancer trades against a snapshot (`Rebalancer.start_rebalance`: target units
 per undiluted share and a price per constituent, each price tradable for `max_age` seconds, renewable one
-asset at a time by `Rebalancer.refresh`). A start values the whole basket (about 85,000 + 60,000 gas a
+asset at a time by `Rebalancer.refresh`). A start values the whole basket (about 80,000 + 56,000 gas a
 constituent), a refresh one asset (about 145,000), a trade reads only its two legs. `decide` picks, from the
 chain as read (`state`: the snapshot's prices and unit targets) and the oracle's prices now:
 
@@ -58,8 +58,8 @@ class SnapshotGas:
 
     @staticmethod
     def default(assets: int) -> "SnapshotGas":
-        """About what the bench measures: a start 85,000 + 60,000 a constituent, a refresh 145,000."""
-        return SnapshotGas(start=85_000 + 60_000 * assets, refresh=145_000)
+        """About what the bench measures: a start 80,000 + 56,000 a constituent, a refresh 145,000."""
+        return SnapshotGas(start=80_000 + 56_000 * assets, refresh=145_000)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ class KeeperConfig:
     max_gas_price: int | None = None  # refuse to send above this (wait instead)
     priority_fee: int | None = None  # None: the node's eth_maxPriorityFeePerGas
     gas_per_trade: int | None = None  # for the plan's gas test; None: `GAS_PER_TRADE`
-    gas_per_start: int | None = None  # start vs refreshes; None: the last start's receipt, else 85k + 60k each
+    gas_per_start: int | None = None  # start vs refreshes; None: the last start's receipt, else 80k + 56k each
     gas_per_refresh: int | None = None  # None: the last refresh's receipt, else 145k
     trade_band: int | None = 5 * 10**15  # once the band is crossed, trade to this (None: the band; at least
     # the contract's tolerance)
