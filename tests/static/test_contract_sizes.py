@@ -1,7 +1,8 @@
 """Contract sizes and the module naming rule, checked in `make test`.
 
 Every production contract (a CapitalCase file outside contracts/mocks and contracts/bench) is compiled and its
-runtime bytecode must stay under `SIZE_LIMIT`, with margin under EIP-170's 24,576 bytes; the sizes are printed at the
+runtime bytecode must stay under `SIZE_LIMIT`, with margin under EIP-170's 24,576 bytes, and the factory's blueprints
+(creation code behind EIP-5202's preamble) under EIP-170 itself; the sizes are printed at the
 end of the run (`pytest tests/static -p no:ape_test`, or `python -m tests.static.test_contract_sizes` for the table
 alone). Modules (lowercase files) are never compiled alone: ape-config.yaml's one exclude pattern must match exactly
 the modules, and every module must be imported by something.
@@ -43,6 +44,20 @@ def test_runtime_size__production_contract__under_limit(contract: Path, record_p
     size = runtime_size(contract)
     record_property("runtime_bytes", (str(contract.relative_to(CONTRACTS)), size))
     assert size <= SIZE_LIMIT, f"{contract.name}: {size:,} runtime bytes, over {SIZE_LIMIT:,} (EIP-170: {EIP170:,})"
+
+
+# The contracts the factory keeps as EIP-5202 blueprints: their whole creation code, behind the 3-byte preamble, is
+# a contract's code, so it meets EIP-170 itself (the vault's is split in chunks instead).
+BLUEPRINTS = ("rebalancer/Rebalancer.vy", "feed/NavFeed.vy")
+BLUEPRINT_PREAMBLE = 3
+
+
+@pytest.mark.parametrize("name", BLUEPRINTS)
+def test_blueprint_size__factory_blueprint__creation_code_fits_eip170(name: str):
+    creation = len(boa.load_partial(str(CONTRACTS / name)).compiler_data.bytecode)
+    size = BLUEPRINT_PREAMBLE + creation
+    print(f"\n{name}: blueprint {size:,} bytes of {EIP170:,} (room {EIP170 - size:,})")
+    assert size <= EIP170, f"{name}: a {size:,}-byte blueprint is over EIP-170's {EIP170:,}: the factory cannot hold it"
 
 
 def test_compile_exclude__ape_config__matches_exactly_the_modules():
