@@ -53,9 +53,29 @@ from index_vault.replay.record import format_table, write_results
 @click.option(
     "--out", default=None, type=click.Path(file_okay=False), help="Results folder (default: results/demo-TIME)."
 )
+@click.option(
+    "--liquidity",
+    type=click.Choice(("thin", "base", "deep", "legacy")),
+    default="base",
+    show_default=True,
+    help="How deep the market's pools are: the liquidity model's variant (the backtest's too), or the legacy rule.",
+)
 @click.option("--chart/--no-chart", default=True, show_default=True)
 def cli(
-    start, days, method, top, assets, cap, nav_usd, band_bps, trade_band_bps, management_fee_bps, data_dir, out, chart
+    start,
+    days,
+    method,
+    top,
+    assets,
+    cap,
+    nav_usd,
+    band_bps,
+    trade_band_bps,
+    management_fee_bps,
+    data_dir,
+    liquidity,
+    out,
+    chart,
 ):
     """Replay real daily prices through an index vault on a local market, with the real keeper."""
     if not is_local():
@@ -76,6 +96,7 @@ def cli(
             trade_band_bps=trade_band_bps,
             management_fee_bps=management_fee_bps,
             data=Path(data_dir) if data_dir else None,
+            liquidity=liquidity,
         )
         config.methodology()
     except MethodologyError as exc:

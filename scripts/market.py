@@ -58,15 +58,22 @@ def cli():
 @click.option("--assets", required=True, help="Index assets, comma-separated (USDC is always added).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for address_book.json.")
 @click.option("--dump", type=click.Path(dir_okay=False), help="Build on a fresh anvil and dump its state here.")
+@click.option(
+    "--liquidity",
+    type=click.Choice(("thin", "base", "deep", "legacy")),
+    default="base",
+    show_default=True,
+    help="How deep the pools are: the liquidity model's variant, or the legacy rule.",
+)
 @account_option(prompt=False)
-def build(day, assets, out, dump, account):
+def build(day, assets, out, dump, liquidity, account):
     """Deploy the market of ASSETS at DATE's prices on a local chain; write OUT/address_book.json."""
     try:
-        plan = plan_market(day, _assets(assets), load_panel())
+        plan = plan_market(day, _assets(assets), load_panel(), liquidity)
     except (MarketDataError, ValueError) as exc:
         raise click.BadParameter(str(exc)) from exc
     if dump:
-        _build_and_dump(plan.date, ",".join(plan.assets), Path(out), Path(dump))
+        _build_and_dump(plan.date, ",".join(plan.assets), Path(out), Path(dump), liquidity)
         return
     if not is_local():
         raise click.UsageError("build deploys test tokens and sets balances: local chains only")
@@ -85,7 +92,7 @@ def _ape() -> str:
     return str(beside) if beside.is_file() else (shutil.which("ape") or "ape")
 
 
-def _build_and_dump(day: str, assets: str, out: Path, dump: Path) -> None:
+def _build_and_dump(day: str, assets: str, out: Path, dump: Path, liquidity: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     dump.parent.mkdir(parents=True, exist_ok=True)
     dump.unlink(missing_ok=True)
@@ -100,6 +107,7 @@ def _build_and_dump(day: str, assets: str, out: Path, dump: Path) -> None:
             host = f"http://127.0.0.1:{port}"
             click.echo(f"anvil (pid {proc.pid}) on {host}, state to {dump}")
             command = ["run", "market", "build", "--date", day, "--assets", assets, "--out", str(out.resolve())]
+            command += ["--liquidity", liquidity]
             child = subprocess.run(
                 [_ape(), *command, "--network", LOCAL_FOUNDRY],
                 cwd=project_root(),

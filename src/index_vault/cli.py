@@ -186,10 +186,10 @@ def weights_command(**options) -> None:
 @click.option(
     "--liquidity",
     type=click.Choice(LIQUIDITY_MODELS),
-    default="legacy",
+    default="base",
     show_default=True,
-    help="Pool depth: the local market's rule (legacy), or the data model's thin, base or deep variant "
-    "(the costs are then also printed under the other two).",
+    help="Pool depth: the liquidity model's thin, base or deep variant (the market chain's too; the costs are "
+    "printed under all three), or the rule before it (legacy).",
 )
 @execution_options
 @click.option("--charts/--no-charts", default=True, show_default=True, help="PNG charts (needs matplotlib).")

@@ -136,8 +136,8 @@ def test_feed_price__more_than_8_decimals__rounds_half_even_never_to_zero():
     assert feed_price(Decimal("0.000000005")) == Decimal("0.00000001")
 
 
-def test_plan_market__three_assets__adds_usdc_and_prices_the_day(panel):
-    plan = plan_market(DAY, ["ETH", "BTC", "LINK"], panel)
+def test_plan_market__three_assets_legacy__adds_usdc_and_prices_the_day(panel):
+    plan = plan_market(DAY, ["ETH", "BTC", "LINK"], panel, "legacy")
     assert plan.assets == ("ETH", "BTC", "LINK")
     assert list(plan.tokens) == ["ETH", "BTC", "LINK", "USDC"]
     assert plan.prices["BTC"] == panel.price(DAY, "BTC")
@@ -145,8 +145,8 @@ def test_plan_market__three_assets__adds_usdc_and_prices_the_day(panel):
     assert plan.depths_usd["LINK"] == pool_depth_usd(panel.market_cap(DAY, "LINK"))
 
 
-def test_plan_market__pools__every_asset_against_usdc_and_weth_once(panel):
-    plan = plan_market(DAY, ["ETH", "BTC", "LINK"], panel)
+def test_plan_market__pools_legacy__every_asset_against_usdc_and_weth_once(panel):
+    plan = plan_market(DAY, ["ETH", "BTC", "LINK"], panel, "legacy")
     assert sorted(p.key for p in plan.pools) == ["BTC/ETH", "BTC/USDC", "ETH/USDC", "LINK/ETH", "LINK/USDC"]
     link_eth = plan.pool(pair_key("LINK", "ETH"))
     assert link_eth.depth_usd == min(plan.depths_usd["LINK"], plan.depths_usd["ETH"])
@@ -156,6 +156,29 @@ def test_plan_market__pools__every_asset_against_usdc_and_weth_once(panel):
     assert link_eth.amount_quote == usd_to_units(link_eth.depth_usd, plan.prices["ETH"], 18)
     with pytest.raises(KeyError, match="no pool ETH/ETH"):
         plan.pool("ETH/ETH")
+    assert link_eth.v2_amounts == (link_eth.amount_asset, link_eth.amount_quote) and link_eth.range_factor == 0
+
+
+@pytest.mark.parametrize("variant", ["thin", "base", "deep"])
+def test_plan_market__liquidity_model__each_venue_holds_its_share_of_the_models_depth(panel, variant):
+    from index_vault.market.liquidity import VARIANTS, LiquidityModel
+    from index_vault.market.model import MIN_VENUE_USD
+
+    plan = plan_market(DAY, ["ETH", "BTC", "LINK"], panel, variant)
+    model = LiquidityModel.load(lambda s, d: float(panel.market_cap(d, s)) if s != "USDC" else None)
+
+    for asset, pools in (("LINK", 2), ("BTC", 2), ("ETH", 1)):  # ETH has only ETH/USDC
+        depth = model.depth(asset, DAY, float(panel.market_cap(DAY, asset)), variant)
+        pool = plan.pool(pair_key(asset, "USDC"))
+        assert pool.v2_depth_usd == max(MIN_VENUE_USD, int(depth.full_range_usd / pools))
+        assert pool.depth_usd == max(MIN_VENUE_USD, int(depth.concentrated_usd / pools))
+        assert pool.range_factor == VARIANTS[variant].range_factor
+        assert pool.v2_amounts == (
+            usd_to_units(pool.v2_depth_usd, plan.prices[asset], plan.tokens[asset].decimals),
+            usd_to_units(pool.v2_depth_usd, 1, 6),
+        )
+        assert plan.depths_usd[asset] == pool.v2_depth_usd + pool.depth_usd
+    assert plan.pool("LINK/USDC").depth_usd > pool_depth_usd(panel.market_cap(DAY, "LINK"))  # deeper than legacy
 
 
 def test_plan_market__without_eth__adds_weth_as_second_quote(panel):
@@ -164,11 +187,12 @@ def test_plan_market__without_eth__adds_weth_as_second_quote(panel):
     assert sorted(p.key for p in plan.pools) == ["ETH/USDC", "LINK/ETH", "LINK/USDC"]
 
 
-def test_plan_market__whales__hold_one_percent_of_depth(panel):
-    plan = plan_market(DAY, ["BTC"], panel)
+@pytest.mark.parametrize("liquidity", ["legacy", "base"])
+def test_plan_market__whales__hold_one_percent_of_depth(panel, liquidity):
+    plan = plan_market(DAY, ["BTC"], panel, liquidity)
     assert plan.whale_balances["USDC"] == MAX_DEPTH_USD // 100 * 10**6
     btc = plan.whale_balances["BTC"]
-    assert btc == usd_to_units(MAX_DEPTH_USD // 100, plan.prices["BTC"], 8)
+    assert btc == usd_to_units(Fraction(plan.depths_usd["BTC"], 100), plan.prices["BTC"], 8)
     assert isinstance(btc, int)
 
 

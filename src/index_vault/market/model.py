@@ -5,18 +5,22 @@ market cap per day. A `MarketPlan` turns one day of it into what a local chain n
 (BTC as WBTC with 8 decimals, ETH as WETH, every other asset an 18-decimal token of its own symbol, and USDC
 with 6 decimals at $1 as the stable quote), a Chainlink answer per asset, and how deep each pool is.
 
-Liquidity rule: a pool's depth in USD *per side* is `clamp(market_cap * 1e-4, $250k, $50M)`, rounded down to
-whole dollars. Reason: real on-chain liquidity grows with an asset's size, but far less than linearly and
-within bounds; 1 bp of market cap gives $50M+ for BTC and ETH (capped: a single Uniswap pool rarely holds
-more), around $0.5-1M for the small DeFi tokens, and the $250k floor keeps the smallest pools deep enough for
-the oracle router's depth check and for test trades not to move them wildly. A pool of two assets takes the
-smaller depth of the two; USDC counts as the ceiling. A whale holds 1% of each token's depth (`WHALE_SHARE`).
+Liquidity (`plan_market(..., liquidity=)`): by default (`base`, or `thin`, `deep`) the liquidity model of
+`index_vault.market.liquidity`, the same the backtest reads: an asset's real full-range depth (its Uniswap V2
+and SushiSwap pairs) and concentrated capital (its Uniswap V3 pools) on the day, each split evenly across the
+asset's pools here (against USDC and against WETH; ETH has only ETH/USDC). Each pool is built twice: a 0.3%
+Uniswap V2 pair holds the full-range share (`PoolPlan.v2_amount_asset`, `v2_amount_quote`), and a 0.3% Uniswap
+V3 pool one position of the concentrated share over [P/k, P*k] of the build day's price, k the variant's
+range (`PoolPlan.amount_asset`, `amount_quote`, `range_factor`; the whole range for thin). Every venue holds at
+least `MIN_VENUE_USD` a side (the oracle's TWAP needs a V3 pool, and V3 did not exist before May 2021). A price
+that leaves a V3 position's range over a replay leaves that pool without liquidity there (the oracle then finds
+it too thin): rebuild the market for a later period.
 
-Each pool is built twice, on Uniswap V3 (0.3%, one full-range position) and on Uniswap V2 (a 0.3% pair), with
-the same amounts (`PoolPlan.amount_asset`, `amount_quote`): the same USD per side at the same price. A
-full-range V3 position is a constant-product curve of the same reserves, so the two venues give nearly the same
-price impact to the same trade; every asset's liquidity per quote is therefore twice the rule's depth, split
-evenly between V2 and V3 (the whales' 1% stays of one pool's depth).
+`liquidity="legacy"`, the rule before the model: a pool's depth in USD *per side* is
+`clamp(market_cap * 1e-4, $250k, $50M)`, rounded down to whole dollars; a pool of two assets takes the smaller
+depth of the two (USDC counts as the ceiling); V2 and a full-range V3 position get the same amounts.
+
+A whale holds 1% of each token's depth (`WHALE_SHARE`).
 
 Prices stay exact Decimals read from the CSV text; amounts that meet the chain are integer base units,
 rounded down (`usd_to_units`). Feed answers are the price rounded half-even to the feed's 8 decimals.
@@ -31,6 +35,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from index_vault.common.artifacts import project_root
+from index_vault.market.liquidity import VARIANTS, LiquidityModel
 
 PANEL_PATH = "data/prices/panel_daily_21assets.csv"
 STABLE = "USDC"
@@ -38,6 +43,7 @@ DEPTH_SHARE = Decimal("0.0001")  # pool depth per side as a share of market cap 
 MIN_DEPTH_USD = 250_000
 MAX_DEPTH_USD = 50_000_000
 WHALE_SHARE = Fraction(1, 100)  # a whale holds 1% of its token's depth
+MIN_VENUE_USD = 250_000  # the least a V2 pair or a V3 position holds a side under the liquidity model
 FEED_DECIMALS = 8
 POOL_FEE = 3000  # 0.3%
 
@@ -199,9 +205,20 @@ class PoolPlan:
     asset: str
     quote: str
     price: Decimal  # whole quote tokens per whole asset token
-    depth_usd: int
-    amount_asset: int  # base units
-    amount_quote: int  # base units
+    depth_usd: int  # the V3 position's USD a side
+    amount_asset: int  # base units, the V3 position
+    amount_quote: int  # base units, the V3 position
+    v2_depth_usd: int | None = None  # the V2 pair's USD a side (None: as the V3 position)
+    v2_amount_asset: int | None = None
+    v2_amount_quote: int | None = None
+    range_factor: float = 0.0  # the V3 position over [P/k, P*k]; 0: the whole range
+
+    @property
+    def v2_amounts(self) -> tuple[int, int]:
+        """The V2 pair's amounts (asset, quote), base units."""
+        if self.v2_amount_asset is None or self.v2_amount_quote is None:
+            return self.amount_asset, self.amount_quote
+        return self.v2_amount_asset, self.v2_amount_quote
 
     @property
     def key(self) -> str:
@@ -232,8 +249,11 @@ class MarketPlan:
         raise KeyError(f"no pool {key} in the plan ({', '.join(p.key for p in self.pools)})")
 
 
-def plan_market(day: str, assets: list[str] | tuple[str, ...], panel: Panel | None = None) -> MarketPlan:
-    """The market for `assets` on `day`: every asset against USDC and against WETH (WETH/USDC once)."""
+def plan_market(
+    day: str, assets: list[str] | tuple[str, ...], panel: Panel | None = None, liquidity: str = "base"
+) -> MarketPlan:
+    """The market for `assets` on `day`: every asset against USDC and against WETH (WETH/USDC once), as deep as
+    `liquidity` says (the liquidity model's variant, or "legacy"; module doc)."""
     panel = panel or load_panel()
     day = parse_date(day)
     wanted = [a.strip().upper() for a in assets if a.strip()]
@@ -246,25 +266,87 @@ def plan_market(day: str, assets: list[str] | tuple[str, ...], panel: Panel | No
     symbols = [*wanted, *(["ETH"] if "ETH" not in wanted else []), STABLE]
     tokens = {s: token_meta(s) for s in symbols}
     prices = {s: panel.price(day, s) for s in symbols}
-    depths = {s: MAX_DEPTH_USD if s == STABLE else pool_depth_usd(panel.market_cap(day, s)) for s in symbols}
+    if liquidity == "legacy":
+        depths = {s: MAX_DEPTH_USD if s == STABLE else pool_depth_usd(panel.market_cap(day, s)) for s in symbols}
+        pools = [_legacy_pool(a, q, prices, tokens, min(depths[a], depths[q])) for a, q in _pairs(symbols)]
+    else:
+        shares = _model_shares(panel, day, symbols, liquidity)
+        pools = [_model_pool(a, q, prices, tokens, shares[a], liquidity) for a, q in _pairs(symbols)]
+        depths = {s: MAX_DEPTH_USD if s == STABLE else sum(shares[s][:2]) for s in symbols}
     whales = {s: usd_to_units(depths[s] * WHALE_SHARE, prices[s], tokens[s].decimals) for s in symbols}
-    pools = []
-    for asset in [s for s in symbols if s != STABLE]:
-        for quote in (STABLE, "ETH"):
-            if asset == quote:
-                continue
-            depth = min(depths[asset], depths[quote])
-            pools.append(
-                PoolPlan(
-                    asset=asset,
-                    quote=quote,
-                    price=prices[asset] / prices[quote],
-                    depth_usd=depth,
-                    amount_asset=usd_to_units(depth, prices[asset], tokens[asset].decimals),
-                    amount_quote=usd_to_units(depth, prices[quote], tokens[quote].decimals),
-                )
-            )
     return MarketPlan(day, tuple(wanted), tokens, prices, depths, whales, tuple(pools))
+
+
+def _pairs(symbols: list[str]) -> list[tuple[str, str]]:
+    """Every asset against USDC and against ETH (ETH/USDC once), in `symbols`' order."""
+    return [(a, q) for a in symbols if a != STABLE for q in (STABLE, "ETH") if a != q]
+
+
+def _legacy_pool(asset: str, quote: str, prices: dict, tokens: dict, depth: int) -> PoolPlan:
+    """A pool of the legacy rule: V2 and a full-range V3 position of `depth` USD a side each."""
+    return PoolPlan(
+        asset=asset,
+        quote=quote,
+        price=prices[asset] / prices[quote],
+        depth_usd=depth,
+        amount_asset=usd_to_units(depth, prices[asset], tokens[asset].decimals),
+        amount_quote=usd_to_units(depth, prices[quote], tokens[quote].decimals),
+    )
+
+
+_MODELS: dict[int, tuple[Panel, LiquidityModel]] = {}  # by panel: loading takes a third of a second
+
+
+def _liquidity_model(panel: Panel) -> LiquidityModel:
+    """The liquidity model over `panel`'s market caps, loaded once per panel."""
+    cached = _MODELS.get(id(panel))
+    if cached is None or cached[0] is not panel:
+
+        def market_cap(symbol: str, day: str) -> float | None:
+            try:
+                return float(panel.market_cap(day, symbol)) if symbol != STABLE else None
+            except MarketDataError:
+                return None
+
+        cached = _MODELS[id(panel)] = (panel, LiquidityModel.load(market_cap))
+    return cached[1]
+
+
+def _model_shares(panel: Panel, day: str, symbols: list[str], variant: str) -> dict[str, tuple[int, int]]:
+    """Each asset's (full-range, concentrated) USD a side per pool: the liquidity model's depth that day split
+    evenly across the asset's pools here, each at least `MIN_VENUE_USD`."""
+    model = _liquidity_model(panel)
+    pools_of = {s: sum(1 for a, _ in _pairs(symbols) if a == s) for s in symbols}
+    shares = {}
+    for s in symbols:
+        if s == STABLE:
+            continue
+        depth = model.depth(s, day, float(panel.market_cap(day, s)), variant)
+        n = pools_of[s]
+        shares[s] = (
+            max(MIN_VENUE_USD, int(depth.full_range_usd / n)),
+            max(MIN_VENUE_USD, int(depth.concentrated_usd / n)),
+        )
+    return shares
+
+
+def _model_pool(asset: str, quote: str, prices: dict, tokens: dict, share: tuple[int, int], variant: str) -> PoolPlan:
+    """A pool of the liquidity model: the V2 pair holds the asset's full-range share, the V3 position its
+    concentrated share over the variant's range."""
+    full, concentrated = share
+    price = prices[asset] / prices[quote]
+    return PoolPlan(
+        asset=asset,
+        quote=quote,
+        price=price,
+        depth_usd=concentrated,
+        amount_asset=usd_to_units(concentrated, prices[asset], tokens[asset].decimals),
+        amount_quote=usd_to_units(concentrated, prices[quote], tokens[quote].decimals),
+        v2_depth_usd=full,
+        v2_amount_asset=usd_to_units(full, prices[asset], tokens[asset].decimals),
+        v2_amount_quote=usd_to_units(full, prices[quote], tokens[quote].decimals),
+        range_factor=VARIANTS[variant].range_factor,
+    )
 
 
 @dataclass

@@ -82,6 +82,7 @@ class ReplayConfig:
     management_fee_bps: int = 0
     gwei: float = GWEI  # for the USD figure of the keeper's gas (the backtest's assumption)
     data: Path | None = None  # a data folder; None: the project's panel
+    liquidity: str = "base"  # the pools' depth: the liquidity model's variant (or "legacy"), chain and backtest alike
 
     def methodology(self) -> Methodology:
         return Methodology(self.method, assets=self.assets, top=None if self.assets else self.top, cap=self.cap)
@@ -142,7 +143,8 @@ def _backtest(
         dates[0],
         dates[-1],
         Schedule("drift", config.band_bps),
-        CostModel(gwei=0.0),  # the keeper pays the gas, not the vault: only DEX costs come out of NAV
+        # the keeper pays the gas, not the vault: only DEX costs come out of NAV, at the chain's pool depths
+        CostModel(gwei=0.0, liquidity=config.liquidity),
         nav_usd=config.nav_usd,
         on_day=on_day,
     )
@@ -296,7 +298,7 @@ def setup_replay(
     echo(f"basket on {dates[0]}: {shown}")
 
     backtest = _backtest(config, history, fixed, dates, on_backtest_day)
-    plan = plan_market(dates[0], basket, panel)
+    plan = plan_market(dates[0], basket, panel, config.liquidity)
     block_before = chain.blocks.head.number
     book = build_market(plan, deployer)
     echo(f"market built at {dates[0]}: {len(book.pools)} Uniswap V3 pools and {len(book.v2_pairs)} V2 pairs")

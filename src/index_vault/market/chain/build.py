@@ -105,6 +105,45 @@ def whale_account(index: int) -> AccountAPI:
     return container.init_test_account(number, generated.address, generated.private_key)
 
 
+def _build_v3(uni, plan: MarketPlan, tokens: dict[str, ContractInstance], deployer: AccountAPI, echo: Echo) -> dict:
+    """Each planned V3 pool at the day's price, with its one position; returns their addresses by key."""
+    pools: dict[str, str] = {}
+    for pool in plan.pools:
+        token_a, token_b = tokens[pool.asset], tokens[pool.quote]
+        contract = create_pool(uni, token_a, token_b, POOL_FEE, pool.price, deployer)
+        add_liquidity(
+            uni,
+            contract,
+            pool.amount_asset,
+            pool.amount_quote,
+            deployer,
+            token_a=token_a,
+            range_factor=pool.range_factor,
+        )
+        pools[pool.key] = contract.address
+        span = f"over x/{pool.range_factor:g}..x{pool.range_factor:g}" if pool.range_factor else "full range"
+        echo(f"pool {pool.key}: {contract.address} at {pool.price:.8g}, ${pool.depth_usd:,} per side, {span}")
+    return pools
+
+
+def _build_v2(
+    v2, plan: MarketPlan, tokens: dict[str, ContractInstance], amounts: dict[str, int], deployer: AccountAPI, echo: Echo
+) -> dict:
+    """Each planned V2 pair with its reserves (Router02 approved once per token, for exactly `amounts`)."""
+    for asset, amount in amounts.items():
+        tokens[asset].approve(v2.router.address, amount, sender=deployer)
+    pairs: dict[str, str] = {}
+    for pool in plan.pools:
+        v2_asset, v2_quote = pool.v2_amounts
+        added = add_liquidity_v2(
+            v2, tokens[pool.asset], tokens[pool.quote], v2_asset, v2_quote, deployer, approve=False
+        )
+        pairs[pool.key] = added.pair.address
+        depth = pool.v2_depth_usd if pool.v2_depth_usd is not None else pool.depth_usd
+        echo(f"v2 pair {pool.key}: {added.pair.address} at {pool.price:.8g}, ${depth:,} per side")
+    return pairs
+
+
 def build_market(plan: MarketPlan, deployer: AccountAPI, echo: Echo = _quiet) -> AddressBook:
     """Deploys the market `plan` describes on the connected local chain; returns its address book."""
     weth = deploy_weth(deployer)
@@ -128,30 +167,19 @@ def build_market(plan: MarketPlan, deployer: AccountAPI, echo: Echo = _quiet) ->
     v2 = deploy_uniswap_v2(deployer, weth)
     echo(f"uniswap v2: factory {v2.factory.address}, router02 {v2.router.address}")
 
-    per_venue: dict[str, int] = defaultdict(int)
+    per_v3: dict[str, int] = defaultdict(int)
+    per_v2: dict[str, int] = defaultdict(int)
     for pool in plan.pools:
-        per_venue[pool.asset] += pool.amount_asset
-        per_venue[pool.quote] += pool.amount_quote
-    for asset, amount in per_venue.items():  # the same amounts for V3 and for V2
-        _give(tokens[asset], asset == "ETH", deployer, 2 * amount, deployer)
+        per_v3[pool.asset] += pool.amount_asset
+        per_v3[pool.quote] += pool.amount_quote
+        v2_asset, v2_quote = pool.v2_amounts
+        per_v2[pool.asset] += v2_asset
+        per_v2[pool.quote] += v2_quote
+    for asset in per_v3:
+        _give(tokens[asset], asset == "ETH", deployer, per_v3[asset] + per_v2[asset], deployer)
 
-    pools: dict[str, str] = {}
-    for pool in plan.pools:
-        token_a, token_b = tokens[pool.asset], tokens[pool.quote]
-        contract = create_pool(uni, token_a, token_b, POOL_FEE, pool.price, deployer)
-        add_liquidity(uni, contract, pool.amount_asset, pool.amount_quote, deployer, token_a=token_a)
-        pools[pool.key] = contract.address
-        echo(f"pool {pool.key}: {contract.address} at {pool.price:.8g}, ${pool.depth_usd:,} per side")
-
-    for asset, amount in per_venue.items():  # Router02 is approved once per token, for exactly what it takes
-        tokens[asset].approve(v2.router.address, amount, sender=deployer)
-    v2_pairs: dict[str, str] = {}
-    for pool in plan.pools:
-        added = add_liquidity_v2(
-            v2, tokens[pool.asset], tokens[pool.quote], pool.amount_asset, pool.amount_quote, deployer, approve=False
-        )
-        v2_pairs[pool.key] = added.pair.address
-        echo(f"v2 pair {pool.key}: {added.pair.address} at {pool.price:.8g}, ${pool.depth_usd:,} per side")
+    pools = _build_v3(uni, plan, tokens, deployer, echo)
+    v2_pairs = _build_v2(v2, plan, tokens, per_v2, deployer, echo)
 
     whales: dict[str, str] = {}
     for index, (asset, balance) in enumerate(plan.whale_balances.items()):

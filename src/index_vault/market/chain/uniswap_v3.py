@@ -4,6 +4,7 @@ Prices are exact: a pool starts at the sqrtPriceX96 of a Decimal price computed 
 roots, and reads back as a Fraction. Amounts that meet the chain are integers in base units.
 """
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -149,6 +150,22 @@ def full_range_ticks(tick_spacing: int) -> tuple[int, int]:
     return -top, top
 
 
+def range_ticks(pool: ContractInstance, range_factor: float) -> tuple[int, int]:
+    """The ticks of a position over [P/k, P*k] around the pool's current price (k = `range_factor`), widened to
+    the tick spacing; the full range when k is 0."""
+    spacing = pool.tickSpacing()
+    if not range_factor:
+        return full_range_ticks(spacing)
+    if range_factor <= 1:
+        raise ValueError(f"a range factor must be above 1 (or 0 for the full range): {range_factor}")
+    tick = pool.slot0().tick
+    half = math.ceil(math.log(range_factor) / math.log(1.0001))
+    low, high = full_range_ticks(spacing)
+    lower = max(low, (tick - half) // spacing * spacing)
+    upper = min(high, -((-(tick + half)) // spacing) * spacing)
+    return lower, upper
+
+
 def create_pool(
     uni: UniswapV3,
     token_a: Token,
@@ -190,8 +207,10 @@ def add_liquidity(
     amount_b_min: int = 0,
     recipient: AccountAPI | AddressType | None = None,
     deadline: int | None = None,
+    range_factor: float = 0,
 ) -> Position:
-    """Mints a full-range position of at most `amount_a` token_a and `amount_b` of the pool's other token.
+    """Mints a position of at most `amount_a` token_a and `amount_b` of the pool's other token, over the full
+    range or, with `range_factor` k, over [P/k, P*k] around the current price (`range_ticks`).
 
     The tokens must already be held by `owner`. The manager is approved for exactly the amounts the mint
     takes (found by simulating it first), so no allowance is left behind. The NFT goes to `recipient`
@@ -204,10 +223,10 @@ def add_liquidity(
     tokens = (erc20_at(token0), erc20_at(token1))
     for token, amount in zip(tokens, (amount0, amount1), strict=True):
         if amount <= 0:
-            raise ValueError("a full-range position needs a positive amount of both tokens")
+            raise ValueError("a position around the price needs a positive amount of both tokens")
         if (held := token.balanceOf(owner)) < amount:
             raise ValueError(f"{owner.address} holds {held} of {token.address}, needs {amount}")
-    lower, upper = full_range_ticks(pool.tickSpacing())
+    lower, upper = range_ticks(pool, range_factor)
     to = _address(recipient) if recipient is not None else owner.address
     params = (token0, token1, pool.fee(), lower, upper, amount0, amount1, min0, min1, to, _deadline(deadline))
     manager = uni.position_manager
