@@ -167,3 +167,42 @@ def test_redeem__min_out_or_oracle_bound__reverts(zapping, alice):
 def test_constructor__bounds_out_of_range__reverts(zap_deployer, premium, discount, age):
     with boa.reverts():
         zap_deployer.deploy(premium, discount, age)
+
+
+def test_mint_and_redeem__fifty_constituents__round_trip_within_the_bounds(
+    make_vault, fund, alice, make_rebalancer, dex_deployer, zap_deployer, keeper
+):
+    n = 50
+    vault, tokens = make_vault([(f"T{i}", 18, 10**16) for i in range(n)])  # $100 each: a share holds $50
+    fund(vault, tokens, alice)
+    with boa.env.prank(alice):
+        vault.mint_in_kind(100 * SHARE, alice, [2**256 - 1] * n)
+    rebalancer = make_rebalancer(vault)
+    rebalancer.set_target_weights([WAD // n] * n)
+    vault.grantRole(vault.KEEPER_ROLE(), keeper)
+    with boa.env.prank(keeper):
+        rebalancer.start_rebalance()
+    dex = dex_deployer.deploy()
+    rebalancer.set_adapter(dex.address, True)
+    pay = tokens[0]  # the token paid and received: a constituent, not swapped
+    for token in tokens:
+        token.mint(dex.address, 10**30)
+        if token != pay:
+            dex.set_rate(pay.address, token.address, WAD)  # every token at the same price: one for one
+            dex.set_rate(token.address, pay.address, WAD)
+    zap = zap_deployer.deploy(PREMIUM_BPS, DISCOUNT_BPS, PRICE_AGE)
+    carol = boa.env.generate_address("carol")
+    pay.mint(carol, 10**24)
+    shares = 10 * SHARE
+    need = 10**17 + 1  # each constituent of 10 shares, rounded up
+    legs = [(dex.address, 0 if t == pay else need, b"") for t in tokens]
+
+    with boa.env.prank(carol):
+        pay.approve(zap.address, 2**256 - 1)
+        spent = zap.mint(vault.address, shares, pay.address, n * need + 10**18, legs, carol)
+        vault.approve(zap.address, shares)
+        received = zap.redeem(vault.address, shares, pay.address, 0, legs, carol)
+
+    assert vault.balanceOf(carol) == 0
+    assert spent <= n * need and received >= n * 10**17 - n  # a fair DEX: the value of the shares, less rounding
+    assert all(t.balanceOf(zap.address) == 0 for t in tokens)
