@@ -1,15 +1,15 @@
 """The zap on real Uniswap V3 pools (the local market of `ape run deploy`) through the V3 adapter: a holder of USDC
 mints the demo basket's shares and redeems them to USDC in one transaction each, within the oracle bound."""
 
-from decimal import Decimal
-
 from ape import accounts
 
 from index_vault.chain.contracts import erc20_at
+from index_vault.common.units import parse_units
 from index_vault.keeper.routes import v3_route
 from index_vault.oracle.chain.local import POOL_FEE
 from index_vault.vault.chain.deploy import deploy_vault, fund_test_accounts
 from index_vault.vault.spec import load_spec
+from index_vault.vault.zap import plan_mint
 from tests.integration.conftest import DEMO_SPEC
 
 SHARE = 10**18
@@ -32,19 +32,16 @@ def test_zap__demo_basket_on_v3_pools__usdc_in_shares_out_and_back_within_the_or
     usdc.mint(holder, 10_000 * 10**6, sender=deployer)
     usdc.approve(zap, 2**256 - 1, sender=holder)
 
-    shares, supply, holdings = 10 * SHARE, vault.totalSupply(), vault.holdings()
-    legs, max_in = [], 0
-    for c, token, held in zip(spec.constituents, deployed.tokens, holdings, strict=True):
-        need = held * shares // supply + 1
-        dollars = Decimal(need) / 10**c.decimals * c.price_usd
-        if token == usdc:
-            legs.append((adapter.address, 0, b""))
-            max_in += need
-            continue
-        amount = int(dollars * Decimal("1.01") * 10**6)  # the pool's 0.3% fee and its impact, with room
-        legs.append((adapter.address, amount, v3_route([usdc.address, token.address], [POOL_FEE])))
-        max_in += amount
-    max_in += 10**6
+    shares, supply = 10 * SHARE, vault.totalSupply()
+    need = [held * shares // supply + 1 for held in vault.holdings()]  # the lens's preview: the mint rounds up
+    decimals = [c.decimals for c in spec.constituents]
+    prices = [parse_units(c.price_usd, 18) for c in spec.constituents]
+    plan = plan_mint(need, decimals, prices, symbols.index("USDC"), 6, 10**18, fee_bps=30, margin_bps=70)
+    legs = [
+        (adapter.address, amount, b"" if token == usdc else v3_route([usdc.address, token.address], [POOL_FEE]))
+        for token, amount in zip(deployed.tokens, plan.amounts_in, strict=True)
+    ]
+    max_in = plan.max_in
     before = usdc.balanceOf(holder)
 
     receipt = zap.mint(vault, shares, usdc, max_in, legs, holder, sender=holder)
