@@ -199,7 +199,23 @@ def propose_targets(proposal_file, vault_ref, governor_address, account, yes):
         click.echo(f"target weights set: {text}")
 
 
-role_argument = click.argument("role", type=click.Choice(list(ROLES)))
+def _role_change_options(f):
+    """What `grant` and `revoke` take: ROLE, ACCOUNT, the vault, a Governor to propose through, the account."""
+    options = [
+        click.argument("role", type=click.Choice(list(ROLES))),
+        click.argument("address", metavar="ACCOUNT"),
+        vault_option,
+        click.option(
+            "--governor",
+            "governor_ref",
+            help="Propose through this Governor (default: the manifest's, when it is the admin).",
+        ),
+        account_option(prompt=False),
+        yes_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
 
 
 @cli.command(cls=ScriptCommand)
@@ -259,28 +275,14 @@ def _change_role(vault_ref, role: str, address: str, governor_ref, account, yes:
 
 
 @cli.command(cls=ScriptCommand)
-@role_argument
-@click.argument("address", metavar="ACCOUNT")
-@vault_option
-@click.option(
-    "--governor", "governor_ref", help="Propose through this Governor (default: the manifest's, when it is the admin)."
-)
-@account_option(prompt=False)
-@yes_option
+@_role_change_options
 def grant(role, address, vault_ref, governor_ref, account, yes):
     """Grant ROLE of the vault to ACCOUNT (e.g. `grant keeper 0x...` for the keeper's account)."""
     _change_role(vault_ref, role, address, governor_ref, account, yes, grant=True)
 
 
 @cli.command(cls=ScriptCommand)
-@role_argument
-@click.argument("address", metavar="ACCOUNT")
-@vault_option
-@click.option(
-    "--governor", "governor_ref", help="Propose through this Governor (default: the manifest's, when it is the admin)."
-)
-@account_option(prompt=False)
-@yes_option
+@_role_change_options
 def revoke(role, address, vault_ref, governor_ref, account, yes):
     """Revoke ROLE of the vault from ACCOUNT."""
     _change_role(vault_ref, role, address, governor_ref, account, yes, grant=False)

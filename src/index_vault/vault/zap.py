@@ -25,6 +25,15 @@ class MintPlan:
     max_in: int
 
 
+def _check(amounts: Sequence[int], decimals: Sequence[int], prices: Sequence[int], token_price: int, fee_bps: int):
+    """Raises `ValueError` unless there is one amount, decimals and price per constituent, every price is
+    positive and the fee within [0, 10000) bps."""
+    if len(amounts) != len(decimals) or len(amounts) != len(prices):
+        raise ValueError("zap: one need, decimals and price per constituent")
+    if token_price <= 0 or any(p <= 0 for p in prices) or not 0 <= fee_bps < BPS:
+        raise ValueError("zap: prices must be positive and the fee within [0, 10000) bps")
+
+
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
@@ -41,10 +50,9 @@ def plan_mint(
 ) -> MintPlan:
     """The legs' amounts for a mint taking `need` (base units, basket order), paying the token at position `token`
     of the basket (None: a token outside it) with `token_decimals` at `token_price` (module doc)."""
-    if len(need) != len(decimals) or len(need) != len(prices):
-        raise ValueError("zap: one need, decimals and price per constituent")
-    if token_price <= 0 or any(p <= 0 for p in prices) or not 0 <= fee_bps < BPS or margin_bps < 0:
-        raise ValueError("zap: prices must be positive, the fee within [0, 10000) bps and the margin non-negative")
+    _check(need, decimals, prices, token_price, fee_bps)
+    if margin_bps < 0:
+        raise ValueError("zap: the margin must be non-negative")
     amounts, total = [], 0
     for i, (amount, dec, price) in enumerate(zip(need, decimals, prices, strict=True)):
         if i == token:
@@ -72,10 +80,9 @@ def plan_redeem_min_out(
 ) -> int:
     """The least of the token a redemption paying `amounts` (base units, basket order) should accept: each
     constituent's value less the pool's fee (none for the token itself) and `slippage_bps` (module doc)."""
-    if len(amounts) != len(decimals) or len(amounts) != len(prices):
-        raise ValueError("zap: one amount, decimals and price per constituent")
-    if token_price <= 0 or not 0 <= fee_bps < BPS or not 0 <= slippage_bps < BPS:
-        raise ValueError("zap: a positive price, the fee and slippage within [0, 10000) bps")
+    _check(amounts, decimals, prices, token_price, fee_bps)
+    if not 0 <= slippage_bps < BPS:
+        raise ValueError("zap: the slippage within [0, 10000) bps")
     value = 0  # USD, 18 decimals, times BPS
     for i, (amount, dec, price) in enumerate(zip(amounts, decimals, prices, strict=True)):
         kept = BPS if i == token else BPS - fee_bps
