@@ -20,9 +20,10 @@
           least the value of what the vault paid out times
           (1 - `max_discount_bps`). Values are the prices of the current
           rebalance's snapshot (`Rebalancer.snapshot`, checked with every
-          oracle check when taken; anyone may `refresh` one), refused when
-          older than `max_price_age`; a token that is not a constituent is
-          priced by the vault's oracle router.
+          oracle check when taken) while younger than `max_price_age`;
+          otherwise, and for a token that is not a constituent, the vault's
+          oracle router prices it now, with every check (and the zap reverts
+          with the router's reason while a price is unusable).
 
         The input is pulled whole and measured, so a token that charges a
         fee on transfer is refused. Approvals to the vault are exact and
@@ -40,8 +41,12 @@ from ..interfaces import IDexAdapter
 from ..interfaces import IIndexVault
 from ..interfaces import IOracleRouter
 from ..interfaces import IRebalancer
+from ..interfaces import IZap
 from ..lib import constants
 from ..lib import safe_erc20
+
+
+implements: IZap
 
 
 # ---------------------------------------------------------------------------
@@ -57,20 +62,6 @@ MAX_BOUND_BPS: public(constant(uint256)) = 500
 
 # @dev The longest a snapshot price may be used (one day).
 MAX_PRICE_AGE: public(constant(uint256)) = 86400
-
-
-# ---------------------------------------------------------------------------
-#                                   STRUCTS
-# ---------------------------------------------------------------------------
-
-
-# @dev How one constituent is bought or sold: an adapter the vault's
-# rebalancer allows, its route, and (for a mint) how much of the token in is
-# sold for it; unused for the constituent that is the token itself.
-struct Leg:
-    adapter: address
-    amount: uint256
-    route: Bytes[constants.MAX_ROUTE]
 
 
 # ---------------------------------------------------------------------------
@@ -149,7 +140,7 @@ def mint(
     shares: uint256,
     token_in: address,
     max_in: uint256,
-    legs: DynArray[Leg, constants.MAX_ASSETS],
+    legs: DynArray[IZap.Leg, constants.MAX_ASSETS],
     receiver: address,
 ) -> uint256:
     """
@@ -181,7 +172,7 @@ def mint(
     paid: DynArray[uint256, constants.MAX_ASSETS] = extcall vault.mint_in_kind(shares, receiver, limits)
     value: uint256 = 0
     for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
-        value += self._value(rebalancer, assets[i], paid[i])
+        value += self._value(vault, rebalancer, assets[i], paid[i])
         if paid[i] != limits[i]:
             self._approve(assets[i], vault.address, 0)
             if assets[i] != token_in:
@@ -211,7 +202,7 @@ def redeem(
     shares: uint256,
     token_out: address,
     min_out: uint256,
-    legs: DynArray[Leg, constants.MAX_ASSETS],
+    legs: DynArray[IZap.Leg, constants.MAX_ASSETS],
     receiver: address,
 ) -> uint256:
     """
@@ -236,7 +227,7 @@ def redeem(
     amounts: DynArray[uint256, constants.MAX_ASSETS] = extcall vault.redeem_in_kind(shares, self, floors)
     value: uint256 = 0
     for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
-        value += self._value(rebalancer, assets[i], amounts[i])
+        value += self._value(vault, rebalancer, assets[i], amounts[i])
         if assets[i] != token_out and amounts[i] != 0:
             self._swap(rebalancer, legs[i], assets[i], token_out, amounts[i])
             left: uint256 = staticcall IERC20(assets[i]).balanceOf(self)
@@ -278,7 +269,7 @@ def _pull(token: address, owner: address, amount: uint256) -> uint256:
 
 
 @internal
-def _swap(rebalancer: IRebalancer, leg: Leg, sell: address, buy: address, amount: uint256):
+def _swap(rebalancer: IRebalancer, leg: IZap.Leg, sell: address, buy: address, amount: uint256):
     """
     @dev Sells `amount` of `sell` for `buy` through `leg`'s adapter, which
          pays this contract (and returns any unspent input to it).
@@ -306,14 +297,27 @@ def _approve(token: address, spender: address, amount: uint256):
 
 @internal
 @view
-def _value(rebalancer: IRebalancer, asset: address, amount: uint256) -> uint256:
+def _value(vault: IIndexVault, rebalancer: IRebalancer, asset: address, amount: uint256) -> uint256:
     """
-    @dev The USD value (18 decimals) of `amount` of the constituent `asset`
-         at its snapshot price, which must be younger than `max_price_age`.
+    @dev The USD value (18 decimals) of `amount` of the constituent `asset`:
+         at its snapshot price while younger than `max_price_age`, else at
+         the oracle router's price now (module doc).
     """
     snap: IRebalancer.Snapshot = staticcall rebalancer.snapshot(asset)
-    assert snap.price != 0 and snap.updated_at + max_price_age >= block.timestamp, "zap: stale price, refresh it"
-    return amount * snap.price // 10**snap.decimals
+    if snap.price != 0 and snap.updated_at + max_price_age >= block.timestamp:
+        return amount * snap.price // 10**snap.decimals
+    return self._router_value(vault, asset, amount)
+
+
+@internal
+@view
+def _router_value(vault: IIndexVault, token: address, amount: uint256) -> uint256:
+    """
+    @dev The USD value (18 decimals) of `amount` of `token` at the vault's
+         oracle router's price, which reverts with its reason while unusable.
+    """
+    price: uint256 = staticcall IOracleRouter(staticcall vault.oracle()).price(token)
+    return amount * price // 10 ** convert(staticcall IERC20Detailed(token).decimals(), uint256)
 
 
 @internal
@@ -330,6 +334,5 @@ def _token_value(
          is a constituent, else at the vault's oracle router's price.
     """
     if token in assets:
-        return self._value(rebalancer, token, amount)
-    price: uint256 = staticcall IOracleRouter(staticcall vault.oracle()).price(token)
-    return amount * price // 10 ** convert(staticcall IERC20Detailed(token).decimals(), uint256)
+        return self._value(vault, rebalancer, token, amount)
+    return self._router_value(vault, token, amount)

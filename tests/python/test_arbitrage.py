@@ -45,7 +45,9 @@ def test_plan_cycle__two_percent_above__mints_and_sells_to_the_bands_edge():
     assert cycle.quote == get_amount_out(cycle.shares, pair.shares, pair.quote)  # the pair's own maths
     assert cycle.price_after <= high  # inside the band: the smallest sale that gets there
     one_less = cycle.shares - 1
-    assert Pair(pair.shares + one_less, pair.quote - get_amount_out(one_less, pair.shares, pair.quote)).price > high
+    aim = NAV * Fraction(10_000 + SETTINGS.band_bps - SETTINGS.aim_bps, 10_000)  # a little inside the edge
+    assert cycle.price_after <= aim
+    assert Pair(pair.shares + one_less, pair.quote - get_amount_out(one_less, pair.shares, pair.quote)).price > aim
     cost = cycle.shares * NAV * Fraction(10_030, 10_000)  # minting them through the zap
     assert cycle.profit == cycle.quote - math.ceil(cost) > 0
 

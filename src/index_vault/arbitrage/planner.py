@@ -6,9 +6,10 @@ NAV, the cycle that brings it back, and whether the cycle pays.
 - **Below the band** (under `NAV * (1 - band)`): buy shares from the pair and redeem them (through the zap: a
   share returns `NAV * (1 - redeem_cost_bps)`).
 
-Sizing (`plan_cycle`): first the swap that moves the pair exactly to the band's nearer edge
-(`index_vault.market.uniswap_v2_math.swap_to_price_v2`, to the base unit); if its profit pays `min_profit` (gas
-included), that is the cycle: the price ends inside the band, not merely where profit peaks. Otherwise the most
+Sizing (`plan_cycle`): first the swap that moves the pair to `aim_bps` inside the band's nearer edge
+(`index_vault.market.uniswap_v2_math.swap_to_price_v2`, to the base unit; aiming inside the edge rather than at it
+keeps the price inside although the chain rounds the cycle's amounts its own way); if its profit pays `min_profit`
+(gas included), that is the cycle: the price ends inside the band, not merely where profit peaks. Otherwise the most
 profitable size, where the pair's marginal price net of its fee meets a share's cost (`P * 997/1000 = NAV * (1
 + mint cost)` above, `P * 1000/997 = NAV * (1 - redeem cost)` below): the cycle moves the price toward the band
 as far as arbitrage can pay for; below `min_profit` there is no cycle, and the reason says why.
@@ -50,10 +51,13 @@ class ArbitrageSettings:
     mint_cost_bps: int = 30
     redeem_cost_bps: int = 30
     min_profit: int = 0
+    aim_bps: int = 5  # how far inside the band's edge a cycle aims (at most the band)
 
     def __post_init__(self) -> None:
         if not 0 <= self.band_bps < BPS or not 0 <= self.mint_cost_bps < BPS or not 0 <= self.redeem_cost_bps < BPS:
             raise ValueError("arbitrage: band and costs within [0, 10000) bps")
+        if self.aim_bps < 0:
+            raise ValueError("arbitrage: the aim must be non-negative")
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,8 @@ def plan_cycle(pair: Pair, nav: Fraction, settings: ArbitrageSettings) -> Cycle:
         return Cycle(NONE, 0, 0, 0, price, "inside the band")
     above = price > high
     share_value = nav * (BPS + settings.mint_cost_bps if above else BPS - settings.redeem_cost_bps) / BPS
-    edge = _cycle(pair, high if above else low, share_value, above)
+    inside = settings.band_bps - min(settings.aim_bps, settings.band_bps)  # bps from NAV the cycle aims at
+    edge = _cycle(pair, nav * (BPS + inside if above else BPS - inside) / BPS, share_value, above)
     if edge.profit >= settings.min_profit and edge.shares:
         return edge
     peak_price = share_value * FEE_BASE / FEE_KEPT if above else share_value * FEE_KEPT / FEE_BASE
