@@ -1,6 +1,7 @@
-"""The arbitrageur on real pools: the demo basket's vault, its index token on a Uniswap V2 pair against USDC seeded at
-NAV, the zap over the constituents' V3 pools and `IndexArbitrage`'s flash cycles. A trader pushes the pair's price
-off NAV either way; one round brings it back inside the band, atomically, leaving nothing in the contracts."""
+"""The arbitrageur on real pools: the demo basket's vault, its index token on a Uniswap V2 pair and a V3 pool (0.05%)
+against USDC, each seeded at NAV, the zap over the constituents' V3 pools and `IndexArbitrage`'s flash cycles. A
+trader pushes a pool's price off NAV either way; one round brings it back inside the band, atomically, leaving
+nothing in the contracts."""
 
 from dataclasses import dataclass
 from fractions import Fraction
@@ -10,11 +11,12 @@ from ape import accounts, chain, networks
 from ape.contracts import ContractInstance
 
 from index_vault.arbitrage.chain.arbitrageur import Arbitrageur, ArbitrageVenue, venue_legs
-from index_vault.arbitrage.chain.pools import nav_in_quote, seed_index_pair
+from index_vault.arbitrage.chain.pools import INDEX_POOL_FEE, nav_in_quote, seed_index_pair, seed_index_pool
 from index_vault.arbitrage.planner import BUY_AND_REDEEM, MINT_AND_SELL, ArbitrageSettings
 from index_vault.chain.contracts import erc20_at
 from index_vault.keeper.routes import v3_route
 from index_vault.market.chain.uniswap_v2 import UniswapV2, deploy_uniswap_v2, swap_exact_input_v2
+from index_vault.market.chain.uniswap_v3 import UniswapV3, price_from_sqrt_price_x96, swap_exact_input
 from index_vault.oracle.chain.local import POOL_FEE
 from index_vault.vault.chain.deploy import deploy_vault, fund_test_accounts
 from index_vault.vault.spec import load_spec
@@ -30,11 +32,12 @@ class Market:
     vault: ContractInstance
     oracle: ContractInstance
     usdc: ContractInstance
-    pair: ContractInstance
+    pools: dict[str, ContractInstance]  # "v2": the pair, "v3": the pool
     v2: UniswapV2
+    uni: UniswapV3
     zap: ContractInstance
     arbitrage: ContractInstance
-    venue: ArbitrageVenue
+    venues: dict[str, ArbitrageVenue]
     trader: object
     arbitrageur_account: object
 
@@ -52,7 +55,10 @@ def market(project) -> Market:
     usdc = deployed.tokens[[c.symbol for c in spec.constituents].index("USDC")]
     v2 = deploy_uniswap_v2(deployer, deployed.market.uniswap.weth)
     usdc.mint(deployer, 10**12, sender=deployer)
-    pair = seed_index_pair(v2, vault, deployed.oracle, usdc.address, 200 * SHARE, deployer)  # about $20,000 a side
+    pools = {
+        "v2": seed_index_pair(v2, vault, deployed.oracle, usdc.address, 200 * SHARE, deployer),  # about $20,000 a side
+        "v3": seed_index_pool(deployed.market.uniswap, vault, deployed.oracle, usdc.address, 200 * SHARE, deployer),
+    }
     usdc.mint(trader, 10**12, sender=deployer)
     vault.transfer(trader, 100 * SHARE, sender=deployer)
     zap = project.Zap.deploy(100, 100, 3600, sender=deployer)
@@ -65,23 +71,34 @@ def market(project) -> Market:
         lambda a: v3_route([usdc.address, a], [POOL_FEE]),
         lambda a: v3_route([a, usdc.address], [POOL_FEE]),
     )
-    venue = ArbitrageVenue(vault.address, pair.address, zap.address, arbitrage.address, usdc.address, legs)
-    return Market(vault, deployed.oracle, usdc, pair, v2, zap, arbitrage, venue, trader, arb)
+    venues = {
+        kind: ArbitrageVenue(
+            vault.address, pool.address, kind == "v3", zap.address, arbitrage.address, usdc.address, legs
+        )
+        for kind, pool in pools.items()
+    }
+    return Market(vault, deployed.oracle, usdc, pools, v2, deployed.market.uniswap, zap, arbitrage, venues, trader, arb)
 
 
-def premium(market: Market) -> Fraction:
-    """The pair's price over NAV, less one."""
-    shares, quote = market.pair.getReserves()[:2] if market.pair.token0() == market.vault.address else (
-        market.pair.getReserves()[1], market.pair.getReserves()[0])  # fmt: skip
-    return Fraction(quote, shares) / nav_in_quote(market.vault, market.oracle, market.usdc.address) - 1
+def premium(market: Market, kind: str) -> Fraction:
+    """The pool's price over NAV, less one."""
+    pool, vault = market.pools[kind], market.vault.address
+    if kind == "v3":
+        price = price_from_sqrt_price_x96(pool.slot0().sqrtPriceX96, 0, 0, pool.token0() == vault)
+    else:
+        reserve0, reserve1 = pool.getReserves()[:2]
+        price = Fraction(reserve1, reserve0) if pool.token0() == vault else Fraction(reserve0, reserve1)
+    return price / nav_in_quote(market.vault, market.oracle, market.usdc.address) - 1
 
 
-def push(market: Market, usdc_in: int = 0, shares_in: int = 0) -> None:
-    """A trader moves the pair: buys shares with `usdc_in`, or sells `shares_in`."""
-    if usdc_in:
-        swap_exact_input_v2(market.v2, [market.usdc, market.vault], usdc_in, market.trader)
-    if shares_in:
-        swap_exact_input_v2(market.v2, [market.vault, market.usdc], shares_in, market.trader)
+def push(market: Market, kind: str, usdc_in: int = 0, shares_in: int = 0) -> None:
+    """A trader moves the pool: buys shares with `usdc_in`, or sells `shares_in`."""
+    pair = (market.usdc, market.vault) if usdc_in else (market.vault, market.usdc)
+    amount = usdc_in or shares_in
+    if kind == "v3":
+        swap_exact_input(market.uni, *pair, INDEX_POOL_FEE, amount, market.trader)
+    else:
+        swap_exact_input_v2(market.v2, list(pair), amount, market.trader)
 
 
 def assert_nothing_left(market: Market) -> None:
@@ -91,50 +108,53 @@ def assert_nothing_left(market: Market) -> None:
             assert erc20_at(asset).balanceOf(holder) == 0
 
 
-def test_arbitrageur__price_above_the_band__mints_sells_and_ends_inside_the_band(market):
-    push(market, usdc_in=600 * 10**6)  # about 3% of the pair's USDC
-    assert premium(market) > Fraction(BAND_BPS, 10_000)
+@pytest.mark.parametrize("kind", ["v2", "v3"])
+def test_arbitrageur__price_above_the_band__mints_sells_and_ends_inside_the_band(market, kind):
+    push(market, kind, usdc_in=600 * 10**6)  # about 3% of the pool's USDC
+    assert premium(market, kind) > Fraction(BAND_BPS, 10_000)
     before = market.usdc.balanceOf(market.arbitrageur_account)
 
-    outcome = Arbitrageur(market.venue, market.arbitrageur_account, SETTINGS).run_round()
+    outcome = Arbitrageur(market.venues[kind], market.arbitrageur_account, SETTINGS).run_round()
 
     assert (outcome.status, outcome.direction) == ("mined", MINT_AND_SELL), outcome.reason
-    assert abs(premium(market)) <= Fraction(BAND_BPS, 10_000)
+    assert abs(premium(market, kind)) <= Fraction(BAND_BPS, 10_000)
     assert outcome.profit > 0 and market.usdc.balanceOf(market.arbitrageur_account) == before + outcome.profit
     assert market.vault.balanceOf(market.arbitrageur_account) == 0  # never holds the index token
     assert_nothing_left(market)
-    print(f"\nmint-and-sell {outcome.shares / SHARE:.3f} shares: {outcome.gas_used:,} gas, profit "
-          f"{outcome.profit / 1e6:.2f} USDC, premium after {float(premium(market)):+.4%}")  # fmt: skip
+    print(f"\n{kind} mint-and-sell {outcome.shares / SHARE:.3f} shares: {outcome.gas_used:,} gas, profit "
+          f"{outcome.profit / 1e6:.2f} USDC, premium after {float(premium(market, kind)):+.4%}")  # fmt: skip
 
 
-def test_arbitrageur__price_below_the_band__buys_redeems_and_ends_inside_the_band(market):
-    push(market, shares_in=12 * SHARE)  # about 6% of the pair's shares
-    assert premium(market) < -Fraction(BAND_BPS, 10_000)
+@pytest.mark.parametrize("kind", ["v2", "v3"])
+def test_arbitrageur__price_below_the_band__buys_redeems_and_ends_inside_the_band(market, kind):
+    push(market, kind, shares_in=12 * SHARE)  # about 6% of the pool's shares
+    assert premium(market, kind) < -Fraction(BAND_BPS, 10_000)
     before = market.usdc.balanceOf(market.arbitrageur_account)
 
-    outcome = Arbitrageur(market.venue, market.arbitrageur_account, SETTINGS).run_round()
+    outcome = Arbitrageur(market.venues[kind], market.arbitrageur_account, SETTINGS).run_round()
 
     assert (outcome.status, outcome.direction) == ("mined", BUY_AND_REDEEM), outcome.reason
-    assert abs(premium(market)) <= Fraction(BAND_BPS, 10_000)
+    assert abs(premium(market, kind)) <= Fraction(BAND_BPS, 10_000)
     assert outcome.profit > 0 and market.usdc.balanceOf(market.arbitrageur_account) == before + outcome.profit
     assert_nothing_left(market)
-    print(f"\nbuy-and-redeem {outcome.shares / SHARE:.3f} shares: {outcome.gas_used:,} gas, profit "
-          f"{outcome.profit / 1e6:.2f} USDC, premium after {float(premium(market)):+.4%}")  # fmt: skip
+    print(f"\n{kind} buy-and-redeem {outcome.shares / SHARE:.3f} shares: {outcome.gas_used:,} gas, profit "
+          f"{outcome.profit / 1e6:.2f} USDC, premium after {float(premium(market, kind)):+.4%}")  # fmt: skip
 
 
-def test_arbitrageur__inside_the_band__sends_nothing(market):
+@pytest.mark.parametrize("kind", ["v2", "v3"])
+def test_arbitrageur__inside_the_band__sends_nothing(market, kind):
     web3 = networks.provider.web3
     nonce = web3.eth.get_transaction_count(market.arbitrageur_account.address)
-    assert abs(premium(market)) <= Fraction(BAND_BPS, 10_000)
+    assert abs(premium(market, kind)) <= Fraction(BAND_BPS, 10_000)
 
-    outcome = Arbitrageur(market.venue, market.arbitrageur_account, SETTINGS).run_round()
+    outcome = Arbitrageur(market.venues[kind], market.arbitrageur_account, SETTINGS).run_round()
 
     assert outcome.status == "inside" and outcome.reason == "inside the band"
     assert web3.eth.get_transaction_count(market.arbitrageur_account.address) == nonce
 
 
 def test_arbitrageur__killed_between_send_and_receipt__restarted__no_second_cycle(market):
-    push(market, usdc_in=600 * 10**6)
+    push(market, "v3", usdc_in=600 * 10**6)
     web3 = networks.provider.web3
     account = market.arbitrageur_account
     start = chain.blocks.head.number + 1
@@ -142,7 +162,7 @@ def test_arbitrageur__killed_between_send_and_receipt__restarted__no_second_cycl
     class Killed(BaseException):
         pass
 
-    first = Arbitrageur(market.venue, account, SETTINGS)
+    first = Arbitrageur(market.venues["v3"], account, SETTINGS)
 
     def die(*_):
         raise Killed  # the process dies with its cycle in the node's pool, before any receipt
@@ -152,7 +172,7 @@ def test_arbitrageur__killed_between_send_and_receipt__restarted__no_second_cycl
     try:
         with pytest.raises(Killed):
             first.run_round()
-        restarted = Arbitrageur(market.venue, account, SETTINGS)
+        restarted = Arbitrageur(market.venues["v3"], account, SETTINGS)
         waiting = restarted.run_round()
         assert waiting.status == "wait" and "in flight" in waiting.reason
         web3.provider.make_request("evm_mine", [])

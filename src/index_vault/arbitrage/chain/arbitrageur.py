@@ -1,11 +1,13 @@
-"""The arbitrageur on a chain: read the index token's Uniswap V2 pair and the vault's NAV, plan
+"""The arbitrageur on a chain: read the index token's pool (a Uniswap V2 pair, or a V3 pool with one full-range
+position) and the vault's NAV, plan
 (`index_vault.arbitrage.planner`), simulate, send one atomic cycle through `IndexArbitrage`, read again.
 
 A round:
 1. If the account has transactions in flight (`eth_getTransactionCount` "pending" above "latest"), wait for them
    (`TxSender.next_nonce`): an arbitrageur killed between send and receipt and restarted never sends a second
    cycle while its first may still land.
-2. Read the pair's reserves, the vault's NAV per share (`value_per_share`, every oracle check) and the quote
+2. Read the pool's reserves (a V3 pool's virtual ones: `L * 2**96 / sqrtP`, `L * sqrtP / 2**96`), the vault's NAV
+   per share (`value_per_share`, every oracle check) and the quote
    token's price, at the head block. An unusable price makes the arbitrageur wait and say why.
 3. Plan the cycle (`plan_cycle`); inside the band, or with no cycle that pays, do nothing and say why.
 4. Build the zap's legs: minting, each constituent's exact need (the vault's in-kind preview) bought with the
@@ -34,6 +36,8 @@ from index_vault.vault.basket import mint_amounts
 from index_vault.vault.fees import mint_fee_shares
 from index_vault.vault.zap import plan_mint
 
+Q96 = 2**96
+
 
 @dataclass(frozen=True)
 class Leg:
@@ -47,11 +51,12 @@ class Leg:
 
 @dataclass(frozen=True)
 class ArbitrageVenue:
-    """Where the arbitrageur works: the vault, its index pair, the zap and the arbitrage contract, the pair's
-    quote token, and one zap leg per constituent (basket order)."""
+    """Where the arbitrageur works: the vault, its index pool (a V2 pair, or a V3 pool), the zap and the arbitrage
+    contract, the pool's quote token, and one zap leg per constituent (basket order)."""
 
     vault: str
-    pair: str
+    pair: str  # the index token's pool
+    v3: bool
     zap: str
     arbitrage: str
     quote: str
@@ -96,7 +101,8 @@ class Arbitrageur:
         w3 = self.tx.w3
         self.vault = web3_contract(w3, venue.vault, project.IndexVault.contract_type)
         self.arbitrage = web3_contract(w3, venue.arbitrage, project.IndexArbitrage.contract_type)
-        self.pair = web3_contract(w3, venue.pair, npm_type("UniswapV2Pair"))
+        self.pair = web3_contract(w3, venue.pair, npm_type("UniswapV3Pool" if venue.v3 else "UniswapV2Pair"))
+        self.v3_fee = self.pair.functions.fee().call() if venue.v3 else None
         self.erc20 = lambda address: web3_contract(w3, address, erc20_type())
         self.assets = [w3.to_checksum_address(a) for a in self.vault.functions.assets().call()]
         if len(self.assets) != len(venue.legs):
@@ -108,11 +114,19 @@ class Arbitrageur:
     # --- reading ------------------------------------------------------------------------------------------
 
     def read(self, block: int | str = "latest") -> tuple[Pair, Fraction]:
-        """The pair's reserves and NAV per share base unit in quote base units, at `block`; raises
+        """The pool's reserves and NAV per share base unit in quote base units, at `block`; raises
         `ContractLogicError` with the oracle's reason while a price is unusable."""
-        reserve0, reserve1, _ = self.pair.functions.getReserves().call(block_identifier=block)
-        shares_first = self.pair.functions.token0().call() == self.vault.address
-        pair = Pair(reserve0, reserve1) if shares_first else Pair(reserve1, reserve0)
+        pool = self.pair.functions
+        if self.v3_fee is None:
+            reserve0, reserve1, _ = pool.getReserves().call(block_identifier=block)
+        else:
+            sqrt_price, liquidity = (
+                pool.slot0().call(block_identifier=block)[0],
+                pool.liquidity().call(block_identifier=block),
+            )
+            reserve0, reserve1 = liquidity * Q96 // sqrt_price, liquidity * sqrt_price // Q96
+        shares_first = pool.token0().call() == self.vault.address
+        pair = Pair(reserve0, reserve1, self.v3_fee) if shares_first else Pair(reserve1, reserve0, self.v3_fee)
         per_share = self.vault.functions.value_per_share().call(block_identifier=block)
         quote_price = self.oracle.functions.price(self.venue.quote).call(block_identifier=block)
         return pair, Fraction(per_share * 10**self.quote_decimals, quote_price * WAD)
@@ -181,7 +195,16 @@ class Arbitrageur:
             legs, fn = self.redeem_legs(), "buy_and_redeem"
         else:  # pragma: no cover - plan_cycle has two directions
             raise ValueError(outcome.direction)
-        args = [venue.pair, venue.vault, venue.zap, outcome.shares, legs, self.settings.min_profit, self.tx.address]
+        args = [
+            venue.pair,
+            venue.v3,
+            venue.vault,
+            venue.zap,
+            outcome.shares,
+            legs,
+            self.settings.min_profit,
+            self.tx.address,
+        ]
         tx = self.tx.tx(self.arbitrage, fn, args)
         try:
             self.tx.simulate(tx)
