@@ -70,10 +70,19 @@ def market(project) -> Market:
         adapter.address,
         lambda a: v3_route([usdc.address, a], [POOL_FEE]),
         lambda a: v3_route([a, usdc.address], [POOL_FEE]),
+        fee=POOL_FEE,
     )
-    venues = {
+    quoter = deployed.market.uniswap.quoter_v2.address
+    venues = {  # the V3 venue sizes its mint legs by the quoter's exact-output quotes, the V2 one by the oracle
         kind: ArbitrageVenue(
-            vault.address, pool.address, kind == "v3", zap.address, arbitrage.address, usdc.address, legs
+            vault.address,
+            pool.address,
+            kind == "v3",
+            zap.address,
+            arbitrage.address,
+            usdc.address,
+            legs,
+            quoter=quoter if kind == "v3" else None,
         )
         for kind, pool in pools.items()
     }

@@ -11,8 +11,10 @@ A round:
    token's price, at the head block. An unusable price makes the arbitrageur wait and say why.
 3. Plan the cycle (`plan_cycle`); inside the band, or with no cycle that pays, do nothing and say why.
 4. Build the zap's legs: minting, each constituent's exact need (the vault's in-kind preview) bought with the
-   quote token at the oracle price grossed up by the pools' fee and a margin (`plan_mint`); redeeming, each
-   constituent sold for the quote token. Simulate the cycle (`eth_call`), then sign, send and wait for the receipt.
+   quote token: with a QuoterV2, the exact input its pool asks for that output now (`quoteExactOutputSingle`)
+   plus `QUOTE_MARGIN_BPS`; without, the oracle value grossed up by the pools' fee and a margin (`plan_mint`);
+   redeeming, each constituent sold for the quote token. Simulate the cycle (`eth_call`), then sign, send and
+   wait for the receipt.
 
 The chain is the arbitrageur's only memory: every round reads it afresh. A cycle is atomic (the flash swap and the
 zap in one transaction): it lands whole, profit at least `min_profit`, or not at all, and the arbitrageur never
@@ -37,6 +39,8 @@ from index_vault.vault.fees import mint_fee_shares
 from index_vault.vault.zap import plan_mint
 
 Q96 = 2**96
+QUOTE_MARGIN_BPS = 10  # beyond a quoter's exact input: the pool may move between the quote and the cycle
+BPS = 10_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Leg:
     adapter: str
     buy: bytes
     sell: bytes
+    fee: int | None = None  # the V3 pool's fee of a one-hop route (for a quoter's exact-output quote)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class ArbitrageVenue:
     legs: tuple[Leg, ...]
     fee_bps: int = 30  # the constituents' pools' fee, for the mint legs' amounts
     margin_bps: int = 50  # what a mint leg buys beyond the need (handed back to the receiver)
+    quoter: str | None = None  # a Uniswap V3 QuoterV2: mint legs sized by exact-output quotes
 
 
 @dataclass
@@ -110,6 +116,7 @@ class Arbitrageur:
         self.decimals = [self.erc20(a).functions.decimals().call() for a in self.assets]
         self.quote_decimals = self.erc20(venue.quote).functions.decimals().call()
         self.oracle = web3_contract(w3, self.vault.functions.oracle().call(), project.OracleRouter.contract_type)
+        self.quoter = web3_contract(w3, venue.quoter, npm_type("QuoterV2")) if venue.quoter else None
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -143,6 +150,8 @@ class Arbitrageur:
         prices, _ = self.oracle.functions.checked_prices(self.assets).call(block_identifier=block)
         quote_price = self.oracle.functions.price(self.venue.quote).call(block_identifier=block)
         token = self.assets.index(self.venue.quote) if self.venue.quote in self.assets else None
+        if self.quoter is not None and all(leg.fee for i, leg in enumerate(self.venue.legs) if i != token):
+            return self._quoted_legs(need, token, block)
         plan = plan_mint(
             need,
             self.decimals,
@@ -154,6 +163,18 @@ class Arbitrageur:
             self.venue.margin_bps,
         )
         return [(leg.adapter, amount, leg.buy) for leg, amount in zip(self.venue.legs, plan.amounts_in, strict=True)]
+
+    def _quoted_legs(self, need: list[int], token: int | None, block: int | str) -> list[tuple]:
+        """Mint legs at the quoter's exact inputs for each need, plus `QUOTE_MARGIN_BPS`."""
+        legs = []
+        for i, (leg, amount) in enumerate(zip(self.venue.legs, need, strict=True)):
+            if i == token or amount == 0:
+                legs.append((leg.adapter, 0, leg.buy))
+                continue
+            params = (self.venue.quote, self.assets[i], amount, leg.fee, 0)
+            quoted = self.quoter.functions.quoteExactOutputSingle(params).call(block_identifier=block)[0]
+            legs.append((leg.adapter, -(-quoted * (BPS + QUOTE_MARGIN_BPS) // BPS), leg.buy))
+        return legs
 
     def redeem_legs(self) -> list[tuple]:
         return [(leg.adapter, 0, leg.sell) for leg in self.venue.legs]
@@ -228,10 +249,12 @@ class Arbitrageur:
         return outcome
 
 
-def venue_legs(assets: Sequence[str], quote: str, adapter: str, buy_routes, sell_routes) -> tuple[Leg, ...]:
+def venue_legs(
+    assets: Sequence[str], quote: str, adapter: str, buy_routes, sell_routes, fee: int | None = None
+) -> tuple[Leg, ...]:
     """One `Leg` per constituent through `adapter`; `buy_routes(asset)` and `sell_routes(asset)` give the routes
-    (the quote token itself has empty ones)."""
+    (the quote token itself has empty ones); `fee`, the one-hop routes' V3 pool fee, if they are one hop."""
     return tuple(
-        Leg(adapter, b"", b"") if a.lower() == quote.lower() else Leg(adapter, buy_routes(a), sell_routes(a))
+        Leg(adapter, b"", b"") if a.lower() == quote.lower() else Leg(adapter, buy_routes(a), sell_routes(a), fee)
         for a in assets
     )
