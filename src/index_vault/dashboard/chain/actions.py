@@ -10,6 +10,8 @@ after an `eth_call` from the account has shown it goes through; when it would re
 comes back instead (`error`), and nothing is to be signed.
 """
 
+from eth_utils import to_checksum_address
+
 from index_vault.common.units import format_units, parse_units
 from index_vault.dashboard.chain.reads import VaultReader
 from index_vault.dashboard.chain.rpc import Call, RpcError
@@ -17,6 +19,7 @@ from index_vault.vault.basket import mint_amounts, redeem_amounts, with_slippage
 from index_vault.vault.fees import mint_fee_shares, redeem_fee_shares
 
 ACTIONS = ("mint", "redeem", "deposit", "redeem-nav")
+GAS_MARGIN_PCT, GAS_EXTRA = 130, 50_000  # the action's gas limit over its estimate
 
 
 class ActionError(ValueError):
@@ -84,11 +87,18 @@ def _approvals(reader: VaultReader, allowances: list[int], amounts: list[int], e
 
 
 def _final(reader: VaultReader, account: str, data: str, label: str, plan: dict) -> dict:
-    """The action's transaction once an eth_call from `account` goes through; else the contract's reason."""
-    (result,) = reader.rpc.batch([("eth_call", [{"from": account, "to": reader.address, "data": data}, "latest"])])
-    if isinstance(result, RpcError):
-        return {**plan, "error": f"the vault refuses it: {result.reason or result}", "steps": [], "final": True}
-    return {**plan, "steps": [_tx(reader.address, data, label)], "final": True}
+    """The action's transaction once an eth_call from `account` goes through; else the contract's reason.
+
+    Its gas limit is set here, the estimate plus a margin: a NAV-priced call reaches the oracle by a call that
+    may fail without reverting, so the least gas an estimate finds can take the other path and revert.
+    """
+    call = {"from": account, "to": reader.address, "data": data}
+    result, gas = reader.rpc.batch([("eth_call", [call, "latest"]), ("eth_estimateGas", [call, "latest"])])
+    for answer in (result, gas):
+        if isinstance(answer, RpcError):
+            return {**plan, "error": f"the vault refuses it: {answer.reason or answer}", "steps": [], "final": True}
+    tx = {**_tx(reader.address, data, label), "gas": hex(int(gas, 16) * GAS_MARGIN_PCT // 100 + GAS_EXTRA)}
+    return {**plan, "steps": [tx], "final": True}
 
 
 def _describe(reader: VaultReader, amounts: list[int]) -> list[str]:
@@ -164,7 +174,9 @@ def _deposit(reader: VaultReader, account: str, amount_text, slippage: int) -> d
 
 def _redeem_nav(reader: VaultReader, account: str, shares: int) -> dict:
     (assets,) = reader.rpc.calls_at([reader.v("previewRedeem", shares)], "latest")
-    preview = [f"{assets} base units"] if not isinstance(assets, RpcError) else []
+    (base,) = reader.rpc.calls_at([reader.v("asset")], "latest")
+    symbol, decimals = reader.meta[to_checksum_address(base)]
+    preview = [f"{format_units(assets, decimals)} {symbol}"] if not isinstance(assets, RpcError) else []
     data = reader.vault.encode("redeem", shares, account, account)
     plan = {"action": "redeem-nav", "preview": preview, "bound": []}
     return _final(reader, account, data, f"redeem {format_units(shares, 18)} shares at NAV", plan)
@@ -179,4 +191,6 @@ def replay(reader: VaultReader, tx_hash: str) -> str:
         return "it succeeded"
     call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"]}
     (result,) = reader.rpc.batch([("eth_call", [call, hex(int(receipt["blockNumber"], 16) - 1)])])
-    return result.reason or str(result) if isinstance(result, RpcError) else "it reverted (the node cannot say why)"
+    if isinstance(result, RpcError):
+        return result.reason or str(result)
+    return f"it succeeds when replayed: it likely ran out of gas ({int(receipt['gasUsed'], 16):,} used)"

@@ -24,6 +24,7 @@ from index_vault.common.artifacts import project_root
 from index_vault.common.units import WAD
 from index_vault.dashboard.browser import InjectedWallet, drawn_ms, open_page
 from index_vault.dashboard.chain.backend import ChainBackend, error_words
+from index_vault.dashboard.chain.history import FEED_ABI
 from index_vault.dashboard.chain.reads import Sources
 from index_vault.dashboard.chain.rpc import Abi, Rpc
 from index_vault.dashboard.server import Dashboard
@@ -97,26 +98,23 @@ def _send(rpc: Rpc, txs: list[dict], timestamp: int) -> None:
             raise RuntimeError(f"a history transaction to {tx['to']} did not land: {receipt}")
 
 
-def build_history(rpc: Rpc, spec: BasketSpec, deployed: Deployed, holder: str, days: int, echo=print) -> None:
-    """`days` days of feed answers and daily mints on `deployed` (see the module doc)."""
-    vault, tokens, market = deployed.vault, deployed.tokens, deployed.market
+def build_history(rpc: Rpc, spec: BasketSpec, vault: str, holder: str, days: int, echo=print) -> None:
+    """`days` days of feed answers and daily mints on the vault at `vault` (see the module doc); its feeds must
+    be test feeds (MockV3Aggregator behind a proxy) and `spec` its basket, for the start prices."""
     token_abi, vault_abi, agg = Abi(TOKEN_ABI), Abi(abi_of(project.IndexVault.contract_type)), Abi(AGGREGATOR_ABI)
+    router, feed = Abi(abi_of(project.OracleRouter.contract_type)), Abi(FEED_ABI)
+    tokens, oracle = rpc.calls_at([vault_abi.call(vault, "assets"), vault_abi.call(vault, "oracle")])
+    configs = rpc.calls_at([router.call(oracle, "feed_config", t) for t in tokens])
+    aggregators = [to_checksum_address(a) for a in rpc.calls_at([feed.call(c[0][0], "aggregator") for c in configs])]
+    decimals = [c[1] for c in configs]
     deployer = str(accounts.test_accounts[0].address)
-    setup = [{"from": deployer, "to": t.address, "data": token_abi.encode("mint", holder, 10**40)} for t in tokens]
-    setup += [
-        {"from": holder, "to": t.address, "data": token_abi.encode("approve", vault.address, MAX_UINT)} for t in tokens
-    ]
-    head = rpc.request("eth_getBlockByNumber", ["latest", False])
-    now = int(head["timestamp"], 16)
+    setup = [{"from": deployer, "to": t, "data": token_abi.encode("mint", holder, 10**40)} for t in tokens]
+    setup += [{"from": holder, "to": t, "data": token_abi.encode("approve", vault, MAX_UINT)} for t in tokens]
+    now = int(rpc.request("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
     _send(rpc, setup, now + 12)
-    feeds = {c.symbol: market.feeds[c.symbol] for c in spec.constituents}
-    aggregators = {s: to_checksum_address(f.aggregator()) for s, f in feeds.items()}
-    decimals = dict(
-        zip(aggregators, rpc.calls_at([agg.call(a, "decimals") for a in aggregators.values()]), strict=True)
-    )
     mint = {
         "from": holder,
-        "to": vault.address,
+        "to": vault,
         "data": vault_abi.encode("mint_in_kind", WAD, holder, [MAX_UINT] * len(tokens)),
     }
     for day in range(1, days + 1):
@@ -124,8 +122,8 @@ def build_history(rpc: Rpc, spec: BasketSpec, deployed: Deployed, holder: str, d
         for i, c in enumerate(spec.constituents):
             wave = Decimal(math.sin(2 * math.pi * day / 30 + i)).quantize(Decimal("0.0001"))
             price = (c.price_usd * (1 + WAVE * wave)).quantize(Decimal(1).scaleb(-6))
-            answer = price_to_answer(price, decimals[c.symbol])
-            txs.append({"from": deployer, "to": aggregators[c.symbol], "data": agg.encode("updateAnswer", answer)})
+            answer = price_to_answer(price, decimals[i])
+            txs.append({"from": deployer, "to": aggregators[i], "data": agg.encode("updateAnswer", answer)})
         _send(rpc, [*txs, mint], now + 12 + day * DAY)
         if day % 30 == 0:
             echo(f"  {spec.symbol}: {day} days of history")
@@ -134,7 +132,7 @@ def build_history(rpc: Rpc, spec: BasketSpec, deployed: Deployed, holder: str, d
 def deploy_with_history(rpc: Rpc, spec: BasketSpec, days: int, echo=print) -> Deployed:
     deployer, holder = accounts.test_accounts[0], accounts.test_accounts[1]
     deployed = deploy_vault(spec, deployer, local=True, echo=lambda _: None)
-    build_history(rpc, spec, deployed, str(holder.address), days, echo=echo)
+    build_history(rpc, spec, deployed.vault.address, str(holder.address), days, echo=echo)
     return deployed
 
 

@@ -182,7 +182,7 @@ async function act(form) {
       if (plan.error) { $("action-error").textContent = plan.error; return; }
       for (const step of plan.steps) {
         $("action-result").textContent = `confirm in your wallet: ${step.label}`;
-        const hash = await window.ethereum.request({ method: "eth_sendTransaction", params: [{ from: state.account, to: step.to, data: step.data, value: step.value }] });
+        const hash = await window.ethereum.request({ method: "eth_sendTransaction", params: [{ from: state.account, to: step.to, data: step.data, value: step.value, ...(step.gas ? { gas: step.gas } : {}) }] });
         const receipt = await waitReceipt(hash);
         if (receipt.status !== "0x1") {
           const { reason } = await api(`/api/vault/${state.vault}/replay`, { hash });
