@@ -238,7 +238,7 @@ def _caps(raw: RawView) -> dict:
         return {"text": "no flow cap on the NAV path"}
 
     def used(amount: int, start: int) -> str:
-        if start + raw.flow_period <= raw.timestamp:
+        if amount == 0 or start + raw.flow_period <= raw.timestamp:
             return "nothing used this period"
         left = duration_text(start + raw.flow_period - raw.timestamp)
         return f"{format_units(amount, 18, 2)} USD used, refills in {left}"
