@@ -37,7 +37,7 @@ from index_vault.vault.spec import BasketSpec, load_spec, parse_spec
 DAY = 86_400
 MAX_UINT = 2**256 - 1
 WAVE = Decimal("0.004")  # the feeds' daily answers move at most this far from the start price
-GAS = hex(1_000_000)
+GAS_FEED, GAS_MINT = hex(200_000), hex(3_000_000)  # gas limits: a feed update, a mint of up to 50 constituents
 AGGREGATOR_ABI = [
     {
         "type": "function",
@@ -89,7 +89,7 @@ def _send(rpc: Rpc, txs: list[dict], timestamp: int) -> None:
     """Mines `txs` (sent from unlocked accounts) in one block stamped `timestamp`; raises if one reverted."""
     rpc.request("evm_setAutomine", [False])
     try:
-        hashes = [rpc.request("eth_sendTransaction", [{**tx, "gas": GAS}]) for tx in txs]
+        hashes = [rpc.request("eth_sendTransaction", [{"gas": GAS_MINT, **tx}]) for tx in txs]
         rpc.request("evm_mine", [timestamp])
     finally:
         rpc.request("evm_setAutomine", [True])
@@ -123,7 +123,8 @@ def build_history(rpc: Rpc, spec: BasketSpec, vault: str, holder: str, days: int
             wave = Decimal(math.sin(2 * math.pi * day / 30 + i)).quantize(Decimal("0.0001"))
             price = (c.price_usd * (1 + WAVE * wave)).quantize(Decimal(1).scaleb(-6))
             answer = price_to_answer(price, decimals[i])
-            txs.append({"from": deployer, "to": aggregators[i], "data": agg.encode("updateAnswer", answer)})
+            data = agg.encode("updateAnswer", answer)
+            txs.append({"from": deployer, "to": aggregators[i], "data": data, "gas": GAS_FEED})
         _send(rpc, [*txs, mint], now + 12 + day * DAY)
         if day % 30 == 0:
             echo(f"  {spec.symbol}: {day} days of history")
