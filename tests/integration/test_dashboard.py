@@ -9,7 +9,6 @@ import os
 import select
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -26,7 +25,6 @@ from index_vault.vault.fees import rate_from_annual_bps
 from index_vault.vault.spec import load_spec
 from tests.integration.conftest import DEMO_SPEC, NETWORK, ROOT
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs chromium (make setup)")
 DAYS = 5
 SHARE = 10**18
 
