@@ -112,7 +112,7 @@ function drawChart(history) {
   box.dataset.points = String(points.length);
   const gaps = history.points.length - points.length;
   const last = history.points[history.points.length - 1];
-  $("history-note").textContent = (points.length ? `${points.length} daily points from the chain's logs; the last is the vault's value_per_share now` : "no history yet")
+  $("history-note").textContent = (points.length ? `${points.length} daily points rebuilt from the chain's history; the last is the vault's value_per_share now` : "no history yet")
     + (gaps ? `; ${gaps} day(s) without a NAV (${history.points.find((p) => p.nav_per_share === null).note})` : "")
     + (last && last.note && last.nav_per_share === null ? "" : "");
   if (points.length < 2) return;
