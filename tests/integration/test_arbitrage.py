@@ -3,17 +3,18 @@ against USDC, each seeded at NAV, the zap over the constituents' V3 pools and `I
 trader pushes a pool's price off NAV either way; one round brings it back inside the band, atomically, leaving
 nothing in the contracts."""
 
+import json
 from dataclasses import dataclass
 from fractions import Fraction
 
 import pytest
-from ape import accounts, chain, networks
+from ape import accounts, chain, networks, project
 from ape.contracts import ContractInstance
 
 from index_vault.arbitrage.chain.arbitrageur import Arbitrageur, ArbitrageVenue, venue_legs
 from index_vault.arbitrage.chain.pools import INDEX_POOL_FEE, nav_in_quote, seed_index_pair, seed_index_pool
 from index_vault.arbitrage.planner import BUY_AND_REDEEM, MINT_AND_SELL, ArbitrageSettings
-from index_vault.chain.contracts import erc20_at
+from index_vault.chain.contracts import erc20_at, npm_container, vault_at
 from index_vault.keeper.routes import v3_route
 from index_vault.market.chain.uniswap_v2 import UniswapV2, deploy_uniswap_v2, swap_exact_input_v2
 from index_vault.market.chain.uniswap_v3 import UniswapV3, price_from_sqrt_price_x96, swap_exact_input
@@ -194,3 +195,38 @@ def test_arbitrageur__killed_between_send_and_receipt__restarted__no_second_cycl
     cycles = market.arbitrage.ArbitrageCycled.range(start, chain.blocks.head.number + 1)
     assert len(list(cycles)) == 1
     assert_nothing_left(market)
+
+
+def test_arbitrage_script__setup_status_run__the_pool_back_inside_the_band(run_script, deployed, deployments_dir):
+    run_script("vault", "mint", "30")  # the deployer, funded by the local deployment
+
+    out = run_script("arbitrage", "setup", "--shares", "20", "--yes").stdout
+
+    (path,) = (deployments_dir / "local").glob("*.json")
+    manifest = json.loads(path.read_text())
+    symbol = next(iter(manifest["vaults"]))
+    pool, zap = manifest["index_pools"][symbol], manifest["zaps"][symbol]
+    assert pool in out and zap in out and manifest["arbitrage"] in out
+
+    u = manifest["uniswap"]
+    uni = UniswapV3(
+        npm_container("UniswapV3Factory").at(u["factory"]),
+        npm_container("NonfungiblePositionManager").at(u["position_manager"]),
+        npm_container("SwapRouter").at(u["swap_router"]),
+        npm_container("QuoterV2").at(u["quoter_v2"]),
+        u["weth"],
+    )
+    trader = accounts.test_accounts[4]
+    usdc = npm_container("StandardTokenMock").at(manifest["tokens"]["USDC"])
+    usdc.mint(trader, 10**11, sender=trader)
+    swap_exact_input(uni, usdc, manifest["vaults"][symbol], INDEX_POOL_FEE, 200 * 10**6, trader)  # ~10% of a side
+    assert "mint-and-sell" in run_script("arbitrage", "status").stdout
+
+    ran = run_script("arbitrage", "run", "--once", "--yes", "--account", "TEST::5").stdout
+
+    assert ran.startswith("mined: above the band (mint-and-sell"), ran
+    vault = vault_at(manifest["vaults"][symbol])
+    index_pool = npm_container("UniswapV3Pool").at(pool)
+    price = price_from_sqrt_price_x96(index_pool.slot0().sqrtPriceX96, 0, 0, index_pool.token0() == vault.address)
+    nav = nav_in_quote(vault, project.OracleRouter.at(vault.oracle()), usdc.address)
+    assert abs(price / nav - 1) <= Fraction(BAND_BPS, 10_000)
