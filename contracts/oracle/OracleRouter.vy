@@ -29,7 +29,7 @@
         governance is set up). Every bound has a hard floor or cap here, so
         no configuration can make a short or thin TWAP acceptable.
 
-        Each asset's configuration is packed into seven words in a data
+        Each asset's configuration is packed into eight words in a data
         contract of its own. A basket priced together (a vault's
         constituents, in the vault's order) can also be *bundled*: anyone
         may copy the configurations of a list of assets into one data
@@ -138,7 +138,7 @@ _CACHED_SLOTS: constant(uint256) = 2**_QUOTE_CACHE - 1
 
 
 # @dev Words of a packed configuration (see `_pack`), and its bytes.
-_CONFIG_WORDS: constant(uint256) = 7
+_CONFIG_WORDS: constant(uint256) = 8
 _CONFIG_BYTES: constant(uint256) = _CONFIG_WORDS * 32
 
 
@@ -157,7 +157,9 @@ _MASK_160: constant(uint256) = 2**160 - 1
 
 # @dev Where each field sits in its packed word (see `_pack`): word 0 holds
 # the feed and these three, word 1 the pool and the next five, word 2 the
-# quote and the depth floor, word 4 the two sanity bounds.
+# quote and the depth floor, word 3 the pool's other token and the
+# staleness limit (and a bundle's two leg slots), word 4 the two sanity
+# bounds, word 7 the token's and the feed's units.
 _HEARTBEAT_SHIFT: constant(uint256) = 160
 _GRACE_SHIFT: constant(uint256) = 192
 _WINDOW_SHIFT: constant(uint256) = 224
@@ -170,6 +172,8 @@ _DEPTH_SHIFT: constant(uint256) = 160
 _MAX_PRICE_SHIFT: constant(uint256) = 128
 _POOL_SLOT_SHIFT: constant(uint256) = 160
 _QUOTE_SLOT_SHIFT: constant(uint256) = 168
+_STALENESS_SHIFT: constant(uint256) = 176
+_FEED_UNIT_SHIFT: constant(uint256) = 128
 
 
 # @dev The largest price bound and depth floor a packed configuration holds.
@@ -642,9 +646,8 @@ def _price_all(
                 self._require_ok(data.status)
             out.base = data
             return out
-        decimals: uint256 = (w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8
         if valued:
-            unit: uint256 = 10**decimals
+            unit: uint256 = w[7] & _MASK_128
             amount: uint256 = amounts[i]
             # checked products: they cannot overflow for amounts and prices
             # below 2**128 (and revert rather than mislead past that)
@@ -654,7 +657,7 @@ def _price_all(
             oldest = min(oldest, data.updated_at)
         else:
             out.prices.append(data.price)
-            out.decimals.append(convert(decimals, uint8))
+            out.decimals.append(convert((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8, uint8))
         if assets[i] == base:
             out.base = data
     out.value = IOracleRouter.Valuation(mid=mid, low=low, high=high, oldest_update=oldest)
@@ -728,10 +731,10 @@ def _bundle_slot(leg_assets: address[_LEG_SLOTS], count: uint256, asset: address
 def _words(pointer: address, start: uint256) -> uint256[_CONFIG_WORDS]:
     """
     @dev One packed configuration copied from a data contract's code (one
-         EXTCODECOPY of its seven words, not the whole blob).
+         EXTCODECOPY of its eight words, not the whole blob).
     @param pointer The data contract.
     @param start Where the configuration starts in its blob.
-    @return uint256[7] The packed configuration.
+    @return uint256[8] The packed configuration.
     """
     return abi_decode(slice(pointer.code, code_store.DATA_OFFSET + start, _CONFIG_BYTES), uint256[_CONFIG_WORDS])
 
@@ -749,7 +752,7 @@ def _quote_leg(asset: address) -> QuoteLeg:
     if pointer != empty(address):
         w: uint256[_CONFIG_WORDS] = self._words(pointer, 0)
         leg.status, leg.price, leg.updated_at = self._chainlink(w)
-        leg.unit = 10 ** ((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8)
+        leg.unit = w[7] & _MASK_128
         leg.routed = w[2] & _MASK_160 != 0
     return leg
 
@@ -781,14 +784,17 @@ def _load(pointer: address) -> FeedConfig:
 @pure
 def _pack(c: FeedConfig) -> uint256[_CONFIG_WORDS]:
     """
-    @dev Packs a configuration into seven words. Every field fits its bits:
+    @dev Packs a configuration into eight words. Every field fits its bits:
          the integer widths, basis points below 2**16 and the price bounds
          and depth floor below `_MAX_PACKED_PRICE` and `_MAX_PACKED_DEPTH`
-         (checked by `set_feed`). The clamps keep all 256 bits.
+         (checked by `set_feed`). The clamps keep all 256 bits. What pricing
+         would otherwise compute each time is stored as well: the staleness
+         limit (heartbeat plus grace, below 2**19) and the units
+         (`10 ** decimals`, at most 10**36, below 2**120).
     @param c The configuration.
-    @return uint256[7] [feed | heartbeat | grace | window, pool | decimals |
-            deviation | error | side, quote | depth, pool quote, bounds,
-            clamp min, clamp max].
+    @return uint256[8] [feed | heartbeat | grace | window, pool | decimals |
+            deviation | error | side, quote | depth, pool quote | staleness
+            limit, bounds, clamp min, clamp max, token unit | feed unit].
     """
     return [
         convert(c.params.feed, uint256)
@@ -802,10 +808,12 @@ def _pack(c: FeedConfig) -> uint256[_CONFIG_WORDS]:
         | (c.params.error_bps << _ERROR_SHIFT)
         | (convert(c.asset_is_token0, uint256) << _SIDE_SHIFT),
         convert(c.params.quote, uint256) | (c.params.min_depth << _DEPTH_SHIFT),
-        convert(c.pool_quote, uint256),
+        convert(c.pool_quote, uint256)
+        | ((convert(c.params.heartbeat, uint256) + convert(c.params.grace, uint256)) << _STALENESS_SHIFT),
         c.params.min_price | (c.params.max_price << _MAX_PRICE_SHIFT),
         convert(convert(c.clamp_min, bytes32), uint256),
         convert(convert(c.clamp_max, bytes32), uint256),
+        10 ** convert(c.token_decimals, uint256) | (10 ** convert(c.feed_decimals, uint256) << _FEED_UNIT_SHIFT),
     ]
 
 
@@ -814,7 +822,7 @@ def _pack(c: FeedConfig) -> uint256[_CONFIG_WORDS]:
 def _unpack(w: uint256[_CONFIG_WORDS]) -> FeedConfig:
     """
     @dev The configuration `_pack` packed.
-    @param w The seven words.
+    @param w The eight words.
     @return FeedConfig The configuration.
     """
     return FeedConfig(
@@ -902,21 +910,25 @@ def _price_from(w: uint256[_CONFIG_WORDS], quote_leg: QuoteLeg, pool_leg: QuoteL
     if self._mul_div(2 * quote_depth, pool_leg.price, pool_leg.unit) < w[2] >> _DEPTH_SHIFT:
         data.status = TWAP_THIN
         return data
-    quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, 10 ** ((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8), asset_is_token0)
+    quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, w[7] & _MASK_128, asset_is_token0)
     twap: uint256 = self._mul_div(quote_amount, pool_leg.price, pool_leg.unit)
     data.twap_price = twap
 
     lower: uint256 = min(price, twap)
     upper: uint256 = max(price, twap)
-    # checked products of a price (within its sanity bounds) with basis
-    # points (the deviation bound, then the error margin)
-    if upper - lower > price * ((w[1] >> _DEVIATION_SHIFT) & _MASK_16) // constants.BPS:
+    # Unchecked, exact (tests/fuzz/test_oracle_unchecked_math.py): `price`
+    # passed its sanity bounds, so it is below 2**128, and `lower <= price`;
+    # the deviation and error fields are 16 bits wide, and `set_feed` keeps
+    # them at most `MAX_DEVIATION_BPS` and `MAX_ERROR_BPS` (below `BPS`).
+    # Past the deviation check, `upper <= price + price * 15%` is below
+    # 2**129; every product below is then below 2**146, and `BPS` divides.
+    if unsafe_sub(upper, lower) > unsafe_div(unsafe_mul(price, (w[1] >> _DEVIATION_SHIFT) & _MASK_16), constants.BPS):
         data.status = DISPUTED
         return data
 
     error_bps: uint256 = (w[1] >> _ERROR_SHIFT) & _MASK_16
-    data.low = lower * (constants.BPS - error_bps) // constants.BPS
-    data.high = (upper * (constants.BPS + error_bps) + constants.BPS - 1) // constants.BPS
+    data.low = unsafe_div(unsafe_mul(lower, unsafe_sub(constants.BPS, error_bps)), constants.BPS)
+    data.high = unsafe_div(unsafe_add(unsafe_mul(upper, unsafe_add(constants.BPS, error_bps)), constants.BPS - 1), constants.BPS)
     return data
 
 
@@ -949,15 +961,15 @@ def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
         return NON_POSITIVE, 0, updated_at
     if updated_at == 0 or r[4] < r[0] or updated_at > block.timestamp:
         return INCOMPLETE, 0, updated_at
-    # heartbeat plus grace
-    if block.timestamp - updated_at > ((w[0] >> _HEARTBEAT_SHIFT) & _MASK_32) + ((w[0] >> _GRACE_SHIFT) & _MASK_32):
+    # heartbeat plus grace (summed by `_pack`)
+    if block.timestamp - updated_at > w[3] >> _STALENESS_SHIFT:
         return STALE, 0, updated_at
     clamp_min: int256 = convert(convert(w[5], bytes32), int256)
     clamp_max: int256 = convert(convert(w[6], bytes32), int256)
     if clamp_max > clamp_min and (answer <= clamp_min or answer >= clamp_max):
         return CLAMPED, 0, updated_at
     raw: uint256 = convert(answer, uint256)
-    unit: uint256 = 10 ** ((w[1] >> _FEED_DECIMALS_SHIFT) & _MASK_8)
+    unit: uint256 = w[7] >> _FEED_UNIT_SHIFT
     if raw <= _MASK_128:
         # below 2**128 times 10**18: no overflow
         return OK, raw * constants.WAD // unit, updated_at

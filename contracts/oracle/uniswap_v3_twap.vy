@@ -101,6 +101,13 @@ _MIN_INT56: constant(int256) = -(1 << 55)
 _MAX_INT56: constant(int256) = (1 << 55) - 1
 
 
+# @dev `observe(uint32[])`'s selector, and the head of its one argument
+# (the array's offset and its length) for two times.
+_OBSERVE: constant(bytes4) = method_id("observe(uint32[])", output_type=bytes4)
+_OBSERVE_ARRAY_OFFSET: constant(uint256) = 32
+_OBSERVE_LENGTH: constant(uint256) = 2
+
+
 # @dev The size of the canonical ABI encoding of `observe`'s answer for
 # two times: two offsets, then each array's length and two words.
 _OBSERVE_RESPONSE_SIZE: constant(uint256) = 256
@@ -313,13 +320,7 @@ def _try_consult(pool: address, window: uint32) -> (bool, int24, uint128):
     success, response = raw_call(
         pool,
         # observe([window, 0]): the array's offset, its length, its two words
-        concat(
-            method_id("observe(uint32[])"),
-            convert(32, bytes32),
-            convert(2, bytes32),
-            convert(convert(window, uint256), bytes32),
-            empty(bytes32),
-        ),
+        abi_encode(_OBSERVE_ARRAY_OFFSET, _OBSERVE_LENGTH, convert(window, uint256), empty(uint256), method_id=_OBSERVE),
         max_outsize=_OBSERVE_RESPONSE_SIZE,
         is_static_call=True,
         revert_on_failure=False,
@@ -348,15 +349,34 @@ def _try_consult(pool: address, window: uint32) -> (bool, int24, uint128):
     ):
         return False, 0, 0
 
-    # Both cumulatives are `int56`: their difference cannot overflow.
-    mean_tick: int256 = self._mean_tick(tick_cumulative_1 - tick_cumulative_0, window)
+    # `_mean_tick`, `_seconds_per_liquidity_delta` and
+    # `_harmonic_mean_liquidity` inlined, unchecked where the bounds just
+    # checked make them exact (tests/fuzz/test_oracle_unchecked_math.py
+    # compares them with the checked helpers and with Python's integers):
+    # - both cumulatives are `int56`, so their difference is below `2**56`
+    #   in magnitude (`unsafe_sub` is exact); `window` is not zero and below
+    #   `2**32`, so `SDIV` (truncating toward zero, as Vyper's `//` does)
+    #   cannot overflow, and the quotient is inexact exactly when it times
+    #   `window` (below `2**88` in magnitude) differs from the delta;
+    tick_delta: int256 = unsafe_sub(tick_cumulative_1, tick_cumulative_0)
+    seconds: int256 = convert(window, int256)
+    mean_tick: int256 = unsafe_div(tick_delta, seconds)
+    if tick_delta < 0 and unsafe_mul(mean_tick, seconds) != tick_delta:
+        mean_tick = unsafe_sub(mean_tick, 1)
     if mean_tick < convert(MIN_TICK, int256) or mean_tick > convert(MAX_TICK, int256):
         return False, 0, 0
 
-    liquidity_delta: uint256 = self._seconds_per_liquidity_delta(seconds_per_liquidity_0, seconds_per_liquidity_1)
+    # - both seconds per liquidity are below `2**160`, which divides
+    #   `2**256`: their wrapping difference, masked to 160 bits, is the
+    #   difference modulo `2**160`;
+    liquidity_delta: uint256 = unsafe_sub(seconds_per_liquidity_1, seconds_per_liquidity_0) & _MAX_UINT160
     if liquidity_delta == 0:
         return False, 0, 0
-    liquidity: uint256 = self._harmonic_mean_liquidity(liquidity_delta, window)
+    # - `window * (2**160 - 1) < 2**192`, and the divisor `delta << 32` is
+    #   in `[2**32, 2**192)`: neither overflows nor is zero.
+    liquidity: uint256 = unsafe_div(
+        unsafe_mul(convert(window, uint256), _MAX_UINT160), liquidity_delta << 32
+    )
     if liquidity > _MAX_UINT128:
         return False, 0, 0
 
