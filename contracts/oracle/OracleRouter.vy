@@ -176,6 +176,10 @@ _STALENESS_SHIFT: constant(uint256) = 176
 _FEED_UNIT_SHIFT: constant(uint256) = 128
 
 
+# @dev The largest amount valued with unchecked products (see `_price_all`).
+_MAX_UNCHECKED_AMOUNT: constant(uint256) = 2**126 - 1
+
+
 # @dev The largest price bound and depth floor a packed configuration holds.
 _MAX_PACKED_PRICE: constant(uint256) = 2**128 - 1
 _MAX_PACKED_DEPTH: constant(uint256) = 2**96 - 1
@@ -649,11 +653,21 @@ def _price_all(
         if valued:
             unit: uint256 = w[7] & _MASK_128
             amount: uint256 = amounts[i]
-            # checked products: they cannot overflow for amounts and prices
-            # below 2**128 (and revert rather than mislead past that)
-            mid += amount * data.price // unit
-            low += amount * data.low // unit
-            high += (amount * data.high + unit - 1) // unit
+            if amount <= _MAX_UNCHECKED_AMOUNT:
+                # unchecked products (tests/fuzz/test_oracle_unchecked_math.py):
+                # an OK price is below 2**128 (its sanity bounds), its low
+                # end below it and its high end below 2**129 (see
+                # `_price_from`), so each product with an amount below
+                # 2**126 is below 2**255, and so is it plus a unit less one
+                # (below 2**120; a unit is at least one); the sums stay checked
+                mid += unsafe_div(unsafe_mul(amount, data.price), unit)
+                low += unsafe_div(unsafe_mul(amount, data.low), unit)
+                high += unsafe_div(unsafe_add(unsafe_mul(amount, data.high), unsafe_sub(unit, 1)), unit)
+            else:
+                # checked products: they revert rather than mislead
+                mid += amount * data.price // unit
+                low += amount * data.low // unit
+                high += (amount * data.high + unit - 1) // unit
             oldest = min(oldest, data.updated_at)
         else:
             out.prices.append(data.price)
@@ -884,9 +898,9 @@ def _price_from(w: uint256[_CONFIG_WORDS], quote_leg: QuoteLeg, pool_leg: QuoteL
     # The pool's time-weighted price, converted to USD through its other
     # token's feed (which must be a USD feed of its own).
     ok: bool = False
-    mean_tick: int24 = 0
-    liquidity: uint128 = 0
-    ok, mean_tick, liquidity = uniswap_v3_twap._try_consult(convert(w[1] & _MASK_160, address), convert(w[0] >> _WINDOW_SHIFT, uint32))
+    mean_tick: int256 = 0
+    liquidity: uint256 = 0
+    ok, mean_tick, liquidity = uniswap_v3_twap._try_observe(convert(w[1] & _MASK_160, address), convert(w[0] >> _WINDOW_SHIFT, uint32))
     if not ok:
         data.status = TWAP_UNAVAILABLE
         return data
@@ -899,19 +913,35 @@ def _price_from(w: uint256[_CONFIG_WORDS], quote_leg: QuoteLeg, pool_leg: QuoteL
 
     # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
     # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
-    sqrt_ratio: uint256 = uniswap_v3_twap._sqrt_ratio_at_tick(mean_tick)
+    sqrt_ratio: uint256 = uniswap_v3_twap._sqrt_ratio_at_valid_tick(mean_tick)
     asset_is_token0: bool = (w[1] >> _SIDE_SHIFT) & _MASK_8 != 0
     quote_depth: uint256 = 0
-    if asset_is_token0:
-        quote_depth = math._mul_div(convert(liquidity, uint256), sqrt_ratio, _Q96, False)
+    # Unchecked where exact (tests/fuzz/test_oracle_unchecked_math.py): the
+    # liquidity is below 2**128 and the square root ratio in
+    # [MIN_SQRT_RATIO, MAX_SQRT_RATIO], not zero and below 2**160, so a
+    # product of both is below 2**256 while the ratio is below 2**128, a
+    # liquidity times 2**96 is below 2**224, and either depth is below 2**193
+    # (and its double below 2**194); a unit (`10 ** decimals`) is at least
+    # one, and a product of two factors below 2**128 is below 2**256.
+    if not asset_is_token0:
+        quote_depth = unsafe_div(liquidity << 96, sqrt_ratio)
+    elif sqrt_ratio <= _MASK_128:
+        quote_depth = unsafe_mul(liquidity, sqrt_ratio) >> 96
     else:
-        # below 2**224: a liquidity (128 bits) times 2**96
-        quote_depth = convert(liquidity, uint256) * _Q96 // sqrt_ratio
-    if self._mul_div(2 * quote_depth, pool_leg.price, pool_leg.unit) < w[2] >> _DEPTH_SHIFT:
+        quote_depth = math._mul_div(liquidity, sqrt_ratio, _Q96, False)
+    quote_depth = unsafe_add(quote_depth, quote_depth)
+    if quote_depth <= _MASK_128 and pool_leg.price <= _MASK_128:
+        quote_depth = unsafe_div(unsafe_mul(quote_depth, pool_leg.price), pool_leg.unit)
+    else:
+        quote_depth = math._mul_div(quote_depth, pool_leg.price, pool_leg.unit, False)
+    if quote_depth < w[2] >> _DEPTH_SHIFT:
         data.status = TWAP_THIN
         return data
-    quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, w[7] & _MASK_128, asset_is_token0)
-    twap: uint256 = self._mul_div(quote_amount, pool_leg.price, pool_leg.unit)
+    twap: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, w[7] & _MASK_128, asset_is_token0)
+    if twap <= _MASK_128 and pool_leg.price <= _MASK_128:
+        twap = unsafe_div(unsafe_mul(twap, pool_leg.price), pool_leg.unit)
+    else:
+        twap = math._mul_div(twap, pool_leg.price, pool_leg.unit, False)
     data.twap_price = twap
 
     lower: uint256 = min(price, twap)
@@ -974,22 +1004,6 @@ def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
         # below 2**128 times 10**18: no overflow
         return OK, raw * constants.WAD // unit, updated_at
     return OK, math._mul_div(raw, constants.WAD, unit, False), updated_at
-
-
-@internal
-@pure
-def _mul_div(x: uint256, price: uint256, unit: uint256) -> uint256:
-    """
-    @dev `x * price // unit`, rounded down: a plain product when both
-         factors are below 2**128, else the full-width `math._mul_div`.
-    @param x An amount.
-    @param price A USD price (18 decimals).
-    @param unit 10 ** the amount's decimals.
-    @return uint256 The USD value.
-    """
-    if x <= _MASK_128 and price <= _MASK_128:
-        return x * price // unit
-    return math._mul_div(x, price, unit, False)
 
 
 @internal

@@ -150,3 +150,53 @@ def test_price_data__any_price_within_bounds__deviation_and_band_exact(band_mark
             assert data.low == lower * (BPS - error) // BPS
             assert data.high == -(-upper * (BPS + error) // BPS)
             assert data.high < 2**256
+
+
+tick_st = st.one_of(st.sampled_from([MIN_TICK, MAX_TICK, 0, -1, 1]), st.integers(MIN_TICK, MAX_TICK))
+base_amount_st = st.one_of(
+    st.sampled_from([1, 10**18, 2**64 - 1, 2**64, 2**128 - 1, 2**128, 2**200]),
+    st.integers(1, 10**36),
+    st.integers(1, 2**256 - 1),
+)
+
+
+@SETTINGS
+@given(tick=tick_st, base_amount=base_amount_st, base_is_token0=st.booleans())
+def test_quote_at_tick__any_tick_and_amount__as_full_width_mul_div(twap, tick, base_amount, base_is_token0):
+    sqrt_ratio = twap.sqrt_ratio_at_tick(tick)
+    if sqrt_ratio <= MAX_UINT128:
+        ratio, one = sqrt_ratio**2, 2**192
+    else:
+        ratio, one = sqrt_ratio**2 // 2**64, 2**128
+    expected = base_amount * ratio // one if base_is_token0 else base_amount * one // ratio
+
+    if expected >= 2**256:
+        with boa.reverts("math: mul_div overflow"):
+            twap.quote_at_tick(tick, base_amount, base_is_token0)
+    else:
+        assert twap.quote_at_tick(tick, base_amount, base_is_token0) == expected
+
+
+amount_st = st.one_of(
+    st.sampled_from([0, 1, 2**126 - 1, 2**126, 2**128]),
+    st.integers(0, 10**30),
+    st.integers(0, 2**127),
+)
+
+
+@SETTINGS
+@given(amounts=st.tuples(amount_st, amount_st, amount_st))
+def test_valuation__any_amounts__sums_as_python(router_market, amounts):
+    router, tokens, _, _ = router_market
+    assets = [tokens[s] for s in ("WETH", "WBTC", "USDC")]
+    data = [router.price_data(t.address) for t in assets]
+    units = [10 ** t.decimals() for t in assets]
+    expected = (
+        sum(a * d.price // u for a, d, u in zip(amounts, data, units)),
+        sum(a * d.low // u for a, d, u in zip(amounts, data, units)),
+        sum(-(-a * d.high // u) for a, d, u in zip(amounts, data, units)),
+    )
+
+    got = router.valuation([t.address for t in assets], list(amounts))
+
+    assert (got.mid, got.low, got.high) == expected
