@@ -612,9 +612,12 @@ def _price_all(
     leg_assets: address[_LEG_SLOTS] = empty(address[_LEG_SLOTS])
     leg_count: uint256 = 0
     read: uint256 = 0
+    # the price data of the asset in hand; a bad source stops the pass with
+    # its status, as far as `data` got
+    data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
     for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
         w: uint256[_CONFIG_WORDS] = empty(uint256[_CONFIG_WORDS])
-        data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
+        data = empty(IOracleRouter.PriceData)
         # the slots of its pool's leg and of its routed feed's quote leg
         pool_slot: uint256 = 0
         quote_slot: uint256 = 0
@@ -628,28 +631,110 @@ def _price_all(
             pointer: address = self.config_pointer[assets[i]]
             if pointer == empty(address):
                 data.status = NOT_CONFIGURED
-            else:
-                w = self._words(pointer, 0)
-                pool_slot, leg_count = self._leg_slot(leg_assets, leg_count, convert(w[3] & _MASK_160, address), _QUOTE_CACHE)
-                leg_assets[pool_slot] = convert(w[3] & _MASK_160, address)
-                if w[2] & _MASK_160 != 0:
-                    quote_slot, leg_count = self._leg_slot(leg_assets, leg_count, convert(w[2] & _MASK_160, address), _QUOTE_CACHE + 1)
-                    leg_assets[quote_slot] = convert(w[2] & _MASK_160, address)
-                # a leg that did not fit the cache is read again each time
-                read &= _CACHED_SLOTS
-        if data.status == OK:
-            if read & (1 << pool_slot) == 0:
-                legs[pool_slot] = self._quote_leg(convert(w[3] & _MASK_160, address))
-                read |= 1 << pool_slot
-            if w[2] & _MASK_160 != 0 and read & (1 << quote_slot) == 0:
-                legs[quote_slot] = self._quote_leg(convert(w[2] & _MASK_160, address))
-                read |= 1 << quote_slot
-            data = self._price_from(w, legs[quote_slot], legs[pool_slot])
+                break
+            w = self._words(pointer, 0)
+            pool_slot, leg_count = self._leg_slot(leg_assets, leg_count, convert(w[3] & _MASK_160, address), _QUOTE_CACHE)
+            leg_assets[pool_slot] = convert(w[3] & _MASK_160, address)
+            if w[2] & _MASK_160 != 0:
+                quote_slot, leg_count = self._leg_slot(leg_assets, leg_count, convert(w[2] & _MASK_160, address), _QUOTE_CACHE + 1)
+                leg_assets[quote_slot] = convert(w[2] & _MASK_160, address)
+            # a leg that did not fit the cache is read again each time
+            read &= _CACHED_SLOTS
+        if read & (1 << pool_slot) == 0:
+            legs[pool_slot] = self._quote_leg(convert(w[3] & _MASK_160, address))
+            read |= 1 << pool_slot
+        if w[2] & _MASK_160 != 0 and read & (1 << quote_slot) == 0:
+            legs[quote_slot] = self._quote_leg(convert(w[2] & _MASK_160, address))
+            read |= 1 << quote_slot
+
+        # The asset priced from both sources, every check in turn (inlined:
+        # no call and no copy per asset).
+        pool_leg: QuoteLeg = legs[pool_slot]
+        # The feed, through its quote asset where it is routed.
+        price: uint256 = 0
+        updated_at: uint256 = 0
+        data.status, price, updated_at = self._chainlink(w)
         if data.status != OK:
-            if strict:
-                self._require_ok(data.status)
-            out.base = data
-            return out
+            break
+        if w[2] & _MASK_160 != 0:
+            if legs[quote_slot].status != OK:
+                data.status = QUOTE_UNUSABLE
+                break
+            # both factors are within their sanity bounds (below 2**128)
+            price = price * legs[quote_slot].price // constants.WAD
+            updated_at = min(updated_at, legs[quote_slot].updated_at)
+        data.updated_at = updated_at
+        # the sanity bounds: the low and the high 128 bits of the fifth word
+        if price < w[4] & _MASK_128 or price > w[4] >> _MAX_PRICE_SHIFT:
+            data.status = OUT_OF_BOUNDS
+            break
+        data.price = price
+
+        # The pool's time-weighted price, converted to USD through its other
+        # token's feed (which must be a USD feed of its own).
+        ok: bool = False
+        mean_tick: int256 = 0
+        liquidity: uint256 = 0
+        ok, mean_tick, liquidity = uniswap_v3_twap._try_observe(convert(w[1] & _MASK_160, address), convert(w[0] >> _WINDOW_SHIFT, uint32))
+        if not ok:
+            data.status = TWAP_UNAVAILABLE
+            break
+        if pool_leg.status == NOT_CONFIGURED:
+            data.status = TWAP_UNAVAILABLE
+            break
+        if pool_leg.status != OK or pool_leg.routed:
+            data.status = QUOTE_UNUSABLE
+            break
+
+        # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
+        # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
+        sqrt_ratio: uint256 = uniswap_v3_twap._sqrt_ratio_at_valid_tick(mean_tick)
+        asset_is_token0: bool = (w[1] >> _SIDE_SHIFT) & _MASK_8 != 0
+        quote_depth: uint256 = 0
+        # Unchecked where exact (tests/fuzz/test_oracle_unchecked_math.py): the
+        # liquidity is below 2**128 and the square root ratio in
+        # [MIN_SQRT_RATIO, MAX_SQRT_RATIO], not zero and below 2**160, so a
+        # product of both is below 2**256 while the ratio is below 2**128, a
+        # liquidity times 2**96 is below 2**224, and either depth is below 2**193
+        # (and its double below 2**194); a unit (`10 ** decimals`) is at least
+        # one, and a product of two factors below 2**128 is below 2**256.
+        if not asset_is_token0:
+            quote_depth = unsafe_div(liquidity << 96, sqrt_ratio)
+        elif sqrt_ratio <= _MASK_128:
+            quote_depth = unsafe_mul(liquidity, sqrt_ratio) >> 96
+        else:
+            quote_depth = math._mul_div(liquidity, sqrt_ratio, _Q96, False)
+        quote_depth = unsafe_add(quote_depth, quote_depth)
+        if quote_depth <= _MASK_128 and pool_leg.price <= _MASK_128:
+            quote_depth = unsafe_div(unsafe_mul(quote_depth, pool_leg.price), pool_leg.unit)
+        else:
+            quote_depth = math._mul_div(quote_depth, pool_leg.price, pool_leg.unit, False)
+        if quote_depth < w[2] >> _DEPTH_SHIFT:
+            data.status = TWAP_THIN
+            break
+        twap: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, w[7] & _MASK_128, asset_is_token0)
+        if twap <= _MASK_128 and pool_leg.price <= _MASK_128:
+            twap = unsafe_div(unsafe_mul(twap, pool_leg.price), pool_leg.unit)
+        else:
+            twap = math._mul_div(twap, pool_leg.price, pool_leg.unit, False)
+        data.twap_price = twap
+
+        lower: uint256 = min(price, twap)
+        upper: uint256 = max(price, twap)
+        # Unchecked, exact (tests/fuzz/test_oracle_unchecked_math.py): `price`
+        # passed its sanity bounds, so it is below 2**128, and `lower <= price`;
+        # the deviation and error fields are 16 bits wide, and `set_feed` keeps
+        # them at most `MAX_DEVIATION_BPS` and `MAX_ERROR_BPS` (below `BPS`).
+        # Past the deviation check, `upper <= price + price * 15%` is below
+        # 2**129; every product below is then below 2**146, and `BPS` divides.
+        if unsafe_sub(upper, lower) > unsafe_div(unsafe_mul(price, (w[1] >> _DEVIATION_SHIFT) & _MASK_16), constants.BPS):
+            data.status = DISPUTED
+            break
+
+        error_bps: uint256 = (w[1] >> _ERROR_SHIFT) & _MASK_16
+        data.low = unsafe_div(unsafe_mul(lower, unsafe_sub(constants.BPS, error_bps)), constants.BPS)
+        data.high = unsafe_div(unsafe_add(unsafe_mul(upper, unsafe_add(constants.BPS, error_bps)), constants.BPS - 1), constants.BPS)
+
         if valued:
             unit: uint256 = w[7] & _MASK_128
             amount: uint256 = amounts[i]
@@ -674,6 +759,12 @@ def _price_all(
             out.decimals.append(convert((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8, uint8))
         if assets[i] == base:
             out.base = data
+    if data.status != OK:
+        # the pass stopped at the first unusable price
+        if strict:
+            raise self._reason(data.status)
+        out.base = data
+        return out
     out.value = IOracleRouter.Valuation(mid=mid, low=low, high=high, oldest_update=oldest)
     return out
 
@@ -864,106 +955,6 @@ def _unpack(w: uint256[_CONFIG_WORDS]) -> FeedConfig:
 
 @internal
 @view
-def _price_from(w: uint256[_CONFIG_WORDS], quote_leg: QuoteLeg, pool_leg: QuoteLeg) -> IOracleRouter.PriceData:
-    """
-    @dev Prices one asset from both sources and checks everything; never
-         reverts on a bad source, it reports it in `status`.
-    @param w The asset's packed configuration (`_pack`).
-    @param quote_leg Its routed feed's quote leg (unused for a USD feed).
-    @param pool_leg The leg of its pool's other token.
-    @return IOracleRouter.PriceData The result.
-    """
-    data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
-
-    # The feed, through its quote asset where it is routed.
-    price: uint256 = 0
-    updated_at: uint256 = 0
-    data.status, price, updated_at = self._chainlink(w)
-    if data.status != OK:
-        return data
-    if w[2] & _MASK_160 != 0:
-        if quote_leg.status != OK:
-            data.status = QUOTE_UNUSABLE
-            return data
-        # both factors are within their sanity bounds (below 2**128)
-        price = price * quote_leg.price // constants.WAD
-        updated_at = min(updated_at, quote_leg.updated_at)
-    data.updated_at = updated_at
-    # the sanity bounds: the low and the high 128 bits of the fifth word
-    if price < w[4] & _MASK_128 or price > w[4] >> _MAX_PRICE_SHIFT:
-        data.status = OUT_OF_BOUNDS
-        return data
-    data.price = price
-
-    # The pool's time-weighted price, converted to USD through its other
-    # token's feed (which must be a USD feed of its own).
-    ok: bool = False
-    mean_tick: int256 = 0
-    liquidity: uint256 = 0
-    ok, mean_tick, liquidity = uniswap_v3_twap._try_observe(convert(w[1] & _MASK_160, address), convert(w[0] >> _WINDOW_SHIFT, uint32))
-    if not ok:
-        data.status = TWAP_UNAVAILABLE
-        return data
-    if pool_leg.status == NOT_CONFIGURED:
-        data.status = TWAP_UNAVAILABLE
-        return data
-    if pool_leg.status != OK or pool_leg.routed:
-        data.status = QUOTE_UNUSABLE
-        return data
-
-    # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
-    # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
-    sqrt_ratio: uint256 = uniswap_v3_twap._sqrt_ratio_at_valid_tick(mean_tick)
-    asset_is_token0: bool = (w[1] >> _SIDE_SHIFT) & _MASK_8 != 0
-    quote_depth: uint256 = 0
-    # Unchecked where exact (tests/fuzz/test_oracle_unchecked_math.py): the
-    # liquidity is below 2**128 and the square root ratio in
-    # [MIN_SQRT_RATIO, MAX_SQRT_RATIO], not zero and below 2**160, so a
-    # product of both is below 2**256 while the ratio is below 2**128, a
-    # liquidity times 2**96 is below 2**224, and either depth is below 2**193
-    # (and its double below 2**194); a unit (`10 ** decimals`) is at least
-    # one, and a product of two factors below 2**128 is below 2**256.
-    if not asset_is_token0:
-        quote_depth = unsafe_div(liquidity << 96, sqrt_ratio)
-    elif sqrt_ratio <= _MASK_128:
-        quote_depth = unsafe_mul(liquidity, sqrt_ratio) >> 96
-    else:
-        quote_depth = math._mul_div(liquidity, sqrt_ratio, _Q96, False)
-    quote_depth = unsafe_add(quote_depth, quote_depth)
-    if quote_depth <= _MASK_128 and pool_leg.price <= _MASK_128:
-        quote_depth = unsafe_div(unsafe_mul(quote_depth, pool_leg.price), pool_leg.unit)
-    else:
-        quote_depth = math._mul_div(quote_depth, pool_leg.price, pool_leg.unit, False)
-    if quote_depth < w[2] >> _DEPTH_SHIFT:
-        data.status = TWAP_THIN
-        return data
-    twap: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, w[7] & _MASK_128, asset_is_token0)
-    if twap <= _MASK_128 and pool_leg.price <= _MASK_128:
-        twap = unsafe_div(unsafe_mul(twap, pool_leg.price), pool_leg.unit)
-    else:
-        twap = math._mul_div(twap, pool_leg.price, pool_leg.unit, False)
-    data.twap_price = twap
-
-    lower: uint256 = min(price, twap)
-    upper: uint256 = max(price, twap)
-    # Unchecked, exact (tests/fuzz/test_oracle_unchecked_math.py): `price`
-    # passed its sanity bounds, so it is below 2**128, and `lower <= price`;
-    # the deviation and error fields are 16 bits wide, and `set_feed` keeps
-    # them at most `MAX_DEVIATION_BPS` and `MAX_ERROR_BPS` (below `BPS`).
-    # Past the deviation check, `upper <= price + price * 15%` is below
-    # 2**129; every product below is then below 2**146, and `BPS` divides.
-    if unsafe_sub(upper, lower) > unsafe_div(unsafe_mul(price, (w[1] >> _DEVIATION_SHIFT) & _MASK_16), constants.BPS):
-        data.status = DISPUTED
-        return data
-
-    error_bps: uint256 = (w[1] >> _ERROR_SHIFT) & _MASK_16
-    data.low = unsafe_div(unsafe_mul(lower, unsafe_sub(constants.BPS, error_bps)), constants.BPS)
-    data.high = unsafe_div(unsafe_add(unsafe_mul(upper, unsafe_add(constants.BPS, error_bps)), constants.BPS - 1), constants.BPS)
-    return data
-
-
-@internal
-@view
 def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
     """
     @dev Reads and checks one feed's latest round, without its quote leg.
@@ -1059,17 +1050,6 @@ def _decimals(token: address, reason: String[40]) -> uint8:
     value: uint256 = abi_decode(response, uint256)
     assert value <= 36, "oracle: too many decimals"
     return convert(value, uint8)
-
-
-@internal
-@pure
-def _require_ok(status: uint8):
-    """
-    @dev Reverts with the reason of `status` unless it is `OK`.
-    @param status A status.
-    """
-    if status != OK:
-        raise self._reason(status)
 
 
 @internal
