@@ -615,8 +615,9 @@ def _price_all(
     # the price data of the asset in hand; a bad source stops the pass with
     # its status, as far as `data` got
     data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
+    # the asset's packed configuration (`_pack`), read anew for each asset
+    w: uint256[_CONFIG_WORDS] = empty(uint256[_CONFIG_WORDS])
     for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
-        w: uint256[_CONFIG_WORDS] = empty(uint256[_CONFIG_WORDS])
         data = empty(IOracleRouter.PriceData)
         # the slots of its pool's leg and of its routed feed's quote leg
         pool_slot: uint256 = 0
@@ -982,18 +983,21 @@ def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
         return NON_POSITIVE, 0, updated_at
     if updated_at == 0 or r[4] < r[0] or updated_at > block.timestamp:
         return INCOMPLETE, 0, updated_at
-    # heartbeat plus grace (summed by `_pack`)
-    if block.timestamp - updated_at > w[3] >> _STALENESS_SHIFT:
+    # heartbeat plus grace (summed by `_pack`); the round is not in the
+    # future, so the age cannot underflow (unchecked)
+    if unsafe_sub(block.timestamp, updated_at) > w[3] >> _STALENESS_SHIFT:
         return STALE, 0, updated_at
     clamp_min: int256 = convert(convert(w[5], bytes32), int256)
     clamp_max: int256 = convert(convert(w[6], bytes32), int256)
     if clamp_max > clamp_min and (answer <= clamp_min or answer >= clamp_max):
         return CLAMPED, 0, updated_at
-    raw: uint256 = convert(answer, uint256)
+    # the answer is positive: its word is its unsigned value
+    raw: uint256 = r[1]
     unit: uint256 = w[7] >> _FEED_UNIT_SHIFT
     if raw <= _MASK_128:
-        # below 2**128 times 10**18: no overflow
-        return OK, raw * constants.WAD // unit, updated_at
+        # unchecked (tests/fuzz/test_oracle_unchecked_math.py): below 2**128
+        # times 10**18 is below 2**188, and a unit is at least one
+        return OK, unsafe_div(unsafe_mul(raw, constants.WAD), unit), updated_at
     return OK, math._mul_div(raw, constants.WAD, unit, False), updated_at
 
 
