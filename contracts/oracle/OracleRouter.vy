@@ -651,12 +651,43 @@ def _price_all(
         # The asset priced from both sources, every check in turn (inlined:
         # no call and no copy per asset).
         pool_leg: QuoteLeg = legs[pool_slot]
-        # The feed, through its quote asset where it is routed.
-        price: uint256 = 0
-        updated_at: uint256 = 0
-        data.status, price, updated_at = self._chainlink(w)
-        if data.status != OK:
+        # The feed: `_chainlink`, inlined (the same checks in the same
+        # order, the same statuses), then its quote asset where it is routed.
+        success: bool = False
+        response: Bytes[160] = b""
+        success, response = raw_call(
+            convert(w[0] & _MASK_160, address),
+            method_id("latestRoundData()"),
+            max_outsize=160,
+            is_static_call=True,
+            revert_on_failure=False,
+        )
+        if not success or len(response) != 160:
+            data.status = NO_ANSWER
             break
+        # roundId, answer, startedAt, updatedAt, answeredInRound
+        r: uint256[5] = abi_decode(response, uint256[5])
+        answer: int256 = convert(convert(r[1], bytes32), int256)
+        updated_at: uint256 = r[3]
+        if answer <= 0:
+            data.status = NON_POSITIVE
+            break
+        if updated_at == 0 or r[4] < r[0] or updated_at > block.timestamp:
+            data.status = INCOMPLETE
+            break
+        if unsafe_sub(block.timestamp, updated_at) > w[3] >> _STALENESS_SHIFT:
+            data.status = STALE
+            break
+        if convert(convert(w[6], bytes32), int256) > convert(convert(w[5], bytes32), int256) and (
+            answer <= convert(convert(w[5], bytes32), int256) or answer >= convert(convert(w[6], bytes32), int256)
+        ):
+            data.status = CLAMPED
+            break
+        price: uint256 = 0
+        if r[1] <= _MASK_128:
+            price = unsafe_div(unsafe_mul(r[1], constants.WAD), w[7] >> _FEED_UNIT_SHIFT)
+        else:
+            price = math._mul_div(r[1], constants.WAD, w[7] >> _FEED_UNIT_SHIFT, False)
         if w[2] & _MASK_160 != 0:
             if legs[quote_slot].status != OK:
                 data.status = QUOTE_UNUSABLE
@@ -958,7 +989,10 @@ def _unpack(w: uint256[_CONFIG_WORDS]) -> FeedConfig:
 @view
 def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
     """
-    @dev Reads and checks one feed's latest round, without its quote leg.
+    @dev Reads and checks one feed's latest round, without its quote leg
+         (for a quote leg; `_price_all` inlines the same checks, in the
+         same order, for each asset it prices: a change here belongs there
+         too).
     @param w The asset's packed configuration (`_pack`).
     @return uint8 The status.
     @return uint256 The answer scaled to 18 decimals, 0 unless OK.
