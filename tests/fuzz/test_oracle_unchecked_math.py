@@ -120,8 +120,10 @@ answer_st = st.one_of(
     deviation=st.one_of(st.sampled_from([10, 1_500]), st.integers(10, 1_500)),
     error=st.one_of(st.sampled_from([0, 1_000]), st.integers(0, 1_000)),
 )
-def test_price_data__any_price_within_bounds__deviation_and_band_exact(band_market, answer, tick_offset, deviation, error):
-    router, x, usdc, pool, feed = band_market
+def test_price_data__any_price_within_bounds__deviation_and_band_exact(
+    band_market, answer, tick_offset, deviation, error
+):
+    router, x, _usdc, pool, feed = band_market
     with boa.env.anchor():
         feed.set_answer(answer)
         price = answer * 10**10
@@ -192,9 +194,9 @@ def test_valuation__any_amounts__sums_as_python(router_market, amounts):
     data = [router.price_data(t.address) for t in assets]
     units = [10 ** t.decimals() for t in assets]
     expected = (
-        sum(a * d.price // u for a, d, u in zip(amounts, data, units)),
-        sum(a * d.low // u for a, d, u in zip(amounts, data, units)),
-        sum(-(-a * d.high // u) for a, d, u in zip(amounts, data, units)),
+        sum(a * d.price // u for a, d, u in zip(amounts, data, units, strict=True)),
+        sum(a * d.low // u for a, d, u in zip(amounts, data, units, strict=True)),
+        sum(-(-a * d.high // u) for a, d, u in zip(amounts, data, units, strict=True)),
     )
 
     got = router.valuation([t.address for t in assets], list(amounts))

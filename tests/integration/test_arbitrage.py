@@ -4,8 +4,15 @@ trader pushes a pool's price off NAV either way; one round brings it back inside
 nothing in the contracts."""
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from ape import accounts, chain, networks, project
@@ -230,3 +237,60 @@ def test_arbitrage_script__setup_status_run__the_pool_back_inside_the_band(run_s
     price = price_from_sqrt_price_x96(index_pool.slot0().sqrtPriceX96, 0, 0, index_pool.token0() == vault.address)
     nav = nav_in_quote(vault, project.OracleRouter.at(vault.oracle()), usdc.address)
     assert abs(price / nav - 1) <= Fraction(BAND_BPS, 10_000)
+
+    # the same arbitrageur as a silverback bot, on new blocks, after a seller pushed the pool under the band
+    vault.transfer(trader, 2 * 10**18, sender=accounts.test_accounts[0])
+    swap_exact_input(uni, vault, usdc, INDEX_POOL_FEE, 2 * 10**18, trader)
+    env = {
+        "SILVERBACK_SIGNER_ALIAS": "TEST::5",
+        "SILVERBACK_BOT_NAME": BOT_NAME,
+        "INDEX_VAULT_DEPLOYMENTS": str(deployments_dir),
+    }
+    log = _run_bot(env, "mined: below the band")
+    assert "mined: below the band" in log, log[-3000:]
+    assert "arbitrageur stopped: 1 cycles" in log, log[-3000:]  # one cycle, then inside the band
+
+
+BOT_NAME = "arbitrage-integration-test"
+
+
+def _run_bot(env: dict, wanted: str, timeout: float = 120) -> str:
+    """Runs `silverback run arbitrage` on the session's chain until its output shows `wanted` (mining a block a
+    second), then stops it gracefully; returns its output."""
+    root = Path(__file__).resolve().parents[2]
+    sessions = root / ".silverback-sessions"  # silverback keeps its state there, under the bot's name
+    shutil.rmtree(sessions / BOT_NAME, ignore_errors=True)
+    full_env = {**os.environ, "APE_FOUNDRY_HOST": networks.provider.uri, **env}
+    with tempfile.TemporaryFile("w+") as sink:
+        proc = subprocess.Popen(
+            ["silverback", "run", "arbitrage", "--network", "ethereum:local:foundry"],
+            cwd=root, env=full_env, stdout=sink, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and proc.poll() is None:
+                sink.seek(0)
+                if wanted in sink.read():
+                    break
+                chain.mine()
+                time.sleep(1)
+            for _ in range(3):  # a few more blocks: a second cycle would show here
+                chain.mine()
+                time.sleep(1)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)  # a graceful stop: the bot says how many cycles it sent
+                for _ in range(30):
+                    if proc.poll() is not None:
+                        break
+                    chain.mine()
+                    time.sleep(0.5)
+                else:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        sink.seek(0)
+        out = sink.read()
+    shutil.rmtree(sessions / BOT_NAME, ignore_errors=True)
+    if sessions.is_dir() and not any(sessions.iterdir()):
+        sessions.rmdir()
+    return out
