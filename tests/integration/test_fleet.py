@@ -8,6 +8,7 @@ sixth by a second router over the same pools with its own feeds (so its oracle c
 
 import json
 import shutil
+import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -19,10 +20,10 @@ from ape import chain, networks, project
 from index_vault.common.units import WAD
 from index_vault.fleet.processes import Proc, client_args, silverback_env, spawn, wait_for, worker_args
 from index_vault.fleet.redis_server import RedisServer
+from index_vault.fleet.status import drift_bps, weights_of
 from index_vault.fleet.store import FleetStore
 from index_vault.keeper.chain.config import KeeperConfig
 from index_vault.keeper.chain.keeper import Keeper
-from index_vault.keeper.planner import inside_bands
 from index_vault.market.chain.build import arbitrage_pool
 from index_vault.market.model import load_panel
 from index_vault.oracle.chain.feeds import deploy_price_feed, set_feed_price
@@ -51,8 +52,24 @@ LEASE_SECONDS = 4
 CONFIG = KeeperConfig(band=BAND_BPS * WAD // 10_000, min_trade_usd=10 * WAD)
 
 
+@pytest.fixture
+def _function_isolation():
+    """No revert between this module's tests: the fleet's processes follow one chain (and remember its blocks).
+    Ape's module isolation still reverts the whole module's chain afterwards."""
+    yield
+
+
 def weights(percents: list[int]) -> list[int]:
     return [p * 10**16 for p in percents]
+
+
+def nudged(i: int, k: int) -> list[int]:
+    """Vault `i`'s targets with 3 points moved from constituent k + 1 to constituent k (a trade or two, well
+    inside the Rebalancer's per-period cap)."""
+    targets = list(TARGETS[i])
+    targets[k % 5] += 3
+    targets[(k + 1) % 5] -= 3
+    return weights(targets)
 
 
 @dataclass
@@ -146,11 +163,11 @@ def reader(m: Market, i: int) -> Keeper:
 
 
 def inside(m: Market, i: int) -> bool:
-    keeper = reader(m, i)
-    snap = keeper.read_snapshot()
+    """Every weight of vault `i`, valued at the oracle's prices now, within the band of its target."""
+    snap = reader(m, i).read_snapshot()
     if snap.wait_reason():
         return False
-    return all(inside_bands(keeper.trading_state(snap), keeper.settings(snap)))
+    return drift_bps(weights_of(snap.holdings, snap.prices, snap.decimals), snap.targets) <= BAND_BPS
 
 
 def trades_on_chain(m: Market, i: int, from_block: int = 0) -> list:
@@ -216,7 +233,7 @@ def fleet(market, tmp_path_factory) -> Fleet:
         yield Fleet(server, store, client, workers, env, logs)
     finally:
         for proc in procs:
-            proc.stop()
+            proc.stop(grace=8)
         server.stop()
         shutil.rmtree(ROOT / ".silverback-sessions" / queue, ignore_errors=True)
 
@@ -232,13 +249,23 @@ def settle(m: Market, fleet: Fleet, vaults: list[int], timeout: float = 150) -> 
     return wait_for(lambda: all(inside(m, i) for i in vaults), timeout=timeout, interval=1.0, tick=tick)
 
 
+def explain(m: Market, fleet: Fleet) -> str:
+    """Each vault's last recorded round and whether it is inside its bands now (for a failure's message)."""
+    lines = []
+    for i, c in enumerate(m.vaults):
+        s = fleet.store.status(c.vault.address)
+        keep = ("block", "status", "reason", "decision", "outside", "worker", "error")
+        lines.append(f"{i} inside={inside(m, i)} " + json.dumps({k: s.get(k) for k in keep}))
+    return "\n".join(lines)
+
+
 def test_fleet__two_workers_six_vaults_prices_moved__every_vault_inside_its_band_each_trade_once(market, fleet):
     m = market
     before = chain.blocks.head.number
     move_market(m, 86_400, "2022-12-17")
     assert not any(inside(m, i) for i in range(VAULTS))  # every vault has work
 
-    assert settle(m, fleet, list(range(VAULTS))), "\n".join(w.text()[-3000:] for w in fleet.workers)
+    assert settle(m, fleet, list(range(VAULTS))), explain(m, fleet)
 
     sent = [e for w in fleet.workers for e in fleet.events(w, "sent") if e.get("what") == "trade"]
     mined = {i: trades_on_chain(m, i, before) for i in range(VAULTS)}
@@ -253,3 +280,107 @@ def test_fleet__two_workers_six_vaults_prices_moved__every_vault_inside_its_band
         status = fleet.store.status(c.vault.address)
         assert int(status["rounds"]) >= 1 and status["status"] in ("idle", "traded"), status
     print(f"\n{len(hashes)} trades over {VAULTS} vaults by {len(workers_used)} workers")
+
+
+def test_fleet__one_oracle_stale__its_vault_waits_and_says_why_the_others_trade(market, fleet, run_script):
+    m = market
+    before = chain.blocks.head.number
+    move_market(m, 2 * 86_400, "2022-12-31", stale_b=True)  # router B's feeds are now two days old
+    others, stale = list(range(VAULTS - 1)), m.vaults[-1].vault.address
+    assert not all(inside(m, i) for i in others)
+
+    assert settle(m, fleet, others), explain(m, fleet)
+
+    recorded = wait_for(lambda: int(fleet.store.status(stale).get("block") or 0) > before, timeout=30, tick=tick)
+    status = fleet.store.status(stale)
+    assert recorded and status["status"] == "waiting" and "stale" in status["reason"], status
+    assert trades_on_chain(m, VAULTS - 1, before) == []
+    out = run_script("fleet", "status", env=fleet.env).stdout
+    (row,) = [line for line in out.splitlines() if line.startswith("FLT5 ")]
+    assert "waiting" in row and "FLT5: waits now: unusable prices" in out and "stale" in out, out
+    for i in others:
+        assert f"{m.vaults[i].vault.symbol()} " in out
+    print("\n" + out)
+
+
+def test_fleet__broker_restarted__work_resumes(market, fleet):
+    m = market
+    port = fleet.redis.port
+    fleet.redis.stop()
+    wait_for(lambda: False, timeout=5, interval=1.0, tick=tick)  # blocks come while Redis is down
+    fleet.redis.start(port=port)  # a new, empty Redis: queues, leases and the registry's cursor are gone
+    before = chain.blocks.head.number
+    move_market(m, 86_400)  # a new day, fresh feeds for both routers: the sixth vault may trade again
+    for i, c in enumerate(m.vaults):
+        c.rebalancer.set_target_weights(nudged(i, i), sender=m.deployer)
+
+    assert settle(m, fleet, list(range(VAULTS))), explain(m, fleet)
+
+    assert fleet.client.alive() and all(w.alive() for w in fleet.workers)
+    assert len(fleet.store.vaults()) == VAULTS  # the registry read again from the start block
+
+    def recorded() -> bool:  # every vault's round since the restart, recorded in the new Redis
+        return all(int(fleet.store.status(c.vault.address).get("block") or 0) > before for c in m.vaults)
+
+    assert wait_for(recorded, timeout=30, tick=tick), explain(m, fleet)
+    assert all(trades_on_chain(m, i, before) for i in range(VAULTS))
+
+
+def rpc(method: str, *params):
+    return networks.provider.web3.provider.make_request(method, list(params))
+
+
+def test_fleet__worker_killed_between_send_and_receipt__its_vault_finishes_on_the_other_no_duplicate(market, fleet):
+    m, w3 = market, networks.provider.web3
+    move_market(m, 86_400)  # a new day: the Rebalancer's per-period caps start again
+    before = chain.blocks.head.number
+    gas_limit = chain.blocks.head.gas_limit
+    seen: set[str] = set()
+    victim, sent = None, None
+    rpc("evm_setAutomine", False)  # from here a transaction waits for the test to mine it
+    try:
+        for i, c in enumerate(m.vaults):
+            data = c.rebalancer.set_target_weights.encode_input(nudged(i, i + 2))
+            w3.eth.send_transaction({"from": m.deployer.address, "to": c.rebalancer.address, "data": data})
+        deadline = time.monotonic() + 90
+        while victim is None and time.monotonic() < deadline:
+            for worker in fleet.workers:
+                for event in fleet.events(worker, "sent"):
+                    if event["what"] == "trade" and event["tx"] not in seen:
+                        seen.add(event["tx"])
+                        if w3.eth.get_transaction(event["tx"])["blockNumber"] is None:
+                            victim, sent = worker, event
+            if victim is None:
+                tick()  # mines what is in flight: starts, refreshes, trades seen too late
+                time.sleep(0.3)
+        assert victim is not None, "no trade was sent"
+        victim.kill()  # between send and receipt: the trade is in flight, nobody waits for it
+        rpc("evm_setBlockGasLimit", hex(30_000))  # blocks with no room for it: it stays in flight
+        assert w3.eth.get_transaction(sent["tx"])["blockNumber"] is None
+        (survivor,) = [w for w in fleet.workers if w is not victim]
+
+        def found() -> bool:
+            waits = [e for e in fleet.events(survivor, "wait") if e["vault"] == sent["vault"] and e["ts"] > sent["ts"]]
+            return any("in flight" in e["reason"] for e in waits)
+
+        assert wait_for(found, timeout=60, interval=0.5, tick=tick), survivor.text()[-3000:]
+        assert w3.eth.get_transaction(sent["tx"])["blockNumber"] is None  # it waited; it sent nothing meanwhile
+    finally:
+        rpc("evm_setBlockGasLimit", hex(gas_limit))
+        rpc("evm_setAutomine", True)
+        chain.mine()
+    assert w3.eth.get_transaction_receipt(sent["tx"])["status"] == 1
+
+    assert settle(m, fleet, list(range(VAULTS))), survivor.text()[-3000:]
+
+    i = next(i for i, c in enumerate(m.vaults) if c.vault.symbol() == sent["vault"])
+    mine = trades_on_chain(m, i, before)
+    later = [e for e in fleet.events(survivor, "sent") if e["vault"] == sent["vault"] and e["ts"] > sent["ts"]]
+    assert all(e["nonce"] > sent["nonce"] for e in later)
+    for trades in (trades_on_chain(m, j, before) for j in range(VAULTS)):  # no trade repeated from a stale plan
+        keys = [(t.sell, t.buy, t.amount_in) for t in trades]
+        assert len(keys) == len(set(keys)), keys
+    hashes = [e["tx"] for w in fleet.workers for e in fleet.events(w, "sent") if e["what"] == "trade"]
+    assert len(hashes) == len(set(hashes))
+    assert sent["tx"].lower() in {str(t.transaction_hash).lower() for t in mine}
+    print(f"\nkilled {victim.name} with {sent['vault']}'s trade {sent['tx'][:12]} in flight; {survivor.name} waited")

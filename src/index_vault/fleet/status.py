@@ -61,6 +61,13 @@ def round_record(
     return fields, counters
 
 
+def weights_of(holdings: list[int], prices: list[int], decimals: list[int]) -> list[int]:
+    """Each holding's share of the basket's value (1e18 = 100%) at `prices` (USD, 18 decimals, per whole token)."""
+    values = [h * p // 10**d for h, p, d in zip(holdings, prices, decimals, strict=True)]
+    total = sum(values)
+    return [v * 10**18 // total if total else 0 for v in values]
+
+
 def drift_bps(weights: list[int], targets: list[int]) -> float:
     """The largest |weight - target| in basis points (weights and targets in 1e18 = 100%)."""
     return max((abs(w - t) / 1e14 for w, t in zip(weights, targets, strict=True)), default=0.0)

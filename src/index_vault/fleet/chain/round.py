@@ -31,11 +31,10 @@ from index_vault.chain.tx import Wait, short_error
 from index_vault.common.units import BPS, WAD
 from index_vault.fleet.lease import Heartbeat, Lease, LeaseLost, acquire_all, new_token
 from index_vault.fleet.settings import FleetSettings
-from index_vault.fleet.status import RoundOutcome, drift_bps, round_record
+from index_vault.fleet.status import RoundOutcome, drift_bps, round_record, weights_of
 from index_vault.fleet.store import FleetStore, VaultEntry
 from index_vault.keeper.chain.config import KeeperConfig, RoundResult
 from index_vault.keeper.chain.keeper import Keeper
-from index_vault.keeper.planner import inside_bands
 from index_vault.keeper.policy import EventLog
 
 
@@ -186,10 +185,11 @@ class FleetWorker:
         drift, outside = None, ()
         snap = result.snapshot
         if snap is not None and not snap.price_problems and snap.targets_set:
-            state = keeper.trading_state(snap)
-            drift = drift_bps(list(state.weights()), list(snap.targets))
-            inside = inside_bands(state, keeper.settings(snap))
-            outside = tuple(s for s, ok in zip(snap.symbols, inside, strict=True) if not ok)
+            weights = weights_of(list(snap.holdings), list(snap.prices), list(snap.decimals))
+            drift = drift_bps(weights, list(snap.targets))
+            band = keeper.config.band
+            gaps = zip(snap.symbols, weights, snap.targets, strict=True)
+            outside = tuple(s for s, w, t in gaps if abs(w - t) > band)
         gas = result.gas()
         return RoundOutcome(
             status=result.status,
