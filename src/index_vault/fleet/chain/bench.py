@@ -62,7 +62,8 @@ def bench_spec(assets: int) -> dict:
     rows = [{"symbol": "USDC", "decimals": 6, "units": "10", "price_usd": "1"}]
     for i in range(assets - 1):
         price = Decimal(2 + 3 * i)
-        rows.append({"symbol": f"TK{i}", "decimals": 18, "units": str((Decimal(10) / price).quantize(Decimal("1e-6"))), "price_usd": str(price)})
+        units = (Decimal(10) / price).quantize(Decimal("1e-6"))
+        rows.append({"symbol": f"TK{i}", "decimals": 18, "units": str(units), "price_usd": str(price)})
     weight = str(Decimal(1) / assets)
     for row in rows:
         row["weight"] = weight
