@@ -76,10 +76,10 @@ def bench(assets, vaults, keepers, passes, block_seconds, out):
     click.echo(f"one worker process (-w 1), {vaults} vaults of N = {assets}:")
     headers = ["rounds", "count", "seconds", "rounds / worker / min", "RPC calls / round", "trades"]
     click.echo(table(headers, rows, right={1, 2, 3, 4, 5}))
-    idle, trading = phases
-    for name, rate in (("nothing to trade", idle.per_minute), ("every round trading", trading.per_minute)):
-        size = sizing(1000, rounds_per_worker_minute=rate, rpc_per_round=idle.rpc_per_round,
+    for phase in phases:
+        size = sizing(1000, rounds_per_worker_minute=phase.per_minute, rpc_per_round=phase.rpc_per_round,
                       block_seconds=block_seconds)  # fmt: skip
+        name = phase.name if phase.trades == 0 else "every round trading"
         click.echo(
             f"1,000 vaults, a round each per {block_seconds:g} s block, {name}: {size.rounds_per_minute:,.0f} rounds "
             f"a minute, {size.workers} single-thread workers (2x headroom), {size.rpc_per_second:,.0f} RPC calls a s"

@@ -189,7 +189,7 @@ async def _measure(url: str, queue: str, built: dict, vaults: list[str], passes:
         await timed(broker, "warm-up", vaults, 1)
         idle = await timed(broker, "nothing to trade", vaults, passes)
         echo("moving the prices: every vault trades...")
-        move_prices(built, lambda i: Decimal(1) + Decimal((-1) ** i) * Decimal("0.08"))
+        move_prices(built, lambda i: Decimal(1) + Decimal((-1) ** i) * Decimal("0.2"))
         trading = await timed(broker, "with trades", vaults, 1)
     finally:
         await broker.shutdown()

@@ -71,6 +71,7 @@ class RpcCounter:
                 return real(method, params)
 
             provider.make_request = counted
+            provider._request_func_cache = (None, None)  # web3 caches the middleware chain around the old one
             provider._fleet_counter = self
         self._local = provider._fleet_counter._local
 
