@@ -1,9 +1,11 @@
 """The zap on real Uniswap V3 pools (the local market of `ape run deploy`) through the V3 adapter: a holder of USDC
 mints the demo basket's shares and redeems them to USDC in one transaction each, within the oracle bound."""
 
+import re
+
 from ape import accounts
 
-from index_vault.chain.contracts import erc20_at
+from index_vault.chain.contracts import erc20_at, npm_container
 from index_vault.common.units import parse_units
 from index_vault.keeper.routes import v3_route
 from index_vault.oracle.chain.local import POOL_FEE
@@ -65,3 +67,24 @@ def test_zap__demo_basket_on_v3_pools__usdc_in_shares_out_and_back_within_the_or
     assert usdc.balanceOf(holder) == before - spent + event.received
     assert all(erc20_at(t.address).balanceOf(zap) == 0 for t in deployed.tokens)
     print(f"zap redeem of 10 shares: {receipt.gas_used:,} gas, {event.received / 1e6:,.2f} USDC back")
+
+
+def test_vault_buy_and_sell__ten_thousand_dollars_through_the_zap__cheaper_over_nav_than_the_erc4626_deposit(
+    run_script, deployed
+):
+    holder = accounts.test_accounts[6]
+    usdc = npm_container("StandardTokenMock").at(deployed["tokens"]["USDC"])
+    usdc.mint(holder, 20_000 * 10**6, sender=holder)
+
+    out = run_script("vault", "buy", "100", "--account", "TEST::6", "--yes").stdout  # about $10,000
+
+    bought = re.search(r"bought 100 \S+ for (\d+) base units of USDC .*: ([+-][\d.]+)% against NAV", out)
+    deposit = re.search(r"the ERC-4626 deposit of the same value in WETH buys [\d.]+: ([+-][\d.]+)% against NAV", out)
+    assert bought and deposit, out
+    zap_premium, deposit_premium = float(bought.group(2)), float(deposit.group(1))
+    assert 0 < zap_premium < deposit_premium, out  # the zap pays the pools' fees; the deposit both price bands
+    print(f"\n$10,000 buy: zap {zap_premium:+.3f}% over NAV, ERC-4626 deposit {deposit_premium:+.3f}%")
+
+    sold = run_script("vault", "sell", "50", "--account", "TEST::6", "--yes").stdout  # of the 100 less the mint fee
+
+    assert re.search(r"sold 50 \S+ for \d+ base units of USDC: -[\d.]+% against NAV", sold), sold
