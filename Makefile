@@ -22,6 +22,12 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PACK_STAMP := $(NPM_PACK)/.installed
 TOOLS_STAMP := $(CACHE)/bin/.installed
+SYSTEM_STAMP := $(CACHE)/.system-packages
+# Debian packages the tests start themselves: a Redis server (the keeper fleet's broker) and a
+# headless browser (the dashboard's tests). Installed when missing; a user who is not root is told
+# which to install.
+SYSTEM_PACKAGES := redis-server chromium
+SYSTEM_COMMANDS := redis-server chromium
 BOA_TESTS := tests/python tests/static tests/unit tests/security tests/fuzz tests/stateful
 FUZZ_EXAMPLES ?= 2000
 
@@ -35,7 +41,22 @@ help:
 	@echo "make lint   ruff check and format check"
 	@echo "make setup  install only (.venv, node_modules, packed builds, anvil/cast on PATH)"
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(PACK_STAMP) $(TOOLS_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(PACK_STAMP) $(TOOLS_STAMP) $(SYSTEM_STAMP)
+
+# Installs only what is missing (`apt-get update` first, once); re-checked when the list changes.
+$(SYSTEM_STAMP): Makefile
+	@mkdir -p $(CACHE)
+	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "install these Debian packages (as root): apt-get install -y $(SYSTEM_PACKAGES)"; exit 1; \
+	  fi; \
+	  echo "apt-get install $(SYSTEM_PACKAGES)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null \
+	    || exit 1; \
+	fi
+	@touch $@
 
 $(PY_STAMP): pyproject.toml constraints.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

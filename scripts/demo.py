@@ -103,14 +103,20 @@ def cli(
         raise click.BadParameter(str(exc)) from exc
     if not 1 <= band_bps <= 2_000 or not 1 <= trade_band_bps <= 2_000 or nav_usd < 1_000:
         raise click.BadParameter("the bands are 1..2000 bps and the NAV at least $1,000")
-    deployer, holder, keeper = list(accounts.test_accounts)[:3]
+    deployer, holder, keeper, trader, arbitrageur = list(accounts.test_accounts)[:5]
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "keeper.jsonl"
     click.secho(f"== Building the market at {start} and deploying the vault", bold=True)
     try:
         with log_path.open("w") as log_file:
             setup = setup_replay(
-                config, deployer, holder, keeper, echo=click.echo, keeper_log=EventLog("json", stream=log_file)
+                config,
+                deployer,
+                holder,
+                keeper,
+                echo=click.echo,
+                keeper_log=EventLog("json", stream=log_file),
+                secondary=(trader, arbitrageur),
             )
             click.secho(f"== Replaying {setup.dates[1]} .. {setup.dates[-1]} with the keeper", bold=True)
             with click.progressbar(

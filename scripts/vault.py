@@ -1,4 +1,5 @@
-"""`ape run vault status|mint|redeem|deposit|redeem-nav|propose-targets|roles|grant|revoke`: use an index vault.
+"""`ape run vault status|mint|redeem|buy|sell|deposit|redeem-nav|propose-targets|roles|grant|revoke`: use an index
+vault. `buy` and `sell` go through the zap (one token in or out; `index_vault.vault.chain.zapping`).
 
 The vault is `--vault ADDRESS`, or a symbol from this network's manifest, or the manifest's only
 vault. Amounts of shares are human numbers (`1.5`); slippage limits come from the previews. Each command
@@ -15,10 +16,12 @@ from index_vault.chain.scripting import (
     checked_address,
     contract_at,
     deployed_block,
+    is_local,
     load_deployment,
     pick_account,
     resolve_governor_address,
     resolve_vault_address,
+    save_deployment,
 )
 from index_vault.common.report import format_status
 from index_vault.common.units import parse_units
@@ -28,6 +31,7 @@ from index_vault.methodology.weights import read_proposal
 from index_vault.vault.chain.client import VaultClient, VaultError
 from index_vault.vault.chain.governance import ROLES, admin_refusal, role_holders
 from index_vault.vault.chain.records import has_code
+from index_vault.vault.chain.zapping import ZapClient
 
 vault_option = click.option("--vault", "vault_ref", help="Vault address, or its symbol in the manifest.")
 slippage_option = click.option(
@@ -143,6 +147,93 @@ def deposit(amount, vault_ref, account, slippage_bps, yes):
     click.echo(f"deposited {client.describe_one(base, paid)}, received {shares / 10**18:g} {client.vault.symbol()}")
 
 
+def _zapper(client: VaultClient, fee: int) -> ZapClient:
+    """The vault's zap (the manifest's; on a local chain one is deployed and recorded when there is none), with the
+    manifest's Uniswap V3 adapter and quoter."""
+    deployment = load_deployment()
+    symbol = next((s for s, a in deployment.vaults.items() if a.lower() == client.vault.address.lower()), None)
+    zap = deployment.zaps.get(symbol or "")
+    if not zap and symbol and is_local():
+        zap = project.Zap.deploy(100, 100, 3_600, sender=pick_account(None)).address
+        deployment.zaps[symbol] = zap
+        save_deployment(deployment)
+    if not zap:
+        raise click.ClickException("the manifest records no zap for this vault (`ape run arbitrage setup` deploys one)")
+    adapter = deployment.adapters.get("uniswap-v3")
+    if not adapter:
+        raise click.ClickException("the manifest records no uniswap-v3 adapter")
+    return ZapClient(client, project.Zap.at(zap), adapter, deployment.quoters.get("uniswap-v3"), fee)
+
+
+def _token(client: VaultClient, token: str) -> str:
+    for t in client.tokens:
+        if t.symbol() == token:
+            return t.address
+    return load_deployment().tokens.get(token) or checked_address(token, "--token")
+
+
+fee_option = click.option("--fee", default=3000, show_default=True, help="V3 fee tier of the constituents' pools.")
+token_option = click.option("--token", default="USDC", show_default=True, help="The token paid or received.")
+
+
+@cli.command(cls=ScriptCommand)
+@click.argument("shares")
+@vault_option
+@account_option(prompt=False)
+@token_option
+@slippage_option
+@fee_option
+@yes_option
+def buy(shares, vault_ref, account, token, slippage_bps, fee, yes):
+    """Buy SHARES index shares paying one token through the zap; shown beside the ERC-4626 deposit."""
+    client, sender = _client(vault_ref), pick_account(account)
+    zapper, address = _zapper(client, fee), _token(client, token)
+    try:
+        bought = zapper.buy(
+            sender,
+            address,
+            _shares(shares),
+            slippage_bps,
+            echo=click.echo,
+            confirm=lambda: authorize(sender, "Buy", yes),
+        )
+    except VaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"bought {shares} {client.vault.symbol()} for {bought.amount} base units of {token} (the constituents "
+               f"bought beyond the mint handed back): {bought.premium:+.3%} against NAV")  # fmt: skip
+    other = zapper.deposit_comparison(bought.token_value)
+    base = client.tokens[client.base_index()].symbol()
+    click.echo(f"the ERC-4626 deposit of the same value in {base} buys {other.shares / 10**18:.6f}: "
+               f"{other.premium:+.3%} against NAV")  # fmt: skip
+
+
+@cli.command(cls=ScriptCommand)
+@click.argument("shares")
+@vault_option
+@account_option(prompt=False)
+@token_option
+@slippage_option
+@fee_option
+@yes_option
+def sell(shares, vault_ref, account, token, slippage_bps, fee, yes):
+    """Sell SHARES index shares for one token through the zap."""
+    client, sender = _client(vault_ref), pick_account(account)
+    zapper, address = _zapper(client, fee), _token(client, token)
+    try:
+        sold = zapper.sell(
+            sender,
+            address,
+            _shares(shares),
+            slippage_bps,
+            echo=click.echo,
+            confirm=lambda: authorize(sender, "Sell", yes),
+        )
+    except VaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"sold {shares} {client.vault.symbol()} for {sold.amount} base units of {token}: "
+               f"{sold.premium:+.3%} against NAV")  # fmt: skip
+
+
 @cli.command("redeem-nav", cls=ScriptCommand)
 @click.argument("shares")
 @vault_option
@@ -199,7 +290,23 @@ def propose_targets(proposal_file, vault_ref, governor_address, account, yes):
         click.echo(f"target weights set: {text}")
 
 
-role_argument = click.argument("role", type=click.Choice(list(ROLES)))
+def _role_change_options(f):
+    """What `grant` and `revoke` take: ROLE, ACCOUNT, the vault, a Governor to propose through, the account."""
+    options = [
+        click.argument("role", type=click.Choice(list(ROLES))),
+        click.argument("address", metavar="ACCOUNT"),
+        vault_option,
+        click.option(
+            "--governor",
+            "governor_ref",
+            help="Propose through this Governor (default: the manifest's, when it is the admin).",
+        ),
+        account_option(prompt=False),
+        yes_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
 
 
 @cli.command(cls=ScriptCommand)
@@ -259,28 +366,14 @@ def _change_role(vault_ref, role: str, address: str, governor_ref, account, yes:
 
 
 @cli.command(cls=ScriptCommand)
-@role_argument
-@click.argument("address", metavar="ACCOUNT")
-@vault_option
-@click.option(
-    "--governor", "governor_ref", help="Propose through this Governor (default: the manifest's, when it is the admin)."
-)
-@account_option(prompt=False)
-@yes_option
+@_role_change_options
 def grant(role, address, vault_ref, governor_ref, account, yes):
     """Grant ROLE of the vault to ACCOUNT (e.g. `grant keeper 0x...` for the keeper's account)."""
     _change_role(vault_ref, role, address, governor_ref, account, yes, grant=True)
 
 
 @cli.command(cls=ScriptCommand)
-@role_argument
-@click.argument("address", metavar="ACCOUNT")
-@vault_option
-@click.option(
-    "--governor", "governor_ref", help="Propose through this Governor (default: the manifest's, when it is the admin)."
-)
-@account_option(prompt=False)
-@yes_option
+@_role_change_options
 def revoke(role, address, vault_ref, governor_ref, account, yes):
     """Revoke ROLE of the vault from ACCOUNT."""
     _change_role(vault_ref, role, address, governor_ref, account, yes, grant=False)

@@ -18,15 +18,11 @@
 
 
 from ..interfaces import IDexAdapter
+from ..interfaces import IUniswapV2Pair
 from ..lib import constants
 from ..lib import safe_erc20
 
 implements: IDexAdapter
-
-
-interface IUniswapV2Pair:
-    def getReserves() -> (uint112, uint112, uint32): view
-    def swap(amount0Out: uint256, amount1Out: uint256, to: address, data: Bytes[32]): nonpayable
 
 
 # @dev The longest path: three hops.

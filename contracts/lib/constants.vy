@@ -27,6 +27,13 @@ MAX_INPUT: constant(uint256) = 2 * MAX_ASSETS
 MAX_ROUTE: constant(uint256) = 256
 
 
+# @dev The longest payload a Uniswap V2 flash swap carries back: one zap leg
+# per constituent, ABI-encoded as a dynamic array (its offset and length, an
+# offset per leg, then each leg's adapter, amount, route offset, route length
+# and route).
+MAX_FLASH_DATA: constant(uint256) = 64 + MAX_ASSETS * (5 * 32 + MAX_ROUTE)
+
+
 # @dev Fixed-point one: weights sum to exactly this, units are amounts per
 # `WAD` shares, USD values carry 18 decimals.
 WAD: constant(uint256) = 10**18

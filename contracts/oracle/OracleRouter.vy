@@ -29,7 +29,7 @@
         governance is set up). Every bound has a hard floor or cap here, so
         no configuration can make a short or thin TWAP acceptable.
 
-        Each asset's configuration is packed into seven words in a data
+        Each asset's configuration is packed into eight words in a data
         contract of its own. A basket priced together (a vault's
         constituents, in the vault's order) can also be *bundled*: anyone
         may copy the configurations of a list of assets into one data
@@ -138,7 +138,7 @@ _CACHED_SLOTS: constant(uint256) = 2**_QUOTE_CACHE - 1
 
 
 # @dev Words of a packed configuration (see `_pack`), and its bytes.
-_CONFIG_WORDS: constant(uint256) = 7
+_CONFIG_WORDS: constant(uint256) = 8
 _CONFIG_BYTES: constant(uint256) = _CONFIG_WORDS * 32
 
 
@@ -157,7 +157,9 @@ _MASK_160: constant(uint256) = 2**160 - 1
 
 # @dev Where each field sits in its packed word (see `_pack`): word 0 holds
 # the feed and these three, word 1 the pool and the next five, word 2 the
-# quote and the depth floor, word 4 the two sanity bounds.
+# quote and the depth floor, word 3 the pool's other token and the
+# staleness limit (and a bundle's two leg slots), word 4 the two sanity
+# bounds, word 7 the token's and the feed's units.
 _HEARTBEAT_SHIFT: constant(uint256) = 160
 _GRACE_SHIFT: constant(uint256) = 192
 _WINDOW_SHIFT: constant(uint256) = 224
@@ -170,6 +172,12 @@ _DEPTH_SHIFT: constant(uint256) = 160
 _MAX_PRICE_SHIFT: constant(uint256) = 128
 _POOL_SLOT_SHIFT: constant(uint256) = 160
 _QUOTE_SLOT_SHIFT: constant(uint256) = 168
+_STALENESS_SHIFT: constant(uint256) = 176
+_FEED_UNIT_SHIFT: constant(uint256) = 128
+
+
+# @dev The largest amount valued with unchecked products (see `_price_all`).
+_MAX_UNCHECKED_AMOUNT: constant(uint256) = 2**126 - 1
 
 
 # @dev The largest price bound and depth floor a packed configuration holds.
@@ -604,9 +612,13 @@ def _price_all(
     leg_assets: address[_LEG_SLOTS] = empty(address[_LEG_SLOTS])
     leg_count: uint256 = 0
     read: uint256 = 0
+    # the price data of the asset in hand; a bad source stops the pass with
+    # its status, as far as `data` got
+    data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
+    # the asset's packed configuration (`_pack`), read anew for each asset
+    w: uint256[_CONFIG_WORDS] = empty(uint256[_CONFIG_WORDS])
     for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
-        w: uint256[_CONFIG_WORDS] = empty(uint256[_CONFIG_WORDS])
-        data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
+        data = empty(IOracleRouter.PriceData)
         # the slots of its pool's leg and of its routed feed's quote leg
         pool_slot: uint256 = 0
         quote_slot: uint256 = 0
@@ -620,43 +632,171 @@ def _price_all(
             pointer: address = self.config_pointer[assets[i]]
             if pointer == empty(address):
                 data.status = NOT_CONFIGURED
-            else:
-                w = self._words(pointer, 0)
-                pool_slot, leg_count = self._leg_slot(leg_assets, leg_count, convert(w[3] & _MASK_160, address), _QUOTE_CACHE)
-                leg_assets[pool_slot] = convert(w[3] & _MASK_160, address)
-                if w[2] & _MASK_160 != 0:
-                    quote_slot, leg_count = self._leg_slot(leg_assets, leg_count, convert(w[2] & _MASK_160, address), _QUOTE_CACHE + 1)
-                    leg_assets[quote_slot] = convert(w[2] & _MASK_160, address)
-                # a leg that did not fit the cache is read again each time
-                read &= _CACHED_SLOTS
-        if data.status == OK:
-            if read & (1 << pool_slot) == 0:
-                legs[pool_slot] = self._quote_leg(convert(w[3] & _MASK_160, address))
-                read |= 1 << pool_slot
-            if w[2] & _MASK_160 != 0 and read & (1 << quote_slot) == 0:
-                legs[quote_slot] = self._quote_leg(convert(w[2] & _MASK_160, address))
-                read |= 1 << quote_slot
-            data = self._price_from(w, legs[quote_slot], legs[pool_slot])
-        if data.status != OK:
-            if strict:
-                self._require_ok(data.status)
-            out.base = data
-            return out
-        decimals: uint256 = (w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8
+                break
+            w = self._words(pointer, 0)
+            pool_slot, leg_count = self._leg_slot(leg_assets, leg_count, convert(w[3] & _MASK_160, address), _QUOTE_CACHE)
+            leg_assets[pool_slot] = convert(w[3] & _MASK_160, address)
+            if w[2] & _MASK_160 != 0:
+                quote_slot, leg_count = self._leg_slot(leg_assets, leg_count, convert(w[2] & _MASK_160, address), _QUOTE_CACHE + 1)
+                leg_assets[quote_slot] = convert(w[2] & _MASK_160, address)
+            # a leg that did not fit the cache is read again each time
+            read &= _CACHED_SLOTS
+        if read & (1 << pool_slot) == 0:
+            legs[pool_slot] = self._quote_leg(convert(w[3] & _MASK_160, address))
+            read |= 1 << pool_slot
+        if w[2] & _MASK_160 != 0 and read & (1 << quote_slot) == 0:
+            legs[quote_slot] = self._quote_leg(convert(w[2] & _MASK_160, address))
+            read |= 1 << quote_slot
+
+        # The asset priced from both sources, every check in turn (inlined:
+        # no call and no copy per asset).
+        pool_leg: QuoteLeg = legs[pool_slot]
+        # The feed: `_chainlink`, inlined (the same checks in the same
+        # order, the same statuses), then its quote asset where it is routed.
+        success: bool = False
+        response: Bytes[160] = b""
+        success, response = raw_call(
+            convert(w[0] & _MASK_160, address),
+            method_id("latestRoundData()"),
+            max_outsize=160,
+            is_static_call=True,
+            revert_on_failure=False,
+        )
+        if not success or len(response) != 160:
+            data.status = NO_ANSWER
+            break
+        # roundId, answer, startedAt, updatedAt, answeredInRound
+        r: uint256[5] = abi_decode(response, uint256[5])
+        answer: int256 = convert(convert(r[1], bytes32), int256)
+        updated_at: uint256 = r[3]
+        if answer <= 0:
+            data.status = NON_POSITIVE
+            break
+        if updated_at == 0 or r[4] < r[0] or updated_at > block.timestamp:
+            data.status = INCOMPLETE
+            break
+        if unsafe_sub(block.timestamp, updated_at) > w[3] >> _STALENESS_SHIFT:
+            data.status = STALE
+            break
+        if convert(convert(w[6], bytes32), int256) > convert(convert(w[5], bytes32), int256) and (
+            answer <= convert(convert(w[5], bytes32), int256) or answer >= convert(convert(w[6], bytes32), int256)
+        ):
+            data.status = CLAMPED
+            break
+        price: uint256 = 0
+        if r[1] <= _MASK_128:
+            price = unsafe_div(unsafe_mul(r[1], constants.WAD), w[7] >> _FEED_UNIT_SHIFT)
+        else:
+            price = math._mul_div(r[1], constants.WAD, w[7] >> _FEED_UNIT_SHIFT, False)
+        if w[2] & _MASK_160 != 0:
+            if legs[quote_slot].status != OK:
+                data.status = QUOTE_UNUSABLE
+                break
+            # both factors are within their sanity bounds (below 2**128)
+            price = price * legs[quote_slot].price // constants.WAD
+            updated_at = min(updated_at, legs[quote_slot].updated_at)
+        data.updated_at = updated_at
+        # the sanity bounds: the low and the high 128 bits of the fifth word
+        if price < w[4] & _MASK_128 or price > w[4] >> _MAX_PRICE_SHIFT:
+            data.status = OUT_OF_BOUNDS
+            break
+        data.price = price
+
+        # The pool's time-weighted price, converted to USD through its other
+        # token's feed (which must be a USD feed of its own).
+        ok: bool = False
+        mean_tick: int256 = 0
+        liquidity: uint256 = 0
+        ok, mean_tick, liquidity = uniswap_v3_twap._try_observe(convert(w[1] & _MASK_160, address), convert(w[0] >> _WINDOW_SHIFT, uint32))
+        if not ok:
+            data.status = TWAP_UNAVAILABLE
+            break
+        if pool_leg.status == NOT_CONFIGURED:
+            data.status = TWAP_UNAVAILABLE
+            break
+        if pool_leg.status != OK or pool_leg.routed:
+            data.status = QUOTE_UNUSABLE
+            break
+
+        # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
+        # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
+        sqrt_ratio: uint256 = uniswap_v3_twap._sqrt_ratio_at_valid_tick(mean_tick)
+        asset_is_token0: bool = (w[1] >> _SIDE_SHIFT) & _MASK_8 != 0
+        quote_depth: uint256 = 0
+        # Unchecked where exact (tests/fuzz/test_oracle_unchecked_math.py): the
+        # liquidity is below 2**128 and the square root ratio in
+        # [MIN_SQRT_RATIO, MAX_SQRT_RATIO], not zero and below 2**160, so a
+        # product of both is below 2**256 while the ratio is below 2**128, a
+        # liquidity times 2**96 is below 2**224, and either depth is below 2**193
+        # (and its double below 2**194); a unit (`10 ** decimals`) is at least
+        # one, and a product of two factors below 2**128 is below 2**256.
+        if not asset_is_token0:
+            quote_depth = unsafe_div(liquidity << 96, sqrt_ratio)
+        elif sqrt_ratio <= _MASK_128:
+            quote_depth = unsafe_mul(liquidity, sqrt_ratio) >> 96
+        else:
+            quote_depth = math._mul_div(liquidity, sqrt_ratio, _Q96, False)
+        quote_depth = unsafe_add(quote_depth, quote_depth)
+        if quote_depth <= _MASK_128 and pool_leg.price <= _MASK_128:
+            quote_depth = unsafe_div(unsafe_mul(quote_depth, pool_leg.price), pool_leg.unit)
+        else:
+            quote_depth = math._mul_div(quote_depth, pool_leg.price, pool_leg.unit, False)
+        if quote_depth < w[2] >> _DEPTH_SHIFT:
+            data.status = TWAP_THIN
+            break
+        twap: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, w[7] & _MASK_128, asset_is_token0)
+        if twap <= _MASK_128 and pool_leg.price <= _MASK_128:
+            twap = unsafe_div(unsafe_mul(twap, pool_leg.price), pool_leg.unit)
+        else:
+            twap = math._mul_div(twap, pool_leg.price, pool_leg.unit, False)
+        data.twap_price = twap
+
+        lower: uint256 = min(price, twap)
+        upper: uint256 = max(price, twap)
+        # Unchecked, exact (tests/fuzz/test_oracle_unchecked_math.py): `price`
+        # passed its sanity bounds, so it is below 2**128, and `lower <= price`;
+        # the deviation and error fields are 16 bits wide, and `set_feed` keeps
+        # them at most `MAX_DEVIATION_BPS` and `MAX_ERROR_BPS` (below `BPS`).
+        # Past the deviation check, `upper <= price + price * 15%` is below
+        # 2**129; every product below is then below 2**146, and `BPS` divides.
+        if unsafe_sub(upper, lower) > unsafe_div(unsafe_mul(price, (w[1] >> _DEVIATION_SHIFT) & _MASK_16), constants.BPS):
+            data.status = DISPUTED
+            break
+
+        error_bps: uint256 = (w[1] >> _ERROR_SHIFT) & _MASK_16
+        data.low = unsafe_div(unsafe_mul(lower, unsafe_sub(constants.BPS, error_bps)), constants.BPS)
+        data.high = unsafe_div(unsafe_add(unsafe_mul(upper, unsafe_add(constants.BPS, error_bps)), constants.BPS - 1), constants.BPS)
+
         if valued:
-            unit: uint256 = 10**decimals
+            unit: uint256 = w[7] & _MASK_128
             amount: uint256 = amounts[i]
-            # checked products: they cannot overflow for amounts and prices
-            # below 2**128 (and revert rather than mislead past that)
-            mid += amount * data.price // unit
-            low += amount * data.low // unit
-            high += (amount * data.high + unit - 1) // unit
+            if amount <= _MAX_UNCHECKED_AMOUNT:
+                # unchecked products (tests/fuzz/test_oracle_unchecked_math.py):
+                # an OK price is below 2**128 (its sanity bounds), its low
+                # end below it and its high end below 2**129 (see
+                # `_price_from`), so each product with an amount below
+                # 2**126 is below 2**255, and so is it plus a unit less one
+                # (below 2**120; a unit is at least one); the sums stay checked
+                mid += unsafe_div(unsafe_mul(amount, data.price), unit)
+                low += unsafe_div(unsafe_mul(amount, data.low), unit)
+                high += unsafe_div(unsafe_add(unsafe_mul(amount, data.high), unsafe_sub(unit, 1)), unit)
+            else:
+                # checked products: they revert rather than mislead
+                mid += amount * data.price // unit
+                low += amount * data.low // unit
+                high += (amount * data.high + unit - 1) // unit
             oldest = min(oldest, data.updated_at)
         else:
             out.prices.append(data.price)
-            out.decimals.append(convert(decimals, uint8))
+            out.decimals.append(convert((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8, uint8))
         if assets[i] == base:
             out.base = data
+    if data.status != OK:
+        # the pass stopped at the first unusable price
+        if strict:
+            raise self._reason(data.status)
+        out.base = data
+        return out
     out.value = IOracleRouter.Valuation(mid=mid, low=low, high=high, oldest_update=oldest)
     return out
 
@@ -728,10 +868,10 @@ def _bundle_slot(leg_assets: address[_LEG_SLOTS], count: uint256, asset: address
 def _words(pointer: address, start: uint256) -> uint256[_CONFIG_WORDS]:
     """
     @dev One packed configuration copied from a data contract's code (one
-         EXTCODECOPY of its seven words, not the whole blob).
+         EXTCODECOPY of its eight words, not the whole blob).
     @param pointer The data contract.
     @param start Where the configuration starts in its blob.
-    @return uint256[7] The packed configuration.
+    @return uint256[8] The packed configuration.
     """
     return abi_decode(slice(pointer.code, code_store.DATA_OFFSET + start, _CONFIG_BYTES), uint256[_CONFIG_WORDS])
 
@@ -749,7 +889,7 @@ def _quote_leg(asset: address) -> QuoteLeg:
     if pointer != empty(address):
         w: uint256[_CONFIG_WORDS] = self._words(pointer, 0)
         leg.status, leg.price, leg.updated_at = self._chainlink(w)
-        leg.unit = 10 ** ((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8)
+        leg.unit = w[7] & _MASK_128
         leg.routed = w[2] & _MASK_160 != 0
     return leg
 
@@ -781,14 +921,17 @@ def _load(pointer: address) -> FeedConfig:
 @pure
 def _pack(c: FeedConfig) -> uint256[_CONFIG_WORDS]:
     """
-    @dev Packs a configuration into seven words. Every field fits its bits:
+    @dev Packs a configuration into eight words. Every field fits its bits:
          the integer widths, basis points below 2**16 and the price bounds
          and depth floor below `_MAX_PACKED_PRICE` and `_MAX_PACKED_DEPTH`
-         (checked by `set_feed`). The clamps keep all 256 bits.
+         (checked by `set_feed`). The clamps keep all 256 bits. What pricing
+         would otherwise compute each time is stored as well: the staleness
+         limit (heartbeat plus grace, below 2**19) and the units
+         (`10 ** decimals`, at most 10**36, below 2**120).
     @param c The configuration.
-    @return uint256[7] [feed | heartbeat | grace | window, pool | decimals |
-            deviation | error | side, quote | depth, pool quote, bounds,
-            clamp min, clamp max].
+    @return uint256[8] [feed | heartbeat | grace | window, pool | decimals |
+            deviation | error | side, quote | depth, pool quote | staleness
+            limit, bounds, clamp min, clamp max, token unit | feed unit].
     """
     return [
         convert(c.params.feed, uint256)
@@ -802,10 +945,12 @@ def _pack(c: FeedConfig) -> uint256[_CONFIG_WORDS]:
         | (c.params.error_bps << _ERROR_SHIFT)
         | (convert(c.asset_is_token0, uint256) << _SIDE_SHIFT),
         convert(c.params.quote, uint256) | (c.params.min_depth << _DEPTH_SHIFT),
-        convert(c.pool_quote, uint256),
+        convert(c.pool_quote, uint256)
+        | ((convert(c.params.heartbeat, uint256) + convert(c.params.grace, uint256)) << _STALENESS_SHIFT),
         c.params.min_price | (c.params.max_price << _MAX_PRICE_SHIFT),
         convert(convert(c.clamp_min, bytes32), uint256),
         convert(convert(c.clamp_max, bytes32), uint256),
+        10 ** convert(c.token_decimals, uint256) | (10 ** convert(c.feed_decimals, uint256) << _FEED_UNIT_SHIFT),
     ]
 
 
@@ -814,7 +959,7 @@ def _pack(c: FeedConfig) -> uint256[_CONFIG_WORDS]:
 def _unpack(w: uint256[_CONFIG_WORDS]) -> FeedConfig:
     """
     @dev The configuration `_pack` packed.
-    @param w The seven words.
+    @param w The eight words.
     @return FeedConfig The configuration.
     """
     return FeedConfig(
@@ -842,89 +987,12 @@ def _unpack(w: uint256[_CONFIG_WORDS]) -> FeedConfig:
 
 @internal
 @view
-def _price_from(w: uint256[_CONFIG_WORDS], quote_leg: QuoteLeg, pool_leg: QuoteLeg) -> IOracleRouter.PriceData:
-    """
-    @dev Prices one asset from both sources and checks everything; never
-         reverts on a bad source, it reports it in `status`.
-    @param w The asset's packed configuration (`_pack`).
-    @param quote_leg Its routed feed's quote leg (unused for a USD feed).
-    @param pool_leg The leg of its pool's other token.
-    @return IOracleRouter.PriceData The result.
-    """
-    data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
-
-    # The feed, through its quote asset where it is routed.
-    price: uint256 = 0
-    updated_at: uint256 = 0
-    data.status, price, updated_at = self._chainlink(w)
-    if data.status != OK:
-        return data
-    if w[2] & _MASK_160 != 0:
-        if quote_leg.status != OK:
-            data.status = QUOTE_UNUSABLE
-            return data
-        # both factors are within their sanity bounds (below 2**128)
-        price = price * quote_leg.price // constants.WAD
-        updated_at = min(updated_at, quote_leg.updated_at)
-    data.updated_at = updated_at
-    # the sanity bounds: the low and the high 128 bits of the fifth word
-    if price < w[4] & _MASK_128 or price > w[4] >> _MAX_PRICE_SHIFT:
-        data.status = OUT_OF_BOUNDS
-        return data
-    data.price = price
-
-    # The pool's time-weighted price, converted to USD through its other
-    # token's feed (which must be a USD feed of its own).
-    ok: bool = False
-    mean_tick: int24 = 0
-    liquidity: uint128 = 0
-    ok, mean_tick, liquidity = uniswap_v3_twap._try_consult(convert(w[1] & _MASK_160, address), convert(w[0] >> _WINDOW_SHIFT, uint32))
-    if not ok:
-        data.status = TWAP_UNAVAILABLE
-        return data
-    if pool_leg.status == NOT_CONFIGURED:
-        data.status = TWAP_UNAVAILABLE
-        return data
-    if pool_leg.status != OK or pool_leg.routed:
-        data.status = QUOTE_UNUSABLE
-        return data
-
-    # Virtual depth of the quote side at the mean price: L * sqrtP on token1,
-    # L / sqrtP on token0 (raw units), twice that for both sides, in USD.
-    sqrt_ratio: uint256 = uniswap_v3_twap._sqrt_ratio_at_tick(mean_tick)
-    asset_is_token0: bool = (w[1] >> _SIDE_SHIFT) & _MASK_8 != 0
-    quote_depth: uint256 = 0
-    if asset_is_token0:
-        quote_depth = math._mul_div(convert(liquidity, uint256), sqrt_ratio, _Q96, False)
-    else:
-        # below 2**224: a liquidity (128 bits) times 2**96
-        quote_depth = convert(liquidity, uint256) * _Q96 // sqrt_ratio
-    if self._mul_div(2 * quote_depth, pool_leg.price, pool_leg.unit) < w[2] >> _DEPTH_SHIFT:
-        data.status = TWAP_THIN
-        return data
-    quote_amount: uint256 = uniswap_v3_twap._quote_at_sqrt_ratio(sqrt_ratio, 10 ** ((w[1] >> _TOKEN_DECIMALS_SHIFT) & _MASK_8), asset_is_token0)
-    twap: uint256 = self._mul_div(quote_amount, pool_leg.price, pool_leg.unit)
-    data.twap_price = twap
-
-    lower: uint256 = min(price, twap)
-    upper: uint256 = max(price, twap)
-    # checked products of a price (within its sanity bounds) with basis
-    # points (the deviation bound, then the error margin)
-    if upper - lower > price * ((w[1] >> _DEVIATION_SHIFT) & _MASK_16) // constants.BPS:
-        data.status = DISPUTED
-        return data
-
-    error_bps: uint256 = (w[1] >> _ERROR_SHIFT) & _MASK_16
-    data.low = lower * (constants.BPS - error_bps) // constants.BPS
-    data.high = (upper * (constants.BPS + error_bps) + constants.BPS - 1) // constants.BPS
-    return data
-
-
-@internal
-@view
 def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
     """
-    @dev Reads and checks one feed's latest round, without its quote leg.
+    @dev Reads and checks one feed's latest round, without its quote leg
+         (for a quote leg; `_price_all` inlines the same checks, in the
+         same order, for each asset it prices: a change here belongs there
+         too).
     @param w The asset's packed configuration (`_pack`).
     @return uint8 The status.
     @return uint256 The answer scaled to 18 decimals, 0 unless OK.
@@ -949,35 +1017,22 @@ def _chainlink(w: uint256[_CONFIG_WORDS]) -> (uint8, uint256, uint256):
         return NON_POSITIVE, 0, updated_at
     if updated_at == 0 or r[4] < r[0] or updated_at > block.timestamp:
         return INCOMPLETE, 0, updated_at
-    # heartbeat plus grace
-    if block.timestamp - updated_at > ((w[0] >> _HEARTBEAT_SHIFT) & _MASK_32) + ((w[0] >> _GRACE_SHIFT) & _MASK_32):
+    # heartbeat plus grace (summed by `_pack`); the round is not in the
+    # future, so the age cannot underflow (unchecked)
+    if unsafe_sub(block.timestamp, updated_at) > w[3] >> _STALENESS_SHIFT:
         return STALE, 0, updated_at
     clamp_min: int256 = convert(convert(w[5], bytes32), int256)
     clamp_max: int256 = convert(convert(w[6], bytes32), int256)
     if clamp_max > clamp_min and (answer <= clamp_min or answer >= clamp_max):
         return CLAMPED, 0, updated_at
-    raw: uint256 = convert(answer, uint256)
-    unit: uint256 = 10 ** ((w[1] >> _FEED_DECIMALS_SHIFT) & _MASK_8)
+    # the answer is positive: its word is its unsigned value
+    raw: uint256 = r[1]
+    unit: uint256 = w[7] >> _FEED_UNIT_SHIFT
     if raw <= _MASK_128:
-        # below 2**128 times 10**18: no overflow
-        return OK, raw * constants.WAD // unit, updated_at
+        # unchecked (tests/fuzz/test_oracle_unchecked_math.py): below 2**128
+        # times 10**18 is below 2**188, and a unit is at least one
+        return OK, unsafe_div(unsafe_mul(raw, constants.WAD), unit), updated_at
     return OK, math._mul_div(raw, constants.WAD, unit, False), updated_at
-
-
-@internal
-@pure
-def _mul_div(x: uint256, price: uint256, unit: uint256) -> uint256:
-    """
-    @dev `x * price // unit`, rounded down: a plain product when both
-         factors are below 2**128, else the full-width `math._mul_div`.
-    @param x An amount.
-    @param price A USD price (18 decimals).
-    @param unit 10 ** the amount's decimals.
-    @return uint256 The USD value.
-    """
-    if x <= _MASK_128 and price <= _MASK_128:
-        return x * price // unit
-    return math._mul_div(x, price, unit, False)
 
 
 @internal
@@ -1033,17 +1088,6 @@ def _decimals(token: address, reason: String[40]) -> uint8:
     value: uint256 = abi_decode(response, uint256)
     assert value <= 36, "oracle: too many decimals"
     return convert(value, uint8)
-
-
-@internal
-@pure
-def _require_ok(status: uint8):
-    """
-    @dev Reverts with the reason of `status` unless it is `OK`.
-    @param status A status.
-    """
-    if status != OK:
-        raise self._reason(status)
 
 
 @internal

@@ -101,6 +101,13 @@ _MIN_INT56: constant(int256) = -(1 << 55)
 _MAX_INT56: constant(int256) = (1 << 55) - 1
 
 
+# @dev `observe(uint32[])`'s selector, and the head of its one argument
+# (the array's offset and its length) for two times.
+_OBSERVE: constant(bytes4) = method_id("observe(uint32[])", output_type=bytes4)
+_OBSERVE_ARRAY_OFFSET: constant(uint256) = 32
+_OBSERVE_LENGTH: constant(uint256) = 2
+
+
 # @dev The size of the canonical ABI encoding of `observe`'s answer for
 # two times: two offsets, then each array's length and two words.
 _OBSERVE_RESPONSE_SIZE: constant(uint256) = 256
@@ -125,7 +132,24 @@ def _sqrt_ratio_at_tick(tick: int24) -> uint256:
             Q64.96 number in `[MIN_SQRT_RATIO, MAX_SQRT_RATIO]`.
     """
     assert tick >= MIN_TICK and tick <= MAX_TICK, "twap: tick out of range"
-    abs_tick: uint256 = convert(abs(convert(tick, int256)), uint256)
+    return self._sqrt_ratio_at_valid_tick(convert(tick, int256))
+
+
+@internal
+@pure
+def _sqrt_ratio_at_valid_tick(tick: int256) -> uint256:
+    """
+    @dev `_sqrt_ratio_at_tick` of a tick the caller has checked, such as a
+         mean tick `_try_observe` returns.
+    @param tick The tick, in `[MIN_TICK, MAX_TICK]` (not checked here).
+    @return uint256 The square root of the token1 per token0 price, as a
+            Q64.96 number in `[MIN_SQRT_RATIO, MAX_SQRT_RATIO]`.
+    """
+    # `|tick| <= MAX_TICK`: the negation cannot overflow, and the result is
+    # not negative (reinterpreted as unsigned bits, unchecked)
+    abs_tick: uint256 = convert(convert(tick, bytes32), uint256)
+    if tick < 0:
+        abs_tick = convert(convert(unsafe_sub(0, tick), bytes32), uint256)
 
     # `ratio` starts at or below `2**128` and every factor is below `2**128`,
     # so each product is below `2**256` and, shifted right by 128 bits,
@@ -175,13 +199,14 @@ def _sqrt_ratio_at_tick(tick: int24) -> uint256:
     if abs_tick & 524288 != 0:
         ratio = unsafe_mul(ratio, _FACTOR_19) >> 128
 
-    # At `|tick| = MAX_TICK` the ratio is still about `2**64`, never zero.
+    # At `|tick| = MAX_TICK` the ratio is still about `2**64`, never zero;
+    # rounded up, `ratio >> 32` (below `2**224`) cannot overflow.
     if tick > 0:
-        ratio = max_value(uint256) // ratio
+        ratio = unsafe_div(max_value(uint256), ratio)
 
     sqrt_ratio: uint256 = ratio >> 32
-    if ratio % _Q32 != 0:
-        sqrt_ratio += 1
+    if ratio & (_Q32 - 1) != 0:
+        sqrt_ratio = unsafe_add(sqrt_ratio, 1)
     return sqrt_ratio
 
 
@@ -216,23 +241,61 @@ def _quote_at_sqrt_ratio(sqrt_ratio: uint256, base_amount: uint256, base_is_toke
     """
     @dev `_quote_at_tick` from the tick's square root ratio, for a caller
          that has it already (one `_sqrt_ratio_at_tick` instead of two).
-    @param sqrt_ratio `_sqrt_ratio_at_tick(tick)`.
+    @notice The products are those of `math._mul_div`, cheaper where the
+            divisor is a power of two (`_mul_shift`) or the dividend fits
+            in 256 bits (a plain division), with the same results and the
+            same revert on overflow.
+    @param sqrt_ratio `_sqrt_ratio_at_tick(tick)`, in
+           `[MIN_SQRT_RATIO, MAX_SQRT_RATIO]`.
     @param base_amount The amount of the base token, in its own units.
     @param base_is_token0 Whether the base token is the pool's token0.
     @return uint256 The amount of the quote token, rounded down.
     """
     if sqrt_ratio <= _MAX_UINT128:
-        # Below `2**128`, the square fits in 256 bits.
-        ratio_x192: uint256 = sqrt_ratio * sqrt_ratio
+        # Below `2**128`, the square fits in 256 bits (unchecked), and it is
+        # at least `MIN_SQRT_RATIO**2`, not zero.
+        ratio_x192: uint256 = unsafe_mul(sqrt_ratio, sqrt_ratio)
         if base_is_token0:
-            return math._mul_div(ratio_x192, base_amount, _Q192, False)
+            return self._mul_shift(ratio_x192, base_amount, 192)
+        if base_amount < _Q64:
+            # `base_amount * 2**192` fits in 256 bits: an exact division
+            return unsafe_div(base_amount << 192, ratio_x192)
         return math._mul_div(_Q192, base_amount, ratio_x192, False)
 
     # `sqrt_ratio < 2**160`, so `ratio_x128 < 2**256`, and `ratio_x128 > 2**192`.
-    ratio_x128: uint256 = math._mul_div(sqrt_ratio, sqrt_ratio, _Q64, False)
+    ratio_x128: uint256 = self._mul_shift(sqrt_ratio, sqrt_ratio, 64)
     if base_is_token0:
-        return math._mul_div(ratio_x128, base_amount, _Q128, False)
+        return self._mul_shift(ratio_x128, base_amount, 128)
+    if base_amount <= _MAX_UINT128:
+        # `base_amount * 2**128` fits in 256 bits: an exact division
+        return unsafe_div(base_amount << 128, ratio_x128)
     return math._mul_div(_Q128, base_amount, ratio_x128, False)
+
+
+@internal
+@pure
+def _mul_shift(x: uint256, y: uint256, bits: uint256) -> uint256:
+    """
+    @dev `math._mul_div(x, y, 2**bits, False)`: `x * y // 2**bits` in
+         512-bit precision, reverting with the same reason when the result
+         does not fit in 256 bits.
+    @notice The 512-bit product is `high * 2**256 + low`, `low` the wrapped
+            product and `high` its carry, recovered from the product modulo
+            `2**256 - 1` as in `math._mul_div`. The quotient
+            `high * 2**(256 - bits) + low // 2**bits` fits exactly when
+            `high < 2**bits`, so the shifts then lose no bit.
+    @param x The multiplicand.
+    @param y The multiplier.
+    @param bits The power of two of the divisor, in `[1, 255]`.
+    @return uint256 The quotient, rounded down.
+    """
+    mm: uint256 = uint256_mulmod(x, y, max_value(uint256))
+    low: uint256 = unsafe_mul(x, y)
+    high: uint256 = unsafe_sub(mm, low)
+    if mm < low:
+        high = unsafe_sub(high, 1)
+    assert high >> bits == 0, "math: mul_div overflow"
+    return (high << (256 - bits)) | (low >> bits)
 
 
 @internal
@@ -286,6 +349,24 @@ def _consult(pool: address, window: uint32) -> (int24, uint128):
 @view
 def _try_consult(pool: address, window: uint32) -> (bool, int24, uint128):
     """
+    @dev `_try_observe`, its values in the types of `_consult`'s.
+    @param pool The Uniswap V3 pool.
+    @param window The length of the window, in seconds, ending now.
+    @return bool Whether the values are usable.
+    @return int24 The arithmetic mean tick over the window, or zero.
+    @return uint128 The harmonic mean liquidity over the window, or zero.
+    """
+    ok: bool = False
+    mean_tick: int256 = 0
+    liquidity: uint256 = 0
+    ok, mean_tick, liquidity = self._try_observe(pool, window)
+    return ok, convert(mean_tick, int24), convert(liquidity, uint128)
+
+
+@internal
+@view
+def _try_observe(pool: address, window: uint32) -> (bool, int256, uint256):
+    """
     @dev As `_consult`, but returns `False` (and zeros) instead of
          reverting, and only returns `True` with a mean tick that
          `_sqrt_ratio_at_tick` and `_quote_at_tick` accept.
@@ -302,8 +383,9 @@ def _try_consult(pool: address, window: uint32) -> (bool, int24, uint128):
     @param pool The Uniswap V3 pool.
     @param window The length of the window, in seconds, ending now.
     @return bool Whether the values are usable.
-    @return int24 The arithmetic mean tick over the window, or zero.
-    @return uint128 The harmonic mean liquidity over the window, or zero.
+    @return int256 The arithmetic mean tick over the window, or zero.
+    @return uint256 The harmonic mean liquidity over the window (below
+            `2**128`), or zero.
     """
     if window == 0:
         return False, 0, 0
@@ -313,13 +395,7 @@ def _try_consult(pool: address, window: uint32) -> (bool, int24, uint128):
     success, response = raw_call(
         pool,
         # observe([window, 0]): the array's offset, its length, its two words
-        concat(
-            method_id("observe(uint32[])"),
-            convert(32, bytes32),
-            convert(2, bytes32),
-            convert(convert(window, uint256), bytes32),
-            empty(bytes32),
-        ),
+        abi_encode(_OBSERVE_ARRAY_OFFSET, _OBSERVE_LENGTH, convert(window, uint256), empty(uint256), method_id=_OBSERVE),
         max_outsize=_OBSERVE_RESPONSE_SIZE,
         is_static_call=True,
         revert_on_failure=False,
@@ -348,19 +424,38 @@ def _try_consult(pool: address, window: uint32) -> (bool, int24, uint128):
     ):
         return False, 0, 0
 
-    # Both cumulatives are `int56`: their difference cannot overflow.
-    mean_tick: int256 = self._mean_tick(tick_cumulative_1 - tick_cumulative_0, window)
+    # `_mean_tick`, `_seconds_per_liquidity_delta` and
+    # `_harmonic_mean_liquidity` inlined, unchecked where the bounds just
+    # checked make them exact (tests/fuzz/test_oracle_unchecked_math.py
+    # compares them with the checked helpers and with Python's integers):
+    # - both cumulatives are `int56`, so their difference is below `2**56`
+    #   in magnitude (`unsafe_sub` is exact); `window` is not zero and below
+    #   `2**32`, so `SDIV` (truncating toward zero, as Vyper's `//` does)
+    #   cannot overflow, and the quotient is inexact exactly when it times
+    #   `window` (below `2**88` in magnitude) differs from the delta;
+    tick_delta: int256 = unsafe_sub(tick_cumulative_1, tick_cumulative_0)
+    seconds: int256 = convert(window, int256)
+    mean_tick: int256 = unsafe_div(tick_delta, seconds)
+    if tick_delta < 0 and unsafe_mul(mean_tick, seconds) != tick_delta:
+        mean_tick = unsafe_sub(mean_tick, 1)
     if mean_tick < convert(MIN_TICK, int256) or mean_tick > convert(MAX_TICK, int256):
         return False, 0, 0
 
-    liquidity_delta: uint256 = self._seconds_per_liquidity_delta(seconds_per_liquidity_0, seconds_per_liquidity_1)
+    # - both seconds per liquidity are below `2**160`, which divides
+    #   `2**256`: their wrapping difference, masked to 160 bits, is the
+    #   difference modulo `2**160`;
+    liquidity_delta: uint256 = unsafe_sub(seconds_per_liquidity_1, seconds_per_liquidity_0) & _MAX_UINT160
     if liquidity_delta == 0:
         return False, 0, 0
-    liquidity: uint256 = self._harmonic_mean_liquidity(liquidity_delta, window)
+    # - `window * (2**160 - 1) < 2**192`, and the divisor `delta << 32` is
+    #   in `[2**32, 2**192)`: neither overflows nor is zero.
+    liquidity: uint256 = unsafe_div(
+        unsafe_mul(convert(window, uint256), _MAX_UINT160), liquidity_delta << 32
+    )
     if liquidity > _MAX_UINT128:
         return False, 0, 0
 
-    return True, convert(mean_tick, int24), convert(liquidity, uint128)
+    return True, mean_tick, liquidity
 
 
 @internal

@@ -190,15 +190,6 @@ struct PackedAuction:
     rates: uint256  # start_rate (0-127), end_rate (128-255)
 
 
-# @dev One constituent's snapshot: its target and its price as of a start or
-# a refresh (stored packed in `_snapshots`).
-struct Snapshot:
-    target_units: uint256  # units per 10**18 undiluted shares
-    price: uint256  # USD per whole token, 18 decimals
-    updated_at: uint256  # when the price was checked
-    decimals: uint256  # the token's decimals
-
-
 # @dev The current rebalance (stored packed in `_rebalance`).
 struct Rebalance:
     started_at: uint256  # 0 before the first start
@@ -580,7 +571,7 @@ def refresh(asset: address):
     prices: DynArray[uint256, MAX_ASSETS] = []
     decimals: DynArray[uint8, MAX_ASSETS] = []
     prices, decimals = staticcall IOracleRouter(staticcall IIndexVault(vault).oracle()).checked_prices([asset])
-    snap: Snapshot = self._snapshot(asset, started_at)
+    snap: IRebalancer.Snapshot = self._snapshot(asset, started_at)
     self._snapshots[asset] = self._pack_snapshot(snap.target_units, prices[0], decimals[0])
     log PriceRefreshed(caller=msg.sender, asset=asset, price=prices[0])
 
@@ -841,7 +832,7 @@ def rebalance() -> Rebalance:
 
 @external
 @view
-def snapshot(asset: address) -> Snapshot:
+def snapshot(asset: address) -> IRebalancer.Snapshot:
     """
     @dev The snapshot of `asset` in the current rebalance; empty when it has
          none (never snapshotted, or only in an earlier rebalance).
@@ -1128,7 +1119,7 @@ def _pack_snapshot(target: uint256, price: uint256, decimals: uint8) -> uint256:
 
 @internal
 @view
-def _snapshot(asset: address, started_at: uint256) -> Snapshot:
+def _snapshot(asset: address, started_at: uint256) -> IRebalancer.Snapshot:
     """
     @dev The snapshot of `asset` in the current rebalance, or an empty one.
     @param asset Any address.
@@ -1139,8 +1130,8 @@ def _snapshot(asset: address, started_at: uint256) -> Snapshot:
     packed: uint256 = self._snapshots[asset]
     updated_at: uint256 = packed >> 222
     if packed == 0 or started_at == 0 or updated_at < started_at:
-        return empty(Snapshot)
-    return Snapshot(
+        return empty(IRebalancer.Snapshot)
+    return IRebalancer.Snapshot(
         target_units=packed & _MASK_120,
         price=(packed >> 120) & _MASK_96,
         updated_at=updated_at,
@@ -1217,7 +1208,7 @@ def _leg(asset: address, started_at: uint256, supply: uint256, nav: uint256, lim
     """
     @dev One side of a trade (see `_legs`).
     """
-    snap: Snapshot = self._snapshot(asset, started_at)
+    snap: IRebalancer.Snapshot = self._snapshot(asset, started_at)
     assert snap.price != 0, "rebalancer: no snapshot"
     assert block.timestamp <= snap.updated_at + limits_.max_age, "rebalancer: stale snapshot"
     unit: uint256 = 10**snap.decimals

@@ -17,6 +17,16 @@ from ..lib import constants
 
 
 # ---------------------------------------------------------------------------
+#                                  CONSTANTS
+# ---------------------------------------------------------------------------
+
+
+# @dev The head word of a dynamic array's ABI encoding: the offset of its
+# tail, which the stored list leaves out (see `_store_assets`).
+_LIST_HEAD: constant(bytes32) = 0x0000000000000000000000000000000000000000000000000000000000000020
+
+
+# ---------------------------------------------------------------------------
 #                                   STORAGE
 # ---------------------------------------------------------------------------
 
@@ -122,12 +132,11 @@ def _assets() -> DynArray[address, constants.MAX_ASSETS]:
     @dev Reads the constituent list from its data contract.
     @return DynArray The constituents, in basket order.
     """
-    data: Bytes[code_store.MAX_SIZE] = code_store._read(self.assets_pointer)
-    count: uint256 = extract32(data, 0, output_type=uint256)
-    assets_: DynArray[address, constants.MAX_ASSETS] = []
-    for i: uint256 in range(count, bound=constants.MAX_ASSETS):
-        assets_.append(extract32(data, 32 * (i + 1), output_type=address))
-    return assets_
+    # the blob is the list's ABI encoding without its head word: put back,
+    # one decode (checked as any ABI input) reads the whole list
+    return abi_decode(
+        concat(_LIST_HEAD, code_store._read(self.assets_pointer)), DynArray[address, constants.MAX_ASSETS]
+    )
 
 
 @internal

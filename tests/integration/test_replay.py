@@ -43,8 +43,15 @@ SLACK = 0.001  # a weight may end a round this far past its band when a cap (tra
 
 @pytest.fixture(scope="module")
 def replay(accounts):
-    deployer, holder, keeper = accounts[0], accounts[5], accounts[6]
-    return setup_replay(CONFIG, deployer, holder, keeper, keeper_log=EventLog("json", stream=io.StringIO()))
+    deployer, holder, keeper, trader, arbitrageur = accounts[0], accounts[5], accounts[6], accounts[7], accounts[8]
+    return setup_replay(
+        CONFIG,
+        deployer,
+        holder,
+        keeper,
+        keeper_log=EventLog("json", stream=io.StringIO()),
+        secondary=(trader, arbitrageur),
+    )
 
 
 def make_keeper(setup, **overrides) -> Keeper:
@@ -66,7 +73,9 @@ def events(keeper: Keeper, kind: str) -> list[dict]:
     return [e for e in map(json.loads, keeper.log.stream.getvalue().splitlines()) if e["event"] == kind]
 
 
-def test_replay__real_closes_on_the_market_chain__keeper_holds_bands_and_matches_backtest(replay, accounts, tmp_path):
+def test_replay__real_closes_on_the_market_chain__keeper_holds_bands_arbitrage_holds_nav_matches_backtest(
+    replay, accounts, tmp_path
+):
     deployer = accounts[0]
 
     days = [replay_day(replay, i, deployer) for i in range(1, REPLAYED + 1)]
@@ -87,6 +96,13 @@ def test_replay__real_closes_on_the_market_chain__keeper_holds_bands_and_matches
     assert {"tracking_error_annual", "tracking_difference_annual", "turnover_annual", "costs_usd"} <= set(summary)
     assert summary["trades"] == len(history) and summary["keeper_gas"] > 0
     assert len((tmp_path / "levels.csv").read_text().splitlines()) == REPLAYED + 2
+    # the secondary market: noise traded every day, the DEX price back within 0.5% of NAV at each day's end
+    assert len(result.secondary) == REPLAYED and all(d.noise_usd > 0 for d in result.secondary)
+    assert all(abs(d.premium_v3) <= 0.005 for d in result.secondary), [
+        (d.premium_v3, d.notes) for d in result.secondary
+    ]
+    assert summary["secondary"]["share_within_target"] == 1.0 and summary["secondary"]["cycles"] > 0
+    assert len((tmp_path / "premium.csv").read_text().splitlines()) == REPLAYED + 1
     print("\n" + format_table(summary) + f"\n({', '.join(p.name for p in written)})")
 
 

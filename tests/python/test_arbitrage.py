@@ -1,5 +1,6 @@
 """The arbitrageur's planner: inside the band nothing, outside a cycle to the band's edge when it pays, else to
-where profit peaks, else nothing; checked on exact V2 maths and against the closed form of the peak."""
+where profit peaks, else nothing; checked on exact V2 maths, against the closed form of the peak, and on a full-range
+V3 pool against the pool's own swap maths."""
 
 import math
 from fractions import Fraction
@@ -17,6 +18,7 @@ from index_vault.arbitrage.planner import (
     band,
     plan_cycle,
 )
+from index_vault.market.chain.uniswap_v3 import swap_to_price
 from index_vault.market.uniswap_v2_math import get_amount_out
 
 SHARE, USDC = 10**18, 10**6
@@ -45,7 +47,9 @@ def test_plan_cycle__two_percent_above__mints_and_sells_to_the_bands_edge():
     assert cycle.quote == get_amount_out(cycle.shares, pair.shares, pair.quote)  # the pair's own maths
     assert cycle.price_after <= high  # inside the band: the smallest sale that gets there
     one_less = cycle.shares - 1
-    assert Pair(pair.shares + one_less, pair.quote - get_amount_out(one_less, pair.shares, pair.quote)).price > high
+    aim = NAV * Fraction(10_000 + SETTINGS.band_bps - SETTINGS.aim_bps, 10_000)  # a little inside the edge
+    assert cycle.price_after <= aim
+    assert Pair(pair.shares + one_less, pair.quote - get_amount_out(one_less, pair.shares, pair.quote)).price > aim
     cost = cycle.shares * NAV * Fraction(10_030, 10_000)  # minting them through the zap
     assert cycle.profit == cycle.quote - math.ceil(cost) > 0
 
@@ -119,3 +123,32 @@ def test_plan_cycle__any_pair__a_cycle_pays_its_minimum_and_never_pushes_the_pri
     else:
         assert pair.price < low and cycle.shares == get_amount_out(cycle.quote, pair.quote, pair.shares)
         assert pair.price < cycle.price_after < NAV * Fraction(1_000_001, 1_000_000)
+
+
+def v3_pool_at(dollars: str, fee: int = 500, shares: int = 10_000) -> tuple[Pair, int, int]:
+    """A full-range V3 pool of `shares` (token0) at `dollars` a share: its virtual reserves, liquidity and
+    sqrtPriceX96."""
+    quote = int(Fraction(dollars) * shares * USDC)
+    liquidity = math.isqrt(shares * SHARE * quote)
+    sqrt_price = math.isqrt(quote * 2**192 // (shares * SHARE))
+    return Pair(liquidity * 2**96 // sqrt_price, liquidity * sqrt_price // 2**96, v3_fee=fee), liquidity, sqrt_price
+
+
+@pytest.mark.parametrize("dollars", ["103", "97"])
+def test_plan_cycle__v3_pool_off_nav__sized_as_the_pools_own_maths_moves_it_inside_the_band(dollars):
+    pool, liquidity, sqrt_price = v3_pool_at(dollars)
+    aim = SETTINGS.band_bps - SETTINGS.aim_bps
+
+    cycle = plan_cycle(pool, NAV, SETTINGS)
+
+    above = Fraction(dollars) > 100
+    assert cycle.direction == (MINT_AND_SELL if above else BUY_AND_REDEEM) and cycle.profit > 0
+    target = NAV * Fraction(10_000 + aim if above else 10_000 - aim, 10_000)
+    target_sqrt = math.isqrt(target.numerator * 2**192 // target.denominator)
+    zero_for_one, amount_in = swap_to_price(sqrt_price, target_sqrt, liquidity, 500)
+    assert zero_for_one == above  # shares (token0) in when above
+    # within a billionth of the pool's own input (the virtual reserves and square roots round differently)
+    planned = cycle.shares if above else cycle.quote  # exact shares in; or exact shares out, for this quote in
+    assert abs(planned - amount_in) <= amount_in // 10**9
+    low, high = band(NAV, SETTINGS)
+    assert low < cycle.price_after < high

@@ -14,8 +14,9 @@ that two runs give the same figures.
 - NAV-priced, on a local market (Chainlink feeds and Uniswap V3 pools from npm, the real oracle): ERC-4626
   deposit and redeem, `total_value` (a transaction calling the view), a rebalance's start, a refresh, a
   keeper trade through the Uniswap V3 adapter and an auction fill, both beside the bare
-  `SwapRouter.exactInput` of the same pair and amount, at N = 2, 10 and 50; at N = 10 also `create_vault`
-  through the VaultFactory.
+  `SwapRouter.exactInput` of the same pair and amount; the zap's mint of a share for USDC and its redemption
+  to USDC, beside the same swaps sent alone plus the in-kind flow alone; at N = 2, 10 and 50; at N = 10 also
+  `create_vault` through the VaultFactory.
 
 `run_bench` returns the rows ({op, n_assets, gas[, peer, peer_gas][, floor_gas]});
 `index_vault.bench.report` checks the gas targets and writes bench/results/gas.json and gas.md.
@@ -299,6 +300,76 @@ def _measure_rebalancing(spec: BasketSpec, deployed: Deployed, deployer) -> list
     ]
 
 
+def _measure_zap(spec: BasketSpec, deployed: Deployed, deployer) -> list[dict]:
+    """The zap's mint of one share for USDC and its redemption to USDC, each beside the same swaps sent alone
+    through `SwapRouter.exactInput` plus the in-kind flow alone (`peer_gas`: their gas as one transaction would
+    spend it, the intrinsic 21,000 of every swap transaction but one left out)."""
+    n = len(spec.constituents)
+    holder = accounts.test_accounts[5]
+    vault, tokens = deployed.vault, deployed.tokens
+    adapter, swap_router = deployed.adapters["uniswap-v3"], deployed.market.uniswap.swap_router
+    symbols = [c.symbol for c in spec.constituents]
+    u = symbols.index("USDC")
+    usdc = tokens[u]
+    zap = project.Zap.deploy(100, 100, 3_600, sender=deployer)
+    _fund(tokens, [holder], [swap_router, vault, zap], deployer)
+    _quick([(holder, vault, "approve", zap, MAX_UINT)])
+    client = VaultClient(vault)
+
+    quoter = deployed.market.uniswap.quoter_v2
+
+    def buy_legs() -> list[tuple]:
+        """Each constituent's need bought at the pool's exact input for it now (QuoterV2), plus 0.1%."""
+        legs = []
+        for i, (t, need) in enumerate(zip(tokens, client.preview_mint(SHARE), strict=True)):
+            if i == u:
+                legs.append((adapter.address, 0, b""))
+                continue
+            quoted = quoter.quoteExactOutputSingle.call((usdc.address, t.address, need, POOL_FEE, 0)).amountIn
+            legs.append((adapter.address, quoted * 1_001 // 1_000 + 1, v3_route([usdc.address, t.address], [POOL_FEE])))
+        return legs
+
+    sell_legs = [
+        (adapter.address, 0, b"" if i == u else v3_route([t.address, usdc.address], [POOL_FEE]))
+        for i, t in enumerate(tokens)
+    ]
+    vault.mint_in_kind(2 * SHARE, holder, [MAX_UINT] * n, sender=holder)  # the holder's first shares
+    zap.mint(vault, SHARE, usdc, 10**18, buy_legs(), holder, sender=holder)  # the zap's first use, and the holder's
+    zap.redeem(vault, SHARE, usdc, 0, sell_legs, holder, sender=holder)
+    legs = buy_legs()
+    _pin()
+    zap_mint = zap.mint(vault, SHARE, usdc, 10**18, legs, holder, sender=holder)
+    _pin()
+    mint = vault.mint_in_kind(SHARE, holder, [MAX_UINT] * n, sender=holder)
+    buys = []
+    for _i, (_, amount, route) in enumerate(legs):
+        if amount:
+            _pin()
+            buys.append(swap_router.exactInput((route, holder.address, 2**40, amount, 0), sender=holder).gas_used)
+    paid = client.preview_redeem(SHARE)
+    _pin()
+    zap_redeem = zap.redeem(vault, SHARE, usdc, 0, sell_legs, holder, sender=holder)
+    _pin()
+    redeem = vault.redeem_in_kind(SHARE, holder, [0] * n, sender=holder)
+    sells = []
+    for i, (_, _, route) in enumerate(sell_legs):
+        if i != u and paid[i]:
+            _pin()
+            sells.append(swap_router.exactInput((route, holder.address, 2**40, paid[i], 0), sender=holder).gas_used)
+    intrinsic = 21_000
+
+    def peer(flow, swaps: list[int]) -> dict:
+        return {
+            "peer": "exactInput swaps + in-kind flow",
+            "peer_gas": flow.gas_used + sum(g - intrinsic for g in swaps),
+        }
+
+    return [
+        {"op": "zap_mint", "n_assets": n, "gas": zap_mint.gas_used, **peer(mint, buys)},
+        {"op": "zap_redeem", "n_assets": n, "gas": zap_redeem.gas_used, **peer(redeem, sells)},
+    ]
+
+
 def _trade_pair(symbols: list[str]) -> tuple[int, int]:
     """The bench's trade: USDC (the pools' quote, so that the swap is one hop) for the first other constituent."""
     s = symbols.index("USDC")
@@ -332,6 +403,8 @@ def run_bench(sizes: list[int], nav_sizes: list[int], progress: Callable[[str], 
         rows.extend(nav_rows)
         progress(f"rebalance start, refresh, keeper trade, auction fill, N = {n} ...")
         rows.extend(_measure_rebalancing(spec, deployed, deployer))
+        progress(f"zap mint and redeem beside their swaps and in-kind flows, N = {n} ...")
+        rows.extend(_measure_zap(spec, deployed, deployer))
         if n == REBALANCE_N:
             progress(f"factory, N = {n} ...")
             rows.extend(_measure_factory(spec, deployed, deployer))

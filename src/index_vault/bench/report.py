@@ -15,6 +15,11 @@ TARGETS: list[tuple[str, int | None, str, Callable[[dict], float]]] = [
     ("redeem_in_kind", None, "<= 0.7 x Set redeem", lambda r: 0.7 * r["peer_gas"]),
     ("keeper_trade", None, "<= 1.5 x bare swap", lambda r: 1.5 * r["peer_gas"]),
     ("auction_fill", None, "<= 1.6 x bare swap", lambda r: 1.6 * r["peer_gas"]),
+    *(
+        (op, n, f"<= 1.15 x its swaps + {flow}", lambda r: 1.15 * r["peer_gas"])
+        for op, flow in (("zap_mint", "mint_in_kind"), ("zap_redeem", "redeem_in_kind"))
+        for n in (10, 50)
+    ),
     ("rebalance_start", 10, "<= 1,000,000", lambda r: 1_000_000),
     ("erc4626_deposit", 50, "<= 2,400,000", lambda r: 2_400_000),
     ("erc4626_redeem", 50, "<= 2,400,000", lambda r: 2_400_000),

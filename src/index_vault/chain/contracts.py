@@ -56,13 +56,14 @@ def npm_container(name: str) -> ContractContainer:
 
 
 @cache
-def _erc20_type() -> ContractType:
+def erc20_type() -> ContractType:
+    """The standard ERC-20 ABI as a contract type (for Ape instances and plain web3 contracts alike)."""
     return ContractType.model_validate({"contractName": "ERC20", "abi": ERC20_ABI})
 
 
 def erc20_at(address: str) -> ContractInstance:
     """Any ERC-20 token at `address`, read through the standard ABI."""
-    return ContractInstance(address, _erc20_type())
+    return ContractInstance(address, erc20_type())
 
 
 def vault_at(address: str) -> ContractInstance:

@@ -24,6 +24,7 @@ from click.core import ParameterSource
 from eth_utils import function_signature_to_4byte_selector, is_checksum_address, is_hex_address, to_checksum_address
 from web3.exceptions import ContractLogicError as Web3ContractLogicError
 
+from index_vault.chain.tx import revert_reason
 from index_vault.vault.manifest import Deployment, manifest_path, read_manifest, write_manifest
 
 
@@ -71,7 +72,7 @@ class ScriptCommand(ConnectedProviderCommand):
 def user_message(exc: BaseException) -> str | None:
     """One line for an error a user caused (a revert, an address, a network's settings), or None (a bug)."""
     if isinstance(exc, ContractLogicError):
-        return f"the chain refuses it: {revert_text(exc)}"
+        return f"the chain refuses it: {revert_reason(exc)}"
     if isinstance(exc, ContractNotFoundError):
         return f"{exc}: check the address and the network (--network)"
     if isinstance(exc, ConfigError) and "${" in str(exc):
@@ -84,11 +85,6 @@ def user_message(exc: BaseException) -> str | None:
     return None
 
 
-def revert_text(exc: ContractLogicError | Web3ContractLogicError) -> str:
-    """A revert's reason as the contract gave it (Ape's and web3's errors alike)."""
-    return str(exc.message or exc).removeprefix("execution reverted: ") or "reverted without a reason"
-
-
 def would_revert(contract, method: str, *args, sender: AccountAPI) -> str | None:
     """The reason `contract.method(*args)` sent by `sender` would revert now, or None when it would not
     (a plain eth_call: Ape's own simulation prints the call's trace)."""
@@ -96,7 +92,7 @@ def would_revert(contract, method: str, *args, sender: AccountAPI) -> str | None
     try:
         chain.provider.web3.eth.call({"from": sender.address, "to": contract.address, "data": data})
     except Web3ContractLogicError as exc:
-        return revert_text(exc)
+        return revert_reason(exc)
     return None
 
 

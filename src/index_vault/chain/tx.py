@@ -9,8 +9,9 @@ the whole call tree of oracle-heavy calls and take a minute). `send`:
    above "latest" ends in `Wait`), so a bot killed between send and receipt and restarted never sends a
    second transaction while its first may still land;
 2. estimates the gas and refuses to send above the gas price cap (`Wait`);
-3. signs, and broadcasts the signed bytes, retrying a transport error with the very same bytes (so it lands at
-   most once: "already known" and a "nonce too low" for this very transaction count as sent);
+3. signs, asks `before_broadcast(what)` (a fleet worker's lease fence: it raises `Wait` once the worker may no
+   longer send for this account), and broadcasts the signed bytes, retrying a transport error with the very same
+   bytes (so it lands at most once: "already known" and a "nonce too low" for this very transaction count as sent);
 4. polls for the receipt until `receipt_timeout`, then ends in `Wait` (the next call sees it in flight).
 
 `LocalSender` is the fast path of local chains (the market mover): the trader's key signs locally at a fixed
@@ -86,7 +87,8 @@ class TxSender:
     """Transactions of one account through plain web3 (see the module doc).
 
     `log(kind, **fields)` is told of retries and of every broadcast; `on_retry()`, `on_sent(what)` and
-    `on_receipt(gas_used, gas_price)` let a caller count them. `sleep` and `clock` are injectable for tests.
+    `on_receipt(gas_used, gas_price)` let a caller count them; `before_broadcast(what)` may veto a broadcast by
+    raising (`Wait`). `sleep` and `clock` are injectable for tests.
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class TxSender:
         self.gas = gas or GasPolicy()
         self.retry = retry or RetryPolicy()
         self.log, self.on_retry, self.on_sent, self.on_receipt = log, on_retry, on_sent, on_receipt
+        self.before_broadcast: Callable[[str], None] = _nothing
         self.sleep, self.clock = sleep, clock
 
     # --- reading -----------------------------------------------------------------------------------------
@@ -170,6 +173,7 @@ class TxSender:
         gas_limit, max_fee, tip = self.gas_terms(tx)
         raw = self.sign(tx, nonce, gas_limit, max_fee, tip, value, what)
         tx_hash = "0x" + keccak(raw).hex()
+        self.before_broadcast(what)
         self.broadcast(raw, tx_hash, nonce)
         self.on_sent(what)
         self.log("sent", what=what, tx=tx_hash, nonce=nonce, gas_limit=gas_limit, max_fee_gwei=max_fee / GWEI, **fields)

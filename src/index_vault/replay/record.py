@@ -69,6 +69,19 @@ class ReplayTrade:
 
 
 @dataclass
+class SecondaryDay:
+    """One day of the index token's secondary market: each pool's premium over NAV at the day's end (the V3
+    pool's is the DEX price), the noise traded (USD) and the arbitrage cycles."""
+
+    date: str
+    premium_v3: float
+    premium_v2: float
+    noise_usd: float
+    cycles: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # why a pool was left outside its band
+
+
+@dataclass
 class ReplayResult:
     """The whole replay: its settings, the deployment, every day and trade, and the backtest's summary."""
 
@@ -90,6 +103,7 @@ class ReplayResult:
     rounds: int = 0
     reverts: int = 0
     seconds: float = 0.0
+    secondary: list[SecondaryDay] = field(default_factory=list)  # empty without the secondary market
 
     @property
     def dates(self) -> list[str]:
@@ -164,6 +178,33 @@ class ReplayResult:
             "agreement": agreement(days),
             "addresses": self.addresses,
             "seconds": self.seconds,
+            **({"secondary": self.secondary_summary(eth_prices or {})} if self.secondary else {}),
+        }
+
+    def secondary_summary(self, eth_prices: dict[str, float]) -> dict:
+        """The secondary market's figures: the DEX price's premium over NAV at each day's end (the share of days
+        within `PREMIUM_TARGET`, the worst day), the noise traded and the arbitrage cycles, their profit and gas."""
+        days = self.secondary
+        worst = max(days, key=lambda d: abs(d.premium_v3))
+        worst_v2 = max(days, key=lambda d: abs(d.premium_v2))
+        cycles = [c for d in days for c in d.cycles]
+        gas = sum(c["gas"] for c in cycles)
+        gas_usd = sum(c["gas"] * self.gwei * 1e-9 * eth_prices.get(c["date"], 0.0) for c in cycles)
+        return {
+            "premium_target": PREMIUM_TARGET,
+            "days": len(days),
+            "days_within_target": sum(1 for d in days if abs(d.premium_v3) <= PREMIUM_TARGET),
+            "share_within_target": sum(1 for d in days if abs(d.premium_v3) <= PREMIUM_TARGET) / len(days),
+            "worst_premium": worst.premium_v3,
+            "worst_date": worst.date,
+            "v2_share_within_target": sum(1 for d in days if abs(d.premium_v2) <= PREMIUM_TARGET) / len(days),
+            "v2_worst_premium": worst_v2.premium_v2,
+            "noise_volume_usd": sum(d.noise_usd for d in days),
+            "cycles": len(cycles),
+            "cycles_mint_and_sell": sum(1 for c in cycles if c["direction"] == "mint-and-sell"),
+            "profit_usd": sum(c["profit_usd"] for c in cycles),
+            "gas": gas,
+            "gas_usd": gas_usd,
         }
 
     def drift_after(self) -> list[float]:
@@ -174,6 +215,7 @@ class ReplayResult:
         ]
 
 
+PREMIUM_TARGET = 0.005  # |DEX price / NAV - 1| at a day's end
 BACKTEST_KEYS = ("schedule", "turnover_annual", "costs_usd", "rebalances", "trades")
 
 
@@ -237,7 +279,23 @@ def format_table(summary: dict) -> str:
         f"(tolerance {_pct(agree['tracking_error_tolerance'], 1)}): "
         f"{'within' if agree['within_tolerance'] else 'OUTSIDE'} tolerance",
     ]
+    if "secondary" in summary:
+        lines += _secondary_lines(summary["secondary"])
     return "\n".join(lines)
+
+
+def _secondary_lines(sec: dict) -> list[str]:
+    """The secondary market's lines of the end-of-run table."""
+    return [
+        "",
+        f"DEX price vs NAV (V3 pool, 0.05%): within {_pct(sec['premium_target'], 1)} at the end of "
+        f"{sec['days_within_target']} of {sec['days']} days ({_pct(sec['share_within_target'], 1)}); worst "
+        f"{sec['worst_premium']:+.3%} on {sec['worst_date']}; V2 pair: {_pct(sec['v2_share_within_target'], 1)} "
+        f"of days, worst {sec['v2_worst_premium']:+.3%}",
+        f"noise traded ${sec['noise_volume_usd']:,.0f}; arbitrage: {sec['cycles']} cycles "
+        f"({sec['cycles_mint_and_sell']} mint-and-sell), profit ${sec['profit_usd']:,.2f} before gas, "
+        f"{sec['gas']:,} gas (${sec['gas_usd']:,.2f} at the keeper's gas price)",
+    ]
 
 
 def write_results(
@@ -248,6 +306,8 @@ def write_results(
     out.mkdir(parents=True, exist_ok=True)
     summary = result.summary(eth_prices)
     paths = [out / "summary.json", out / "levels.csv", out / "trades.csv", out / "report.md"]
+    if result.secondary:
+        paths.append(_write_premium(result, out / "premium.csv"))
     paths[0].write_text(json.dumps(summary, indent=2) + "\n")
     with paths[1].open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -293,6 +353,29 @@ def write_results(
     return paths
 
 
+def _write_premium(result: ReplayResult, path: Path) -> Path:
+    """premium.csv: a row a day of the secondary market."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["date", "premium_v3", "premium_v2", "noise_usd", "cycles", "cycle_gas", "cycle_profit_usd", "notes"]
+        )
+        for d in result.secondary:
+            writer.writerow(
+                [
+                    d.date,
+                    f"{d.premium_v3:.6f}",
+                    f"{d.premium_v2:.6f}",
+                    f"{d.noise_usd:.2f}",
+                    len(d.cycles),
+                    sum(c["gas"] for c in d.cycles),
+                    f"{sum(c['profit_usd'] for c in d.cycles):.2f}",
+                    "; ".join(d.notes),
+                ]
+            )
+    return path
+
+
 def report_markdown(result: ReplayResult, summary: dict, chart: bool) -> str:
     """A short Markdown report of the run."""
     lines = [
@@ -310,7 +393,10 @@ def report_markdown(result: ReplayResult, summary: dict, chart: bool) -> str:
     ]
     if chart:
         lines += ["![levels](replay.png)", ""]
-    lines += ["Files: `summary.json`, `levels.csv` (a row a day), `trades.csv` (a row a keeper trade).", ""]
+    files = "Files: `summary.json`, `levels.csv` (a row a day), `trades.csv` (a row a keeper trade)"
+    if result.secondary:
+        files += ", `premium.csv` (the DEX price's premium over NAV, a row a day)"
+    lines += [files + ".", ""]
     return "\n".join(lines)
 
 
@@ -324,7 +410,11 @@ def write_chart(result: ReplayResult, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     days = [date.fromisoformat(d) for d in result.dates]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=True, height_ratios=(3, 1))
+    panels = 3 if result.secondary else 2
+    fig, axes = plt.subplots(
+        panels, 1, figsize=(10, 7 + 2 * (panels - 2)), sharex=True, height_ratios=(3, 1, 1)[:panels]
+    )
+    top, bottom = axes[0], axes[1]
     top.plot(days, [d.ideal for d in result.days], label="ideal index", linewidth=1.2)
     top.plot(days, [d.tracked for d in result.days], label="vault NAV per share (on chain)", linewidth=1.2)
     top.plot(days, [d.backtest for d in result.days], label="backtest", linewidth=1.0, linestyle="--")
@@ -340,6 +430,16 @@ def write_chart(result: ReplayResult, path: Path) -> Path:
     bottom.set_ylabel("pp")
     bottom.legend(fontsize=8)
     bottom.grid(alpha=0.3)
+    if result.secondary:
+        premium = axes[2]
+        when = [date.fromisoformat(d.date) for d in result.secondary]
+        premium.plot(when, [100 * d.premium_v3 for d in result.secondary], linewidth=1.0, label="V3 pool (DEX price)")
+        premium.plot(when, [100 * d.premium_v2 for d in result.secondary], linewidth=0.8, label="V2 pair")
+        for edge in (PREMIUM_TARGET, -PREMIUM_TARGET):
+            premium.axhline(100 * edge, color="grey", linestyle=":")
+        premium.set_ylabel("premium %")
+        premium.legend(fontsize=8)
+        premium.grid(alpha=0.3)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=100)

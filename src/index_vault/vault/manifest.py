@@ -34,6 +34,11 @@ class Deployment:
     records: dict[str, dict] = field(default_factory=dict)  # "<symbol>:<contract>" -> how it was deployed
     factory: str | None = None  # the VaultFactory of `ape run factory` (absent from older manifests)
     governor: str | None = None  # the Governor of `ape run governance deploy` (absent from older manifests)
+    # the secondary market of `ape run arbitrage setup` (absent from older manifests)
+    zaps: dict[str, str] = field(default_factory=dict)  # vault symbol -> the Zap its holders and arbitrage use
+    index_pools: dict[str, str] = field(default_factory=dict)  # vault symbol -> its index token's V3 pool
+    arbitrage: str | None = None  # the IndexArbitrage contract (one a chain, for every vault)
+    uniswap: dict[str, str] = field(default_factory=dict)  # a local market's Uniswap V3 (factory, position_manager...)
 
 
 def deployment_record(address: str, tx_hash: str | None, block: int | None, args: list) -> dict:

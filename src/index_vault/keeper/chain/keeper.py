@@ -242,11 +242,16 @@ class Keeper:
             limits = replace(state.limits, cooldown=max(state.limits.cooldown, 1))
             state = replace(state, last_trade=last, limits=limits)
         self.metrics.plans += 1
-        settings = narrowed(state, self.settings(snap), self.config.trade_band)
-        return plan(state, self.execution_settings(snap, state, settings, set(traded)), self.market(snap))
+        settings, market = narrowed(state, self.settings(snap), self.config.trade_band), self.market(snap)
+        return plan(state, self.execution_settings(snap, state, settings, market, set(traded)), market)
 
     def execution_settings(
-        self, snap: Snapshot, state: RebalancerState, settings: KeeperSettings, traded: set[str] = frozenset()
+        self,
+        snap: Snapshot,
+        state: RebalancerState,
+        settings: KeeperSettings,
+        market: Market,
+        traded: set[str] = frozenset(),
     ) -> KeeperSettings:
         """`settings` with the execution policy's caps (`index_vault.keeper.execution.keeper_settings`): the pools'
         depths at this block, the tracking variances of the day (read once a day), the gas of one trade, and
@@ -262,7 +267,7 @@ class Keeper:
             self._variances = (day, tracking_variances(self.venues, snap, weights, self.config.variance_days))
         variances = {a: v * self.config.horizon_days for a, v in self._variances[1].items()}
         last_day = snap.timestamp >= snap.started_at + (policy.window_days - 1) * DAY
-        fixed = self.market(snap).gas_usd(1) / 1e18
+        fixed = market.gas_usd(1) / 1e18
         depths = depths_usd(self.venues, snap)
         capped, decisions = keeper_settings(
             policy, state, settings, depths, variances, fixed, POOL_FEE_BPS, last_day, sliced=traded

@@ -339,13 +339,11 @@ class VaultClient:
     def _approve(self, account: AccountAPI, amounts: Sequence[int], exact: bool = False) -> None:
         """Allows the vault at least `amounts` (mint_in_kind bounds the pull itself by max_amounts_in), or
         exactly `amounts` where the allowance is the only bound (`exact`, for NAV-priced mints)."""
-        for token, amount in zip(self.tokens, amounts, strict=True):
-            current = token.allowance(account, self.vault)
-            if amount == 0 or current == amount or (current > amount and not exact):
-                continue
-            if current != 0:  # USDT-style tokens refuse to change a non-zero allowance
+        for i in self._approvals(account, amounts, exact):
+            token = self.tokens[i]
+            if token.allowance(account, self.vault) != 0:  # USDT-style tokens refuse to change a non-zero one
                 token.approve(self.vault, 0, sender=account)
-            token.approve(self.vault, amount, sender=account)
+            token.approve(self.vault, amounts[i], sender=account)
 
     def _resolve(self, name: str) -> int:
         for i, (token, symbol) in enumerate(zip(self.tokens, self.symbols, strict=True)):

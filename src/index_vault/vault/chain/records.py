@@ -58,8 +58,16 @@ def record_deployed(deployment: Deployment, spec: BasketSpec, deployed: Deployed
         record_contract(
             deployment, f"{spec.symbol}:{name}", adapter, [adapter.factory(), "0x" + bytes(init_hash).hex()]
         )
-    if deployed.market:  # the keeper's pool quotes on the local market
-        deployment.quoters["uniswap-v3"] = deployed.market.uniswap.quoter_v2.address
+    if deployed.market:  # the keeper's pool quotes on the local market, and where it lives
+        uni = deployed.market.uniswap
+        deployment.quoters["uniswap-v3"] = uni.quoter_v2.address
+        deployment.uniswap = {
+            "factory": uni.factory.address,
+            "position_manager": uni.position_manager.address,
+            "swap_router": uni.swap_router.address,
+            "quoter_v2": uni.quoter_v2.address,
+            "weth": uni.weth,
+        }
     args = [deployed.vault.address, deployer]
     record_contract(deployment, f"{spec.symbol}:Rebalancer", deployed.rebalancer, args)
 

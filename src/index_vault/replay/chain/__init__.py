@@ -13,7 +13,9 @@
    close (`advance_market`: arbitrage swaps), lets the TWAP window fill, proposes the day's methodology weights
    when they changed, and runs one round of the real `Keeper` (plan, eth_call, send, receipt) through the pools;
 5. records the day: the vault's balances at the day's closes, the ideal and backtest levels, trades and the
-   keeper's gas: every transaction it sent (starts, refreshes, trades), each kind apart, and why it started.
+   keeper's gas: every transaction it sent (starts, refreshes, trades), each kind apart, and why it started;
+6. with the secondary market (`index_vault.replay.chain.secondary`): noise traders trade the index token on its pools,
+   the arbitrageur brings their prices back to NAV, and the day's premium is recorded.
 
 Length: just over 500 lines: the set-up's steps and the daily loop share `ReplaySetup`; apart they would pass
 it and the keeper's settings around.
@@ -45,6 +47,7 @@ from index_vault.methodology.backtest import GWEI, BacktestResult, CostModel, Sc
 from index_vault.methodology.history import History, MethodologyError, find_panel, load_history
 from index_vault.methodology.weights import METRIC_PREFIX, Methodology
 from index_vault.oracle.chain.local import FeedSettings, deploy_oracle
+from index_vault.replay.chain.secondary import Secondary, secondary_day, setup_secondary
 from index_vault.replay.record import ReplayDay, ReplayResult, ReplayTrade, start_reason
 from index_vault.vault.basket import MIN_UNIT
 from index_vault.vault.chain.adapters import allow_adapters, deploy_adapters
@@ -111,6 +114,7 @@ class ReplaySetup:
     day0_timestamp: int = 0  # the start day's block time; day i is `i` days later
     started: float = 0.0  # time.monotonic() when the set-up began
     mover: MarketMover | None = None  # moves the market each day
+    secondary: Secondary | None = None  # the index token's secondary market, when replayed
 
 
 def _window(history: History, start: str, days: int) -> list[str]:
@@ -283,8 +287,10 @@ def setup_replay(
     echo: Echo = _quiet,
     keeper_log: EventLog | None = None,
     on_backtest_day: Callable[[int], None] | None = None,
+    secondary: tuple[AccountAPI, AccountAPI] | None = None,
 ) -> ReplaySetup:
-    """Steps 1-3 of the module doc; returns everything the daily loop needs."""
+    """Steps 1-3 of the module doc; returns everything the daily loop needs. With `secondary` (a noise trader's
+    and an arbitrageur's accounts), the index token's secondary market too (`index_vault.replay.chain.secondary`)."""
     started = time.monotonic()
     panel_path = find_panel(config.data or project_root() / PANEL_PATH)
     methodology = config.methodology()
@@ -345,6 +351,9 @@ def setup_replay(
         mover=MarketMover(book, deployer),
     )
     result.days.append(_record(setup, 0, drift=0.0))
+    if secondary:
+        setup.secondary = setup_secondary(setup, deployer, *secondary, holder)
+        echo(f"index token on a V3 pool {setup.secondary.pools['v3'].address} and a V2 pair, seeded at NAV")
     setup.day0_timestamp = chain.blocks.head.timestamp
     return setup
 
@@ -455,8 +464,11 @@ def keeper_round(setup: ReplaySetup, i: int, drift: float, keeper: Keeper | None
 
 
 def replay_day(setup: ReplaySetup, i: int, deployer: AccountAPI) -> ReplayDay:
-    """Steps 4 and 5 of the module doc for day `i` of the window (i >= 1)."""
-    return keeper_round(setup, i, move_to_day(setup, i, deployer))
+    """Steps 4 and 5 of the module doc for day `i` of the window (i >= 1), then the secondary market's day."""
+    day = keeper_round(setup, i, move_to_day(setup, i, deployer))
+    if setup.secondary is not None:
+        secondary_day(setup, setup.secondary, i)
+    return day
 
 
 def finish_replay(setup: ReplaySetup) -> ReplayResult:

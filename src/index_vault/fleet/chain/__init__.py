@@ -1,0 +1,1 @@
+"""The fleet's chain parts: the factory's registry (`registry`) and one vault's round on a worker (`round`)."""

@@ -1,0 +1,90 @@
+"""The zap on real Uniswap V3 pools (the local market of `ape run deploy`) through the V3 adapter: a holder of USDC
+mints the demo basket's shares and redeems them to USDC in one transaction each, within the oracle bound."""
+
+import re
+
+from ape import accounts
+
+from index_vault.chain.contracts import erc20_at, npm_container
+from index_vault.common.units import parse_units
+from index_vault.keeper.routes import v3_route
+from index_vault.oracle.chain.local import POOL_FEE
+from index_vault.vault.chain.deploy import deploy_vault, fund_test_accounts
+from index_vault.vault.spec import load_spec
+from index_vault.vault.zap import plan_mint
+from tests.integration.conftest import DEMO_SPEC
+
+SHARE = 10**18
+
+
+def test_zap__demo_basket_on_v3_pools__usdc_in_shares_out_and_back_within_the_oracle_bound(project):
+    deployer, keeper, holder = accounts.test_accounts[0], accounts.test_accounts[2], accounts.test_accounts[4]
+    spec = load_spec(DEMO_SPEC)
+    deployed = deploy_vault(spec, deployer, local=True, echo=lambda _: None)
+    vault, rebalancer, adapter = deployed.vault, deployed.rebalancer, deployed.adapters["uniswap-v3"]
+    fund_test_accounts(spec, deployed.tokens, [deployer], 100 * SHARE, sender=deployer)
+    for token in deployed.tokens:
+        token.approve(vault, 2**256 - 1, sender=deployer)
+    vault.mint_in_kind(100 * SHARE, deployer, [2**256 - 1] * len(deployed.tokens), sender=deployer)
+    vault.grantRole(vault.KEEPER_ROLE(), keeper, sender=deployer)
+    rebalancer.start_rebalance(sender=keeper)  # the snapshot prices the zap's bound reads
+    zap = project.Zap.deploy(100, 100, 3600, sender=deployer)
+    symbols = [c.symbol for c in spec.constituents]
+    usdc = deployed.tokens[symbols.index("USDC")]
+    usdc.mint(holder, 10_000 * 10**6, sender=deployer)
+    usdc.approve(zap, 2**256 - 1, sender=holder)
+
+    shares, supply = 10 * SHARE, vault.totalSupply()
+    need = [held * shares // supply + 1 for held in vault.holdings()]  # the lens's preview: the mint rounds up
+    decimals = [c.decimals for c in spec.constituents]
+    prices = [parse_units(c.price_usd, 18) for c in spec.constituents]
+    plan = plan_mint(need, decimals, prices, symbols.index("USDC"), 6, 10**18, fee_bps=30, margin_bps=70)
+    legs = [
+        (adapter.address, amount, b"" if token == usdc else v3_route([usdc.address, token.address], [POOL_FEE]))
+        for token, amount in zip(deployed.tokens, plan.amounts_in, strict=True)
+    ]
+    max_in = plan.max_in
+    before = usdc.balanceOf(holder)
+
+    receipt = zap.mint(vault, shares, usdc, max_in, legs, holder, sender=holder)
+
+    (event,) = zap.ZapMinted.from_receipt(receipt)
+    spent = before - usdc.balanceOf(holder)
+    assert vault.balanceOf(holder) == shares and event.spent == spent < max_in
+    assert spent * 10**12 * 10_000 <= event.value * 10_100  # within the 1% premium of the oracle's value
+    for token in (*deployed.tokens, vault):
+        assert token.balanceOf(zap) == 0
+    swaps = len(legs) - 1
+    print(f"\nzap mint of 10 shares ({swaps} swaps on V3 pools): {receipt.gas_used:,} gas, {spent / 1e6:,.2f} USDC")
+
+    sell = [(adapter.address, 0, b"" if t == usdc else v3_route([t.address, usdc.address], [POOL_FEE]))
+            for t in deployed.tokens]  # fmt: skip
+    vault.approve(zap, shares, sender=holder)
+    receipt = zap.redeem(vault, shares, usdc, 0, sell, holder, sender=holder)
+
+    (event,) = zap.ZapRedeemed.from_receipt(receipt)
+    assert vault.balanceOf(holder) == 0 and event.received * 10**12 * 10_000 >= event.value * 9_900
+    assert usdc.balanceOf(holder) == before - spent + event.received
+    assert all(erc20_at(t.address).balanceOf(zap) == 0 for t in deployed.tokens)
+    print(f"zap redeem of 10 shares: {receipt.gas_used:,} gas, {event.received / 1e6:,.2f} USDC back")
+
+
+def test_vault_buy_and_sell__ten_thousand_dollars_through_the_zap__cheaper_over_nav_than_the_erc4626_deposit(
+    run_script, deployed
+):
+    holder = accounts.test_accounts[6]
+    usdc = npm_container("StandardTokenMock").at(deployed["tokens"]["USDC"])
+    usdc.mint(holder, 20_000 * 10**6, sender=holder)
+
+    out = run_script("vault", "buy", "100", "--account", "TEST::6", "--yes").stdout  # about $10,000
+
+    bought = re.search(r"bought 100 \S+ for (\d+) base units of USDC .*: ([+-][\d.]+)% against NAV", out)
+    deposit = re.search(r"the ERC-4626 deposit of the same value in WETH buys [\d.]+: ([+-][\d.]+)% against NAV", out)
+    assert bought and deposit, out
+    zap_premium, deposit_premium = float(bought.group(2)), float(deposit.group(1))
+    assert 0 < zap_premium < deposit_premium, out  # the zap pays the pools' fees; the deposit both price bands
+    print(f"\n$10,000 buy: zap {zap_premium:+.3f}% over NAV, ERC-4626 deposit {deposit_premium:+.3f}%")
+
+    sold = run_script("vault", "sell", "50", "--account", "TEST::6", "--yes").stdout  # of the 100 less the mint fee
+
+    assert re.search(r"sold 50 \S+ for \d+ base units of USDC: -[\d.]+% against NAV", sold), sold
