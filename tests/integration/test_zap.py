@@ -3,6 +3,7 @@ mints the demo basket's shares and redeems them to USDC in one transaction each,
 
 import re
 
+import ape
 from ape import accounts
 
 from index_vault.chain.contracts import erc20_at, npm_container
@@ -88,3 +89,25 @@ def test_vault_buy_and_sell__ten_thousand_dollars_through_the_zap__cheaper_over_
     sold = run_script("vault", "sell", "50", "--account", "TEST::6", "--yes").stdout  # of the 100 less the mint fee
 
     assert re.search(r"sold 50 \S+ for \d+ base units of USDC: -[\d.]+% against NAV", sold), sold
+
+
+def test_zap_mint__a_leg_routed_to_a_token_outside_the_basket__reverts_and_nothing_moves(project, deployed):
+    holder = accounts.test_accounts[7]
+    vault = project.IndexVault.at(next(iter(deployed["vaults"].values())))
+    usdc = npm_container("StandardTokenMock").at(deployed["tokens"]["USDC"])
+    usdc.mint(holder, 1_000 * 10**6, sender=holder)
+    stray = npm_container("StandardTokenMock").deploy(holder, 0, "Stray", "STRAY", 18, sender=holder)
+    zap = project.Zap.deploy(100, 100, 3600, sender=holder)
+    usdc.approve(zap, 2**256 - 1, sender=holder)
+    adapter = deployed["adapters"]["uniswap-v3"]
+    legs = [
+        (adapter, 0, b"") if a == usdc.address else (adapter, 10 * 10**6, v3_route([usdc.address, a], [POOL_FEE]))
+        for a in vault.assets()
+    ]
+    legs[0] = (adapter, 10 * 10**6, v3_route([usdc.address, stray.address], [POOL_FEE]))  # not the constituent
+    before = usdc.balanceOf(holder)
+
+    with ape.reverts("adapter: route does not match"):
+        zap.mint(vault, 10**17, usdc, 100 * 10**6, legs, holder, sender=holder)
+
+    assert usdc.balanceOf(holder) == before and vault.balanceOf(holder) == 0
