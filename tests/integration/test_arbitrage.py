@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import ape
 import pytest
 from ape import accounts, chain, networks, project
 from ape.contracts import ContractInstance
 
 from index_vault.arbitrage.chain.arbitrageur import Arbitrageur, ArbitrageVenue, venue_legs
 from index_vault.arbitrage.chain.pools import INDEX_POOL_FEE, nav_in_quote, seed_index_pair, seed_index_pool
-from index_vault.arbitrage.planner import BUY_AND_REDEEM, MINT_AND_SELL, ArbitrageSettings
+from index_vault.arbitrage.planner import BUY_AND_REDEEM, MINT_AND_SELL, ArbitrageSettings, plan_cycle
 from index_vault.chain.contracts import erc20_at, npm_container, vault_at
 from index_vault.keeper.routes import v3_route
 from index_vault.market.chain.uniswap_v2 import UniswapV2, deploy_uniswap_v2, swap_exact_input_v2
@@ -168,6 +169,25 @@ def test_arbitrageur__inside_the_band__sends_nothing(market, kind):
 
     assert outcome.status == "inside" and outcome.reason == "inside the band"
     assert web3.eth.get_transaction_count(market.arbitrageur_account.address) == nonce
+
+
+def test_mint_and_sell__front_run_on_the_index_pool__reverts_below_its_minimum_profit(market):
+    push(market, "v3", usdc_in=600 * 10**6)
+    arb = Arbitrageur(market.venues["v3"], market.arbitrageur_account, SETTINGS)
+    pair, nav = arb.read()
+    cycle = plan_cycle(pair, nav, SETTINGS)
+    legs = arb.mint_legs(cycle.shares)
+    assert cycle.direction == MINT_AND_SELL and cycle.profit > 0
+    push(market, "v3", shares_in=6 * 10**18)  # a front-runner sells first: the pool is back at NAV or below
+
+    with ape.reverts():
+        market.arbitrage.mint_and_sell(
+            market.pools["v3"], True, market.vault, market.zap, cycle.shares, legs, cycle.profit // 2,
+            market.arbitrageur_account, sender=market.arbitrageur_account,
+        )  # fmt: skip
+
+    assert_nothing_left(market)
+    assert market.vault.balanceOf(market.arbitrageur_account) == 0
 
 
 def test_arbitrageur__killed_between_send_and_receipt__restarted__no_second_cycle(market):
