@@ -3,9 +3,9 @@ this session's anvil with its secondary market (`ape run arbitrage setup`: the i
 the zap, the arbitrage contract; one arbitrage cycle), the page in headless Chromium (the system's, driven by
 Playwright) with a test EIP-1193 wallet that forwards to anvil for an unlocked account. The page's figures are
 compared with the chain's (the DEX price and its premium with the pool's `slot0` against NAV, each day's NAV and
-DEX price with the state at that time); a mint and a redemption in kind, an ERC-4626 deposit and a zap buy land
-through the wallet and the page follows; refused actions show why. Every request to a host other than this
-machine fails the test, as does a console error."""
+DEX price with the state at that time); a mint and a redemption in kind, an ERC-4626 deposit, a zap buy and a zap
+sale land through the wallet and the page follows; refused actions show why. Every request to a host other than
+this machine fails the test, as does a console error."""
 
 import json
 import os
@@ -289,5 +289,15 @@ def test_dashboard__page_of_a_deployed_vault__shows_the_chains_figures_and_its_a
             assert wallet.confirmations == sent + 1  # the approval; the refused buy never reaches the wallet
         finally:
             vault.unpause(sender=accounts.test_accounts[0])
+
+        # a zap sale for USDC: the exact approval of the shares, then the zap's redemption; nothing left in the zap
+        shares, received = vault.balanceOf(user), usdc.balanceOf(user)
+        result, error = _act(page, "zap-sell", "0.5")
+        assert error == "" and vault.balanceOf(user) == shares - SHARE // 2, (result, error)
+        min_out = decode(["address", "uint256", "address", "uint256"], bytes.fromhex(wallet.sent[-1]["data"][10:266]))[
+            3
+        ]
+        assert usdc.balanceOf(user) - received >= min_out > 0 and vault.allowance(user, zap) == 0
+        assert all(project.IndexVault.at(a).balanceOf(zap) == 0 for a in [*vault.assets(), vault.address])
 
         assert log.problems() == []

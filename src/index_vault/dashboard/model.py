@@ -4,8 +4,8 @@
 `index_vault.dashboard.chain.reads`) into JSON for the page: every figure as exact base units (`raw`, a decimal
 string) beside its text for people. The wording lives here, once: an oracle status in words, a premium or a
 discount by its sign (a DEX price under NAV is a discount, over it a premium, equal "at NAV"; the text's sign
-is the difference's, even where it rounds to 0.00%), a governance
-action's time left, a weight's place against its band.
+is the difference's, even where it rounds to 0.00%), a governance action's time left, a weight's place against
+its band.
 """
 
 from dataclasses import dataclass, field
