@@ -302,7 +302,7 @@ def _long_basket(market, make_token, aggregator_deployer, pool_deployer, n: int)
         assets.append(token.address)
         amounts.append((i + 2) * 10 ** (6 + i % 13))
         feeds.append(feed)
-    return router, assets + [usdc.address], amounts + [1_000 * 10**6], feeds
+    return router, [*assets, usdc.address], [*amounts, 1_000 * 10**6], feeds
 
 
 @pytest.mark.parametrize("n", [8, 9, 16, 21])
