@@ -224,12 +224,23 @@ def test_arbitrageur__killed_between_send_and_receipt__restarted__no_second_cycl
     assert_nothing_left(market)
 
 
-def test_arbitrage_script__setup_status_run__the_pool_back_inside_the_band(run_script, deployed, deployments_dir):
-    run_script("vault", "mint", "30")  # the deployer, funded by the local deployment
+@pytest.fixture(scope="module")
+def own_deployment(run_script, tmp_path_factory) -> tuple[dict, Path]:
+    """The demo basket deployed by `ape run deploy` into a manifest of its own (within this module's chain: the
+    session's `deployed` vault is left alone)."""
+    folder = tmp_path_factory.mktemp("arbitrage-deployments")
+    env = {"INDEX_VAULT_DEPLOYMENTS": str(folder)}
+    run_script("deploy", str(DEMO_SPEC), env=env)
+    (path,) = (folder / "local").glob("*.json")
+    return env, path
 
-    out = run_script("arbitrage", "setup", "--shares", "20", "--yes").stdout
 
-    (path,) = (deployments_dir / "local").glob("*.json")
+def test_arbitrage_script__setup_status_run__the_pool_back_inside_the_band(run_script, own_deployment):
+    env, path = own_deployment
+    run_script("vault", "mint", "30", env=env)  # the deployer, funded by the local deployment
+
+    out = run_script("arbitrage", "setup", "--shares", "20", "--yes", env=env).stdout
+
     manifest = json.loads(path.read_text())
     symbol = next(iter(manifest["vaults"]))
     pool, zap = manifest["index_pools"][symbol], manifest["zaps"][symbol]
@@ -247,9 +258,9 @@ def test_arbitrage_script__setup_status_run__the_pool_back_inside_the_band(run_s
     usdc = npm_container("StandardTokenMock").at(manifest["tokens"]["USDC"])
     usdc.mint(trader, 10**11, sender=trader)
     swap_exact_input(uni, usdc, manifest["vaults"][symbol], INDEX_POOL_FEE, 200 * 10**6, trader)  # ~10% of a side
-    assert "mint-and-sell" in run_script("arbitrage", "status").stdout
+    assert "mint-and-sell" in run_script("arbitrage", "status", env=env).stdout
 
-    ran = run_script("arbitrage", "run", "--once", "--yes", "--account", "TEST::5").stdout
+    ran = run_script("arbitrage", "run", "--once", "--yes", "--account", "TEST::5", env=env).stdout
 
     assert ran.startswith("mined: above the band (mint-and-sell"), ran
     vault = vault_at(manifest["vaults"][symbol])
@@ -261,12 +272,9 @@ def test_arbitrage_script__setup_status_run__the_pool_back_inside_the_band(run_s
     # the same arbitrageur as a silverback bot, on new blocks, after a seller pushed the pool under the band
     vault.transfer(trader, 2 * 10**18, sender=accounts.test_accounts[0])
     swap_exact_input(uni, vault, usdc, INDEX_POOL_FEE, 2 * 10**18, trader)
-    env = {
-        "SILVERBACK_SIGNER_ALIAS": "TEST::5",
-        "SILVERBACK_BOT_NAME": BOT_NAME,
-        "INDEX_VAULT_DEPLOYMENTS": str(deployments_dir),
-    }
-    log = _run_bot(env, "mined: below the band")
+    log = _run_bot(
+        {**env, "SILVERBACK_SIGNER_ALIAS": "TEST::5", "SILVERBACK_BOT_NAME": BOT_NAME}, "mined: below the band"
+    )
     assert "mined: below the band" in log, log[-3000:]
     assert "arbitrageur stopped: 1 cycles" in log, log[-3000:]  # one cycle, then inside the band
 
