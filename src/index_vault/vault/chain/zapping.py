@@ -14,13 +14,13 @@ the shares at the vault's NAV per share).
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from ape import project
 from ape.api import AccountAPI
 from ape.contracts import ContractInstance
 
 from index_vault.chain.contracts import erc20_at, npm_container
-from index_vault.common.units import WAD
 from index_vault.vault.chain.client import VaultClient, VaultError
 from index_vault.vault.zap import (
     POOL_FEE_BPS,
@@ -29,6 +29,7 @@ from index_vault.vault.zap import (
     quoted_mint,
     sell_min_out,
     zap_legs,
+    zap_trade,
 )
 
 
@@ -85,8 +86,9 @@ class ZapClient:
         return amount * self._price(token) // 10 ** erc20_at(token).decimals()
 
     def _trade(self, amount: int, shares: int, token: str, handed_back: int = 0) -> ZapTrade:
-        nav = shares * self.vault.value_per_share() // WAD
-        return ZapTrade(amount, shares, nav, self._value(token, amount) - handed_back)
+        """`zap_trade` at the vault's NAV per share now, less `handed_back` (USD) of constituents returned."""
+        trade = zap_trade(amount, shares, self.vault.value_per_share(), self._price(token), erc20_at(token).decimals())
+        return replace(trade, token_value=trade.token_value - handed_back)
 
     def _holdings(self, account: AccountAPI, skip: str) -> list[int]:
         return [
@@ -113,11 +115,14 @@ class ZapClient:
         echo(f"buy {self.client.describe_shares(shares)} through the zap, spending at most {max_in} base units")
         confirm()
         erc20_at(token).approve(self.zap, max_in, sender=account)
+        before = self._holdings(account, token)
         receipt = self.client.last_receipt = self.zap.mint(
             self.vault, shares, token, max_in, legs, account, sender=account
         )
         (event,) = self.zap.ZapMinted.from_receipt(receipt)
-        return self._trade(event.spent, shares, token)
+        back = [b - a for a, b in zip(before, self._holdings(account, token), strict=True)]
+        handed_back = sum(self._value(a, x) for a, x in zip(self.assets, back, strict=True) if x)
+        return self._trade(event.spent, shares, token, handed_back)
 
     def sell(
         self,
