@@ -29,7 +29,8 @@ class _ServeByDefault(click.Group):
 
 
 def manifest_backend(rpc: Rpc) -> ChainBackend:
-    """The backend over this network's manifest: its vaults, Governor, factory, index-token pools and zaps."""
+    """The backend over this network's manifest: its vaults, Governor, factory, index-token pools, zaps, the
+    arbitrage contract, and the Uniswap V3 adapter and quoter the zaps' legs use."""
     deployment = load_deployment()
     starts = {}
     for key, record in deployment.records.items():
@@ -46,6 +47,9 @@ def manifest_backend(rpc: Rpc) -> ChainBackend:
         },
         zaps={by_symbol[s]: a for s, a in (getattr(deployment, "zaps", None) or {}).items() if s in by_symbol},
         start_blocks=starts,
+        arbitrage=deployment.arbitrage,
+        adapter=deployment.adapters.get("uniswap-v3"),
+        quoter=deployment.quoters.get("uniswap-v3"),
     )
     return ChainBackend(rpc, deployment.vaults, sources, deployment.factory)
 

@@ -176,29 +176,38 @@ fee_option = click.option("--fee", default=3000, show_default=True, help="V3 fee
 token_option = click.option("--token", default="USDC", show_default=True, help="The token paid or received.")
 
 
-@cli.command(cls=ScriptCommand)
-@click.argument("shares")
-@vault_option
-@account_option(prompt=False)
-@token_option
-@slippage_option
-@fee_option
-@yes_option
-def buy(shares, vault_ref, account, token, slippage_bps, fee, yes):
-    """Buy SHARES index shares paying one token through the zap; shown beside the ERC-4626 deposit."""
+def _zap_options(f):
+    for option in reversed(
+        [click.argument("shares"), vault_option, account_option(prompt=False), token_option, slippage_option,
+         fee_option, yes_option]
+    ):  # fmt: skip
+        f = option(f)
+    return f
+
+
+def _zap(what: str, shares, vault_ref, account, token, slippage_bps, fee, yes):
+    """The client, the zap's trade (`buy` or `sell` of ZapClient) and the token's address."""
     client, sender = _client(vault_ref), pick_account(account)
     zapper, address = _zapper(client, fee), _token(client, token)
     try:
-        bought = zapper.buy(
+        trade = getattr(zapper, what)(
             sender,
             address,
             _shares(shares),
             slippage_bps,
             echo=click.echo,
-            confirm=lambda: authorize(sender, "Buy", yes),
+            confirm=lambda: authorize(sender, what.capitalize(), yes),
         )
     except VaultError as exc:
         raise click.ClickException(str(exc)) from exc
+    return client, zapper, trade
+
+
+@cli.command(cls=ScriptCommand)
+@_zap_options
+def buy(shares, vault_ref, account, token, slippage_bps, fee, yes):
+    """Buy SHARES index shares paying one token through the zap; shown beside the ERC-4626 deposit."""
+    client, zapper, bought = _zap("buy", shares, vault_ref, account, token, slippage_bps, fee, yes)
     click.echo(f"bought {shares} {client.vault.symbol()} for {bought.amount} base units of {token} (the constituents "
                f"bought beyond the mint handed back): {bought.premium:+.3%} against NAV")  # fmt: skip
     other = zapper.deposit_comparison(bought.token_value)
@@ -208,28 +217,10 @@ def buy(shares, vault_ref, account, token, slippage_bps, fee, yes):
 
 
 @cli.command(cls=ScriptCommand)
-@click.argument("shares")
-@vault_option
-@account_option(prompt=False)
-@token_option
-@slippage_option
-@fee_option
-@yes_option
+@_zap_options
 def sell(shares, vault_ref, account, token, slippage_bps, fee, yes):
     """Sell SHARES index shares for one token through the zap."""
-    client, sender = _client(vault_ref), pick_account(account)
-    zapper, address = _zapper(client, fee), _token(client, token)
-    try:
-        sold = zapper.sell(
-            sender,
-            address,
-            _shares(shares),
-            slippage_bps,
-            echo=click.echo,
-            confirm=lambda: authorize(sender, "Sell", yes),
-        )
-    except VaultError as exc:
-        raise click.ClickException(str(exc)) from exc
+    client, _, sold = _zap("sell", shares, vault_ref, account, token, slippage_bps, fee, yes)
     click.echo(f"sold {shares} {client.vault.symbol()} for {sold.amount} base units of {token}: "
                f"{sold.premium:+.3%} against NAV")  # fmt: skip
 

@@ -11,13 +11,16 @@
         each paying the next and the last paying `recipient`. Each pair's
         address is derived by CREATE2 from the factory and the pair init
         code hash, so only a genuine pair is ever paid. The amounts out are
-        the pairs' own constant-product formula with the 0.3% fee. Holds
-        nothing between calls and has no owner; the rebalancer and the vault
-        check the outcome.
+        the pairs' own constant-product formula with the 0.3% fee.
+        `swap_with_callback` is the same swap for a caller that keeps its
+        input: the adapter asks the caller to pay the first pair directly
+        (`IDexPayer.pay_for_swap`). Holds nothing between calls and has no
+        owner; the rebalancer and the vault check the outcome.
 """
 
 
 from ..interfaces import IDexAdapter
+from ..interfaces import IDexPayer
 from ..interfaces import IUniswapV2Pair
 from ..lib import constants
 from ..lib import safe_erc20
@@ -76,6 +79,48 @@ def swap(
     @param recipient Who receives `token_out`.
     @return uint256 The amount bought.
     """
+    return self._swap_path(token_in, token_out, amount_in, min_out, route, recipient, empty(address))
+
+
+@external
+@nonreentrant
+def swap_with_callback(
+    token_in: address,
+    token_out: address,
+    amount_in: uint256,
+    min_out: uint256,
+    route: Bytes[MAX_ROUTE],
+    recipient: address,
+) -> uint256:
+    """
+    @dev As `swap`, but `amount_in` stays with the caller (an `IDexPayer`)
+         until the adapter asks it to pay the first pair.
+    @param token_in The token sold.
+    @param token_out The token bought.
+    @param amount_in The amount sold.
+    @param min_out The least amount bought.
+    @param route As for `swap`.
+    @param recipient Who receives `token_out`.
+    @return uint256 The amount bought.
+    """
+    return self._swap_path(token_in, token_out, amount_in, min_out, route, recipient, msg.sender)
+
+
+@internal
+def _swap_path(
+    token_in: address,
+    token_out: address,
+    amount_in: uint256,
+    min_out: uint256,
+    route: Bytes[MAX_ROUTE],
+    recipient: address,
+    payer: address,
+) -> uint256:
+    """
+    @dev Swaps `amount_in` along the path (`swap`); the first pair is paid
+         by `payer` when it is set, else from this adapter's balance.
+    @return uint256 The amount bought.
+    """
     path: DynArray[address, MAX_PATH] = [token_in, token_out]
     if len(route) != 0:
         path = abi_decode(route, DynArray[address, MAX_PATH])
@@ -83,7 +128,10 @@ def swap(
     hops: uint256 = len(path) - 1
     assert path[0] == token_in and path[hops] == token_out, "adapter: route does not match"
     pair: address = self._pair_for(path[0], path[1])
-    safe_erc20._transfer(token_in, pair, amount_in)
+    if payer == empty(address):
+        safe_erc20._transfer(token_in, pair, amount_in)
+    else:
+        extcall IDexPayer(payer).pay_for_swap(token_in, pair, amount_in)
     amount: uint256 = amount_in
     for i: uint256 in range(hops, bound=MAX_PATH - 1):
         to: address = recipient

@@ -14,12 +14,17 @@
         the pool being swapped (held in transient storage for the call).
         The last hop pays `recipient`; input the first pool did not take
         goes back to the caller, and a later pool must take all it is
-        offered. Holds nothing between calls and has no owner; the
-        rebalancer and the vault check the outcome.
+        offered. `swap_with_callback` is the same swap for a caller that
+        keeps its input until the first pool is owed it: that pool's
+        callback asks the caller to pay it (`IDexPayer.pay_for_swap`), and
+        input the pool did not take never left the caller. Holds nothing
+        between calls and has no owner; the rebalancer and the vault check
+        the outcome.
 """
 
 
 from ..interfaces import IDexAdapter
+from ..interfaces import IDexPayer
 from ..interfaces import IUniswapV3Pool
 from ..lib import constants
 from ..lib import safe_erc20
@@ -54,6 +59,10 @@ pool_init_code_hash: public(immutable(bytes32))
 # callback; set around each pool call only.
 _pool: transient(address)
 _pay_token: transient(address)
+
+# @dev Who pays the first pool of a `swap_with_callback` (its caller); empty
+# while this adapter pays from its own balance.
+_payer: transient(address)
 
 
 @deploy
@@ -92,28 +101,32 @@ def swap(
     @param recipient Who receives `token_out`.
     @return uint256 The amount bought.
     """
-    n: uint256 = len(route)
-    assert n >= 20 + _HOP and (n - 20) % _HOP == 0, "adapter: route does not match"
-    assert self._token_at(route, 0) == token_in and self._token_at(route, n - 20) == token_out, "adapter: route does not match"
-    hops: uint256 = (n - 20) // _HOP
-    amount: uint256 = amount_in
-    for i: uint256 in range(hops, bound=_MAX_HOPS):
-        offset: uint256 = i * _HOP
-        a: address = self._token_at(route, offset)
-        fee: uint24 = convert(convert(slice(route, offset + 20, 3), bytes3), uint24)
-        b: address = self._token_at(route, offset + _HOP)
-        to: address = recipient if i + 1 == hops else self
-        offered: uint256 = amount
-        spent: uint256 = 0
-        spent, amount = self._swap_pool(a, b, fee, offered, to)
-        if i == 0:
-            if spent < amount_in:
-                safe_erc20._transfer(token_in, msg.sender, amount_in - spent)
-        else:
-            # an intermediate token the next pool left would stay here
-            assert spent == offered, "adapter: a later hop left input"
-    assert amount >= min_out, "adapter: too little out"
-    return amount
+    return self._swap_route(token_in, token_out, amount_in, min_out, route, recipient, empty(address))
+
+
+@external
+@nonreentrant
+def swap_with_callback(
+    token_in: address,
+    token_out: address,
+    amount_in: uint256,
+    min_out: uint256,
+    route: Bytes[MAX_ROUTE],
+    recipient: address,
+) -> uint256:
+    """
+    @dev As `swap`, but `amount_in` stays with the caller: the first pool's
+         callback asks the caller (an `IDexPayer`) to pay it what it is
+         owed, at most `amount_in`.
+    @param token_in The token sold.
+    @param token_out The token bought.
+    @param amount_in The most of `token_in` sold.
+    @param min_out The least amount bought.
+    @param route The packed V3 path from `token_in` to `token_out`.
+    @param recipient Who receives `token_out`.
+    @return uint256 The amount bought.
+    """
+    return self._swap_route(token_in, token_out, amount_in, min_out, route, recipient, msg.sender)
 
 
 @external
@@ -129,7 +142,54 @@ def uniswapV3SwapCallback(amount0_delta: int256, amount1_delta: int256, data: By
     assert pool != empty(address) and msg.sender == pool, "adapter: caller is not the pool"
     owed: int256 = max(amount0_delta, amount1_delta)
     assert owed > 0, "adapter: nothing owed"
-    safe_erc20._transfer(self._pay_token, pool, convert(owed, uint256))
+    payer: address = self._payer
+    if payer == empty(address):
+        safe_erc20._transfer(self._pay_token, pool, convert(owed, uint256))
+    else:
+        extcall IDexPayer(payer).pay_for_swap(self._pay_token, pool, convert(owed, uint256))
+
+
+@internal
+def _swap_route(
+    token_in: address,
+    token_out: address,
+    amount_in: uint256,
+    min_out: uint256,
+    route: Bytes[MAX_ROUTE],
+    recipient: address,
+    payer: address,
+) -> uint256:
+    """
+    @dev Swaps `amount_in` along `route` (`swap`); the first pool is paid
+         by `payer` when it is set, else from this adapter's balance.
+    @return uint256 The amount bought.
+    """
+    n: uint256 = len(route)
+    assert n >= 20 + _HOP and (n - 20) % _HOP == 0, "adapter: route does not match"
+    assert self._token_at(route, 0) == token_in and self._token_at(route, n - 20) == token_out, "adapter: route does not match"
+    hops: uint256 = (n - 20) // _HOP
+    amount: uint256 = amount_in
+    if payer != empty(address):
+        self._payer = payer
+    for i: uint256 in range(hops, bound=_MAX_HOPS):
+        offset: uint256 = i * _HOP
+        a: address = self._token_at(route, offset)
+        fee: uint24 = convert(convert(slice(route, offset + 20, 3), bytes3), uint24)
+        b: address = self._token_at(route, offset + _HOP)
+        to: address = recipient if i + 1 == hops else self
+        offered: uint256 = amount
+        spent: uint256 = 0
+        spent, amount = self._swap_pool(a, b, fee, offered, to)
+        if i == 0:
+            if payer != empty(address):
+                self._payer = empty(address)  # later pools are paid from here
+            elif spent < amount_in:
+                safe_erc20._transfer(token_in, msg.sender, amount_in - spent)
+        else:
+            # an intermediate token the next pool left would stay here
+            assert spent == offered, "adapter: a later hop left input"
+    assert amount >= min_out, "adapter: too little out"
+    return amount
 
 
 @internal

@@ -23,10 +23,11 @@
 MAX_SIZE: constant(uint256) = 2048
 
 
-# @dev The largest blob of `_write_large` (the ABI encoding of 50 eight-word
-# configurations and its head): a separate size, so that the memory of every
-# `_read` caller is not sized for it.
-MAX_LARGE_SIZE: constant(uint256) = 12864
+# @dev The largest blob of `_write_large` (an oracle bundle of 50 eight-word
+# configurations: the ABI encoding of its words, seven chunks of eight
+# configurations and their two head words, after its own head): a separate
+# size, so that the memory of every `_read` caller is not sized for it.
+MAX_LARGE_SIZE: constant(uint256) = 14848
 
 
 # @dev Where the blob starts in a data contract's code: a reader may copy a

@@ -33,8 +33,9 @@
         contract of its own. A basket priced together (a vault's
         constituents, in the vault's order) can also be *bundled*: anyone
         may copy the configurations of a list of assets into one data
-        contract (`bundle`), which pricing that list then reads in one call
-        instead of one storage read and one call per asset. A bundle is
+        contract (`bundle`), which pricing that list then reads eight
+        configurations at a time (one copy of its code each) instead of one
+        storage read and one copy per asset. A bundle is
         used only while no configuration has changed since it was made
         (`config_version`); otherwise pricing reads each asset's own
         configuration, with the same result.
@@ -142,8 +143,21 @@ _CONFIG_WORDS: constant(uint256) = 8
 _CONFIG_BYTES: constant(uint256) = _CONFIG_WORDS * 32
 
 
-# @dev Where a bundle's first configuration starts in its blob: after the
-# offset and the length of its ABI encoding as a dynamic array.
+# @dev A bundle's configurations are read `_CHUNK` at a time: its words are
+# a run of chunks, each the ABI encoding of a dynamic array of at most
+# `_CHUNK` configurations (its offset and its length, then the
+# configurations), the last one padded with zero words to the same size.
+# One copy of a fixed size from the bundle's code and one decode (a length
+# check and a single memory copy, where eight-word decodes copy word by
+# word) read a chunk.
+_CHUNK: constant(uint256) = 8
+_CHUNK_WORDS: constant(uint256) = 2 + _CHUNK * _CONFIG_WORDS
+_CHUNK_BYTES: constant(uint256) = _CHUNK_WORDS * 32
+_BUNDLE_WORDS: constant(uint256) = (constants.MAX_ASSETS + _CHUNK - 1) // _CHUNK * _CHUNK_WORDS
+
+
+# @dev Where a bundle's first chunk starts in its blob: after the offset and
+# the length of the blob's ABI encoding as a dynamic array of words.
 _BUNDLE_HEAD: constant(uint256) = 64
 
 
@@ -400,19 +414,26 @@ def bundle(assets: DynArray[address, constants.MAX_ASSETS]) -> address:
          is configured. Each distinct quote asset of the list (a pool's
          other token, a routed feed's quote) gets a leg slot, noted in the
          spare bits of the copied fourth word; a list with more than
-         `_LEG_SLOTS` of them is refused (and priced unbundled).
+         `_LEG_SLOTS` of them is refused (and priced unbundled). The
+         configurations are laid out in chunks of `_CHUNK`, each read with
+         one copy and one decode.
     @param assets At least two configured assets (a vault's constituents,
            in the vault's order).
     @return address The bundle's data contract.
     """
     assert len(assets) > 1, "oracle: bundle of fewer than two"
-    packed: DynArray[uint256[_CONFIG_WORDS], constants.MAX_ASSETS] = []
+    words: DynArray[uint256, _BUNDLE_WORDS] = []
     # each distinct quote asset gets a slot, which pricing then reads its
     # leg into once (see `_price_all`)
     leg_assets: address[_LEG_SLOTS] = empty(address[_LEG_SLOTS])
     leg_count: uint256 = 0
-    for asset: address in assets:
-        pointer: address = self.config_pointer[asset]
+    for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
+        if i % _CHUNK == 0:
+            # a chunk's head: the offset and the length of its ABI encoding
+            # (the configurations left, at most `_CHUNK`)
+            words.append(32)
+            words.append(min(_CHUNK, len(assets) - i))
+        pointer: address = self.config_pointer[assets[i]]
         assert pointer != empty(address), "oracle: not configured"
         w: uint256[_CONFIG_WORDS] = self._words(pointer, 0)
         pool_slot: uint256 = 0
@@ -423,8 +444,15 @@ def bundle(assets: DynArray[address, constants.MAX_ASSETS]) -> address:
             quote_slot, leg_count = self._bundle_slot(leg_assets, leg_count, convert(w[2] & _MASK_160, address))
             leg_assets[quote_slot] = convert(w[2] & _MASK_160, address)
         w[3] |= (pool_slot << _POOL_SLOT_SHIFT) | (quote_slot << _QUOTE_SLOT_SHIFT)
-        packed.append(w)
-    pointer: address = code_store._write_large(abi_encode(packed))
+        for word: uint256 in w:
+            words.append(word)
+    # the last chunk padded to the size of a chunk (at most seven zero
+    # configurations), so that every chunk is read with one fixed size
+    for k: uint256 in range(_CHUNK_WORDS):
+        if len(words) % _CHUNK_WORDS == 0:
+            break
+        words.append(0)
+    pointer: address = code_store._write_large(abi_encode(words))
     key: bytes32 = keccak256(abi_encode(assets))
     version: uint256 = self.config_version
     self._bundles[key] = convert(pointer, uint256) | (version << 160)
@@ -617,15 +645,23 @@ def _price_all(
     data: IOracleRouter.PriceData = empty(IOracleRouter.PriceData)
     # the asset's packed configuration (`_pack`), read anew for each asset
     w: uint256[_CONFIG_WORDS] = empty(uint256[_CONFIG_WORDS])
+    # a bundle's configurations of the assets in hand, `_CHUNK` at a time
+    chunk: DynArray[uint256[_CONFIG_WORDS], _CHUNK] = []
     for i: uint256 in range(len(assets), bound=constants.MAX_ASSETS):
         data = empty(IOracleRouter.PriceData)
         # the slots of its pool's leg and of its routed feed's quote leg
         pool_slot: uint256 = 0
         quote_slot: uint256 = 0
         if bundle != empty(address):
-            w = abi_decode(
-                slice(bundle.code, code_store.DATA_OFFSET + _BUNDLE_HEAD + i * _CONFIG_BYTES, _CONFIG_BYTES), uint256[_CONFIG_WORDS]
-            )
+            # the asset's configuration in its chunk (see `bundle`), each
+            # chunk read when its first asset comes
+            j: uint256 = i % _CHUNK
+            if j == 0:
+                chunk = abi_decode(
+                    slice(bundle.code, code_store.DATA_OFFSET + _BUNDLE_HEAD + i // _CHUNK * _CHUNK_BYTES, _CHUNK_BYTES),
+                    DynArray[uint256[_CONFIG_WORDS], _CHUNK],
+                )
+            w = chunk[j]
             pool_slot = (w[3] >> _POOL_SLOT_SHIFT) & _MASK_8
             quote_slot = (w[3] >> _QUOTE_SLOT_SHIFT) & _MASK_8
         else:

@@ -25,8 +25,12 @@
           oracle router prices it now, with every check (and the zap reverts
           with the router's reason while a price is unusable).
 
-        The input is pulled whole and measured, so a token that charges a
-        fee on transfer is refused. Approvals to the vault are exact and
+        Each swap goes through its adapter's `swap_with_callback`: the input
+        stays here until the pool is owed it, and the adapter asks this zap
+        to pay the pool (`pay_for_swap`), which it does only for the adapter
+        it is swapping through, in the token being sold and up to that leg's
+        amount. The input is pulled whole and measured, so a token that
+        charges a fee on transfer is refused. Approvals to the vault are exact and
         reset to zero within the call. Whatever the swaps and the mint leave
         (unspent input, a constituent bought beyond what the mint took) goes
         back to the caller: the zap holds nothing between calls, has no
@@ -38,6 +42,7 @@ from ethereum.ercs import IERC20
 from ethereum.ercs import IERC20Detailed
 
 from ..interfaces import IDexAdapter
+from ..interfaces import IDexPayer
 from ..interfaces import IIndexVault
 from ..interfaces import IOracleRouter
 from ..interfaces import IRebalancer
@@ -46,6 +51,7 @@ from ..lib import constants
 from ..lib import safe_erc20
 
 
+implements: IDexPayer
 implements: IZap
 
 
@@ -103,6 +109,13 @@ max_discount_bps: public(immutable(uint256))
 
 # @dev The oldest a snapshot price may be (seconds).
 max_price_age: public(immutable(uint256))
+
+# @dev The adapter of the swap under way, the token it sells and how much of
+# it the adapter may still ask for (`pay_for_swap`); set around each swap
+# only.
+_swap_adapter: transient(address)
+_swap_token: transient(address)
+_swap_left: transient(uint256)
 
 
 # ---------------------------------------------------------------------------
@@ -250,6 +263,24 @@ def redeem(
     return received
 
 
+@external
+def pay_for_swap(token: address, to: address, amount: uint256):
+    """
+    @dev Pays `amount` of `token` to `to` (the pool or pair being swapped)
+         for the adapter this zap is swapping through, up to what that swap
+         sells (module doc).
+    @param token The token sold.
+    @param to Who the adapter's pool is paid at.
+    @param amount The amount owed.
+    """
+    assert msg.sender == self._swap_adapter and msg.sender != empty(address), "zap: caller is not the swapping adapter"
+    assert token == self._swap_token, "zap: not the token sold"
+    left: uint256 = self._swap_left
+    assert amount <= left, "zap: more than the swap sells"
+    self._swap_left = left - amount
+    safe_erc20._transfer(token, to, amount)
+
+
 # ---------------------------------------------------------------------------
 #                              INTERNAL FUNCTIONS
 # ---------------------------------------------------------------------------
@@ -271,12 +302,16 @@ def _pull(token: address, owner: address, amount: uint256) -> uint256:
 @internal
 def _swap(rebalancer: IRebalancer, leg: IZap.Leg, sell: address, buy: address, amount: uint256):
     """
-    @dev Sells `amount` of `sell` for `buy` through `leg`'s adapter, which
-         pays this contract (and returns any unspent input to it).
+    @dev Sells up to `amount` of `sell` for `buy` through `leg`'s adapter,
+         which pays this contract; the adapter's pool is paid from here when
+         it is owed (`pay_for_swap`), and what it did not take stays here.
     """
     assert staticcall rebalancer.adapter_allowed(leg.adapter), "zap: adapter not allowed"
-    safe_erc20._transfer(sell, leg.adapter, amount)
-    extcall IDexAdapter(leg.adapter).swap(sell, buy, amount, 1, leg.route, self)
+    self._swap_adapter = leg.adapter
+    self._swap_token = sell
+    self._swap_left = amount
+    extcall IDexAdapter(leg.adapter).swap_with_callback(sell, buy, amount, 1, leg.route, self)
+    self._swap_adapter = empty(address)
 
 
 @internal

@@ -22,8 +22,9 @@ from ..lib import constants
 
 
 # @dev The head word of a dynamic array's ABI encoding: the offset of its
-# tail, which the stored list leaves out (see `_store_assets`).
-_LIST_HEAD: constant(bytes32) = 0x0000000000000000000000000000000000000000000000000000000000000020
+# tail, which the stored list leaves out (see `_store_assets`; `valuation`
+# puts it back too).
+LIST_HEAD: constant(bytes32) = 0x0000000000000000000000000000000000000000000000000000000000000020
 
 
 # ---------------------------------------------------------------------------
@@ -135,7 +136,7 @@ def _assets() -> DynArray[address, constants.MAX_ASSETS]:
     # the blob is the list's ABI encoding without its head word: put back,
     # one decode (checked as any ABI input) reads the whole list
     return abi_decode(
-        concat(_LIST_HEAD, code_store._read(self.assets_pointer)), DynArray[address, constants.MAX_ASSETS]
+        concat(LIST_HEAD, code_store._read(self.assets_pointer)), DynArray[address, constants.MAX_ASSETS]
     )
 
 

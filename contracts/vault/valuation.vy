@@ -13,13 +13,26 @@
 
 from snekmate.utils import math
 
+from ethereum.ercs import IERC20
+
 from ..interfaces import IOracleRouter
+from ..lib import code_store
 from ..lib import constants
 from . import basket
 from . import fees
 
 uses: basket
 uses: fees
+
+
+# ---------------------------------------------------------------------------
+#                                  CONSTANTS
+# ---------------------------------------------------------------------------
+
+
+# @dev The size of the head of `nav_quote`'s arguments (two offsets and an
+# address): where the first tail starts.
+_HEAD_SIZE: constant(uint256) = 96
 
 
 # ---------------------------------------------------------------------------
@@ -141,21 +154,43 @@ def _call_quote(
     @return Valuation Mid, low, high and oldest round.
     @return PriceData The base asset's price, with its band.
     """
-    assets_: DynArray[address, constants.MAX_ASSETS] = basket._assets()
-    # the starting units are read only when they are valued: N + 1 cold
-    # storage reads a valuation of the holdings would throw away
-    amounts: DynArray[uint256, constants.MAX_ASSETS] = []
+    # The call data is assembled, not encoded: the stored list is the ABI
+    # encoding of the constituents without its head word (see
+    # `basket._store_assets`), which is their tail in the call data as it
+    # is; the amounts are written as theirs (their count, then each). The
+    # list is decoded as plain words, each converted to an address (a
+    # conversion that checks it, as decoding addresses does), and neither
+    # array is encoded again (a loop of copies per element).
+    listed: Bytes[code_store.MAX_SIZE] = code_store._read(basket.assets_pointer)
+    amounts: uint256[constants.MAX_ASSETS + 1] = empty(uint256[constants.MAX_ASSETS + 1])
+    count: uint256 = 0
     if amounts_at_start:
-        amounts = basket.initial_units
+        # the starting units are read only when they are valued: N + 1 cold
+        # storage reads a valuation of the holdings would throw away
+        for unit: uint256 in basket.initial_units:
+            count += 1
+            amounts[count] = unit
     else:
-        amounts = basket._holdings(assets_)
+        words: DynArray[uint256, constants.MAX_ASSETS] = abi_decode(
+            concat(basket.LIST_HEAD, listed), DynArray[uint256, constants.MAX_ASSETS]
+        )
+        for word: uint256 in words:
+            count += 1
+            amounts[count] = staticcall IERC20(convert(word, address)).balanceOf(self)
+    amounts[0] = count
     # a raw call, so that a non-strict caller can tell a refusal from a
-    # revert and a strict one re-raises the oracle's own reason
+    # revert and a strict one re-raises the oracle's own reason; the head
+    # holds the offsets of both tails and the base asset
     success: bool = False
     response: Bytes[320] = b""
     success, response = raw_call(
         self.oracle,
-        abi_encode(assets_, amounts, self.base_asset, method_id=method_id("nav_quote(address[],uint256[],address)")),
+        concat(
+            method_id("nav_quote(address[],uint256[],address)"),
+            abi_encode(_HEAD_SIZE, _HEAD_SIZE + len(listed), self.base_asset),
+            listed,
+            slice(abi_encode(amounts), 0, 32 + 32 * count),
+        ),
         max_outsize=320,
         is_static_call=True,
         revert_on_failure=False,

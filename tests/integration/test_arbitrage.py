@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import ape
 import pytest
 from ape import accounts, chain, networks, project
 from ape.contracts import ContractInstance
 
 from index_vault.arbitrage.chain.arbitrageur import Arbitrageur, ArbitrageVenue, venue_legs
 from index_vault.arbitrage.chain.pools import INDEX_POOL_FEE, nav_in_quote, seed_index_pair, seed_index_pool
-from index_vault.arbitrage.planner import BUY_AND_REDEEM, MINT_AND_SELL, ArbitrageSettings
+from index_vault.arbitrage.planner import BUY_AND_REDEEM, MINT_AND_SELL, ArbitrageSettings, plan_cycle
 from index_vault.chain.contracts import erc20_at, npm_container, vault_at
 from index_vault.keeper.routes import v3_route
 from index_vault.market.chain.uniswap_v2 import UniswapV2, deploy_uniswap_v2, swap_exact_input_v2
@@ -170,6 +171,25 @@ def test_arbitrageur__inside_the_band__sends_nothing(market, kind):
     assert web3.eth.get_transaction_count(market.arbitrageur_account.address) == nonce
 
 
+def test_mint_and_sell__front_run_on_the_index_pool__reverts_below_its_minimum_profit(market):
+    push(market, "v3", usdc_in=600 * 10**6)
+    arb = Arbitrageur(market.venues["v3"], market.arbitrageur_account, SETTINGS)
+    pair, nav = arb.read()
+    cycle = plan_cycle(pair, nav, SETTINGS)
+    legs = arb.mint_legs(cycle.shares)
+    assert cycle.direction == MINT_AND_SELL and cycle.profit > 0
+    push(market, "v3", shares_in=6 * 10**18)  # a front-runner sells first: the pool is back at NAV or below
+
+    with ape.reverts():
+        market.arbitrage.mint_and_sell(
+            market.pools["v3"], True, market.vault, market.zap, cycle.shares, legs, cycle.profit // 2,
+            market.arbitrageur_account, sender=market.arbitrageur_account,
+        )  # fmt: skip
+
+    assert_nothing_left(market)
+    assert market.vault.balanceOf(market.arbitrageur_account) == 0
+
+
 def test_arbitrageur__killed_between_send_and_receipt__restarted__no_second_cycle(market):
     push(market, "v3", usdc_in=600 * 10**6)
     web3 = networks.provider.web3
@@ -204,12 +224,23 @@ def test_arbitrageur__killed_between_send_and_receipt__restarted__no_second_cycl
     assert_nothing_left(market)
 
 
-def test_arbitrage_script__setup_status_run__the_pool_back_inside_the_band(run_script, deployed, deployments_dir):
-    run_script("vault", "mint", "30")  # the deployer, funded by the local deployment
+@pytest.fixture(scope="module")
+def own_deployment(run_script, tmp_path_factory) -> tuple[dict, Path]:
+    """The demo basket deployed by `ape run deploy` into a manifest of its own (within this module's chain: the
+    session's `deployed` vault is left alone)."""
+    folder = tmp_path_factory.mktemp("arbitrage-deployments")
+    env = {"INDEX_VAULT_DEPLOYMENTS": str(folder)}
+    run_script("deploy", str(DEMO_SPEC), env=env)
+    (path,) = (folder / "local").glob("*.json")
+    return env, path
 
-    out = run_script("arbitrage", "setup", "--shares", "20", "--yes").stdout
 
-    (path,) = (deployments_dir / "local").glob("*.json")
+def test_arbitrage_script__setup_status_run__the_pool_back_inside_the_band(run_script, own_deployment):
+    env, path = own_deployment
+    run_script("vault", "mint", "30", env=env)  # the deployer, funded by the local deployment
+
+    out = run_script("arbitrage", "setup", "--shares", "20", "--yes", env=env).stdout
+
     manifest = json.loads(path.read_text())
     symbol = next(iter(manifest["vaults"]))
     pool, zap = manifest["index_pools"][symbol], manifest["zaps"][symbol]
@@ -227,9 +258,9 @@ def test_arbitrage_script__setup_status_run__the_pool_back_inside_the_band(run_s
     usdc = npm_container("StandardTokenMock").at(manifest["tokens"]["USDC"])
     usdc.mint(trader, 10**11, sender=trader)
     swap_exact_input(uni, usdc, manifest["vaults"][symbol], INDEX_POOL_FEE, 200 * 10**6, trader)  # ~10% of a side
-    assert "mint-and-sell" in run_script("arbitrage", "status").stdout
+    assert "mint-and-sell" in run_script("arbitrage", "status", env=env).stdout
 
-    ran = run_script("arbitrage", "run", "--once", "--yes", "--account", "TEST::5").stdout
+    ran = run_script("arbitrage", "run", "--once", "--yes", "--account", "TEST::5", env=env).stdout
 
     assert ran.startswith("mined: above the band (mint-and-sell"), ran
     vault = vault_at(manifest["vaults"][symbol])
@@ -241,12 +272,9 @@ def test_arbitrage_script__setup_status_run__the_pool_back_inside_the_band(run_s
     # the same arbitrageur as a silverback bot, on new blocks, after a seller pushed the pool under the band
     vault.transfer(trader, 2 * 10**18, sender=accounts.test_accounts[0])
     swap_exact_input(uni, vault, usdc, INDEX_POOL_FEE, 2 * 10**18, trader)
-    env = {
-        "SILVERBACK_SIGNER_ALIAS": "TEST::5",
-        "SILVERBACK_BOT_NAME": BOT_NAME,
-        "INDEX_VAULT_DEPLOYMENTS": str(deployments_dir),
-    }
-    log = _run_bot(env, "mined: below the band")
+    log = _run_bot(
+        {**env, "SILVERBACK_SIGNER_ALIAS": "TEST::5", "SILVERBACK_BOT_NAME": BOT_NAME}, "mined: below the band"
+    )
     assert "mined: below the band" in log, log[-3000:]
     assert "arbitrageur stopped: 1 cycles" in log, log[-3000:]  # one cycle, then inside the band
 

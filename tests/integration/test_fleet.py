@@ -174,6 +174,13 @@ def trades_on_chain(m: Market, i: int, from_block: int = 0) -> list:
     return list(m.vaults[i].rebalancer.TradeExecuted.range(from_block, chain.blocks.head.number + 1))
 
 
+def has_work(m: Market, i: int, since: int) -> bool:
+    """Vault `i` is outside its bands, or the running fleet already traded it since block `since` (it acts on the
+    blocks the market's move mines, so a vault may be back inside before the test looks). Read in that order, so a
+    trade landing between the two reads is still seen."""
+    return not inside(m, i) or bool(trades_on_chain(m, i, since))
+
+
 @dataclass
 class Fleet:
     redis: RedisServer
@@ -263,7 +270,7 @@ def test_fleet__two_workers_six_vaults_prices_moved__every_vault_inside_its_band
     m = market
     before = chain.blocks.head.number
     move_market(m, 86_400, "2022-12-17")
-    assert not any(inside(m, i) for i in range(VAULTS))  # every vault has work
+    assert all(has_work(m, i, before) for i in range(VAULTS))
 
     assert settle(m, fleet, list(range(VAULTS))), explain(m, fleet)
 
@@ -287,7 +294,7 @@ def test_fleet__one_oracle_stale__its_vault_waits_and_says_why_the_others_trade(
     before = chain.blocks.head.number
     move_market(m, 2 * 86_400, "2022-12-31", stale_b=True)  # router B's feeds are now two days old
     others, stale = list(range(VAULTS - 1)), m.vaults[-1].vault.address
-    assert not all(inside(m, i) for i in others)
+    assert any(has_work(m, i, before) for i in others)
 
     assert settle(m, fleet, others), explain(m, fleet)
 

@@ -1,6 +1,7 @@
 """Keeper trades through the DEX adapters on the real local Uniswap V3 pools and V2 pairs, bounded by the
 Rebalancer's snapshot and the vault: the V3 adapter swaps on the pool and pays it in the callback (which only
-that pool may call), the V2 adapter on a direct pair and along a path, auctions filled against the vault."""
+that pool may call), the V2 adapter on a direct pair and along a path, auctions filled against the vault; the zap's
+legs through both adapters, each pool paid by the zap on the adapter's callback."""
 
 import pytest
 from ape import chain, networks
@@ -11,9 +12,11 @@ from index_vault.market.chain.uniswap_v2 import add_liquidity_v2, deploy_uniswap
 from index_vault.vault.chain.adapters import allow_adapters, deploy_adapters, keeper_trade, oracle_out
 from index_vault.vault.chain.deploy import deploy_vault, fund_test_accounts
 from index_vault.vault.spec import load_spec
+from index_vault.vault.zap import plan_mint
 from tests.integration.conftest import DEMO_SPEC
 
 SHARES = 100 * 10**18  # $10,000 of the $100-a-share demo basket
+SHARE = 10**18
 FEE = 3000
 # WETH underweight (35% wanted, 20% held); USDC, LINK and UNI overweight (15% wanted, 20% held)
 TARGETS = [35 * 10**16, 20 * 10**16, 15 * 10**16, 15 * 10**16, 15 * 10**16]
@@ -123,6 +126,37 @@ def test_v2_adapter__direct_pair_and_two_hop_path__fill_on_the_pairs(setup):
     assert hops.amount_out > 0
     assert usdc.balanceOf(adapter) == link.balanceOf(adapter) == weth.balanceOf(adapter) == 0
     print(f"\nV2 adapter USDC->WETH {direct.receipt.gas_used:,} gas; LINK->USDC->WETH {hops.receipt.gas_used:,} gas")
+
+
+def test_zap_mint__legs_on_v2_pairs_and_v3_pools__each_pool_paid_by_the_zap_nothing_left_in_the_adapters(
+    setup, accounts, project
+):
+    vault, _, t, adapters, _, market, v2 = setup
+    usdc, holder = t["USDC"], accounts[6]
+    zap = project.Zap.deploy(100, 100, 3600, sender=holder)
+    usdc.mint(holder, 1_000 * 10**6, sender=holder)
+    usdc.approve(zap, 2**256 - 1, sender=holder)
+    symbols = list(t)
+    need = [held * SHARE // vault.totalSupply() + 1 for held in vault.holdings()]
+    prices = [market.router.price(t[s]) for s in symbols]
+    plan = plan_mint(need, [t[s].decimals() for s in symbols], prices, symbols.index("USDC"), 6, 10**18, 30, 70)
+    v2_adapter, v3_adapter = adapters["uniswap-v2"], adapters["uniswap-v3"]
+    on_v2 = {"WETH", "LINK"}  # the module's two V2 pairs; the others on their V3 pools
+    legs = [
+        (v2_adapter.address if s in on_v2 else v3_adapter.address, amount,
+         b"" if s == "USDC" or s in on_v2 else v3_route([usdc.address, t[s].address], [FEE]))
+        for s, amount in zip(symbols, plan.amounts_in, strict=True)
+    ]  # fmt: skip
+    pairs = {s: get_pair(v2, usdc, t[s]) for s in on_v2}
+    paid_before = {s: usdc.balanceOf(pair) for s, pair in pairs.items()}
+
+    zap.mint(vault, SHARE, usdc, plan.max_in, legs, holder, sender=holder)
+
+    assert vault.balanceOf(holder) == SHARE
+    for s, pair in pairs.items():  # each pair was paid its leg, by the zap, in one transfer
+        assert usdc.balanceOf(pair) - paid_before[s] == plan.amounts_in[symbols.index(s)]
+    for token in t.values():
+        assert token.balanceOf(zap) == token.balanceOf(v2_adapter) == token.balanceOf(v3_adapter) == 0
 
 
 def test_trade__snapshot_rules__floor_stale_and_refresh(setup):

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from index_vault.dashboard.history import DAY, Change, Feed, nav_history, sample_times
+from index_vault.dashboard.history import DAY, Change, Dex, Feed, nav_history, sample_times
 from index_vault.dashboard.model import (
     RawConstituent,
     RawView,
@@ -35,6 +35,11 @@ def test_premium__dex_under_nav__is_a_discount_with_a_minus_sign():
 def test_premium__a_hair_under_nav__is_a_discount_never_a_premium():
     result = premium(100 * WAD - 1, 100 * WAD)
     assert result["label"] == "discount" and result["bps_x100"] == 0  # rounded toward zero, labelled by sign
+
+
+def test_premium__a_hair_either_side__the_text_signed_as_the_difference():
+    assert premium(100 * WAD - 1, 100 * WAD)["text"] == "-0.00% discount"
+    assert premium(100 * WAD + 1, 100 * WAD)["text"] == "+0.00% premium"
 
 
 def test_premium__equal__reads_at_nav():
@@ -117,6 +122,36 @@ def test_nav_history__holding_without_a_price__no_point_and_why():
     assert point.nav_per_share is None and point.note == "a constituent had no price yet"
 
 
+AGG_Q = "0x" + "cc" * 20
+SQRT_100 = 2**96 // 10**5  # 1 index token (18 decimals) = 100 quote (6 decimals): 1e-10 a base unit, token0
+SQRT_101 = SQRT_100 * 1_005 // 1_000  # the price times 1.010025
+
+
+def _pool_changes() -> list[Change]:
+    return [
+        *_changes(),
+        Change(0, 0, 0, "answer", 10**8 * 99 // 100, aggregator=AGG_Q),  # the quote at $0.99 (a third feed)
+        Change(5, 0, DAY + 10, "pool", SQRT_100),  # Initialize
+        Change(6, 3, 2 * DAY, "pool", SQRT_101),  # a swap
+    ]
+
+
+def test_nav_history__index_pool__its_last_price_at_each_sample_at_the_quotes_feed():
+    feeds = [*FEEDS, Feed(AGG_Q, 8, 6, 60)]  # the quote is no constituent: a feed after theirs, holding nothing
+    points = nav_history(_pool_changes(), feeds, [DAY + 5, DAY + 10, 2 * DAY + 1, 10 * DAY], Dex(True, 2, 6))
+    assert points[0].dex_price is None  # before the pool opened
+    assert points[1].dex_price == v3_price(SQRT_100, True, 18, 6) * 99 // 100
+    assert abs(points[1].dex_price - 99 * WAD) < WAD // 10**6
+    assert points[2].dex_price == points[3].dex_price == v3_price(SQRT_101, True, 18, 6) * 99 // 100
+    assert points[1].nav_per_share == (220 + 100) * WAD * 2 // 3  # the quote's feed values nothing
+    assert points[3].note == "2 feed(s) older than their heartbeat"  # not the quote's: it values nothing
+
+
+def test_nav_history__no_pool__no_dex_price():
+    (point,) = nav_history(_changes(), FEEDS, [DAY])
+    assert point.dex_price is None
+
+
 def _raw(**over) -> RawView:
     constituents = [
         RawConstituent("0xA", "AAA", 18, 3 * WAD, 0, 100 * WAD, 100 * WAD, 900, 6 * 10**17),
@@ -175,6 +210,25 @@ def test_build_view__no_pool_no_zap_no_governor__says_so_in_words():
 def test_build_view__pool_and_nav__premium_from_the_pool_price():
     view = build_view(_raw(nav=200 * WAD, nav_per_share=100 * WAD, dex={"pool": "0xP", "price": 99 * WAD}))
     assert view["dex"]["text"] == "-1.00% discount" and view["dex"]["price"]["raw"] == str(99 * WAD)
+
+
+def test_build_view__pool_quote_unpriced__the_reason_and_no_premium():
+    dex = {"pool": "0xP", "price": None, "quote": "DAI", "error": "the oracle cannot price DAI: oracle: stale"}
+    view = build_view(_raw(nav=200 * WAD, nav_per_share=100 * WAD, dex=dex))
+    assert view["dex"]["text"] == "the oracle cannot price DAI: oracle: stale" and view["dex"]["premium"] is None
+
+
+def test_build_view__pool_price_in_its_quote__beside_the_usd_price():
+    dex = {"pool": "0xP", "price": 101 * WAD, "quote": "DAI", "pool_price": 102 * WAD, "quote_price": 99 * WAD // 100}
+    view = build_view(_raw(nav=200 * WAD, nav_per_share=100 * WAD, dex=dex))
+    assert view["dex"]["pool_price"]["text"] == "102 DAI" and view["dex"]["text"] == "+1.00% premium"
+
+
+def test_build_view__zap__takes_the_constituents_and_the_pools_quote():
+    dex = {"pool": "0xP", "price": 101 * WAD, "quote": "DAI", "pool_price": 102 * WAD, "quote_price": WAD}
+    zap = build_view(_raw(zap="0xZ", dex=dex))["zap"]
+    assert zap["address"] == "0xZ" and zap["tokens"] == ["AAA", "BBB", "DAI"] and zap["default"] == "DAI"
+    assert build_view(_raw(zap="0xZ"))["zap"]["default"] == "AAA"  # no pool: the base asset
 
 
 def test_build_view__pending_proposals__time_left_before_and_after_the_eta():

@@ -7,7 +7,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index_vault.vault.zap import plan_mint, plan_redeem_min_out
+from index_vault.keeper.routes import v3_route
+from index_vault.vault.zap import (
+    plan_mint,
+    plan_redeem_min_out,
+    quoted_cost,
+    quoted_mint,
+    sell_min_out,
+    zap_legs,
+    zap_trade,
+)
 
 WAD = 10**18
 DECIMALS = (18, 8, 6)  # WETH, WBTC, USDC
@@ -63,3 +72,38 @@ def test_plan_mint__any_basket__each_leg_buys_at_least_the_need_at_the_oracle_le
         bought = Fraction(amount_in, 10**6) * (10_000 - fee) / 10_000 / (Fraction(price, WAD))  # whole tokens
         assert bought * 10**dec >= n  # a pool at the oracle price, after its fee, pays at least the need
     assert plan.max_in == sum(plan.amounts_in)
+
+
+def test_quoted_mint__quotes_plus_slippage_rounded_up__the_token_paid_directly():
+    need = (10**17, 0, 30 * 10**6)  # no WBTC needed
+
+    plan = quoted_mint(need, (201_000_001, 999, 0), token=2, slippage_bps=50)
+
+    assert plan.amounts_in == (math.ceil(Fraction(201_000_001 * 10_050, 10_000)), 0, 0)
+    assert plan.max_in == plan.amounts_in[0] + 30 * 10**6
+
+
+def test_quoted_cost__the_quotes_of_the_needs_and_the_token_itself():
+    assert quoted_cost((10**17, 0, 30 * 10**6), (201 * 10**6, 999, 7), token=2) == 231 * 10**6
+    assert quoted_cost((1, 2), (5, 6), token=None) == 11
+
+
+def test_zap_legs__buy_paths_from_the_token__sale_paths_to_it__none_for_the_token():
+    weth, usdc = "0x" + "11" * 20, "0x" + "22" * 20
+    buy = zap_legs("0xAD", [weth, usdc], usdc, 3000, [7, 0])
+    sale = zap_legs("0xAD", [weth, usdc], usdc, 3000)
+    assert buy == [("0xAD", 7, v3_route([usdc, weth], [3000])), ("0xAD", 0, b"")]
+    assert sale == [("0xAD", 0, v3_route([weth, usdc], [3000])), ("0xAD", 0, b"")]
+
+
+def test_sell_min_out__fee_tier_in_ppm__as_the_bps_plan():
+    amounts = (10**17, 500_000, 30 * 10**6)
+    assert sell_min_out(amounts, DECIMALS, PRICES, 2, 6, WAD, 3000, 50) == plan_redeem_min_out(
+        amounts, DECIMALS, PRICES, 2, 6, WAD, fee_bps=30, slippage_bps=50
+    )
+
+
+def test_zap_trade__cost_against_nav__signed():
+    trade = zap_trade(101 * 10**6, 2 * WAD, 50 * WAD, WAD, 6)  # 101 USDC for two shares at $50
+    assert trade.nav_value == 100 * WAD and trade.token_value == 101 * WAD
+    assert trade.premium == pytest.approx(0.01)

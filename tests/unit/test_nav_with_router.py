@@ -86,3 +86,31 @@ def test_max_functions__unusable_price__return_zero_and_in_kind_redemption_works
     assert [vault.maxDeposit(alice), vault.maxMint(alice), vault.maxWithdraw(alice), vault.maxRedeem(alice)] == [0] * 4
     with boa.env.prank(alice):
         assert vault.redeem_in_kind(SHARE, alice, [0, 0, 0]) == [10**16, 50_000, 30 * 10**6]
+
+
+def _router_call_data(vault, router, fn: str) -> bytes:
+    """The call data the vault sends the router while running the view `fn`."""
+    computation = boa.env.execute_code(
+        to_address=vault.address, data=getattr(vault, fn).prepare_calldata(), is_modifying=False
+    )
+    assert not computation.is_error
+    (call,) = [c for c in computation.children if c.msg.to == router.address.canonical_address]
+    return bytes(call.msg.data)
+
+
+def test_nav_quote_call__assembled_from_the_stored_list__is_the_abi_encoding(
+    router_market, vault_deployer, vault_on_router
+):
+    # the vault assembles the call data from its stored list rather than encoding it: byte for byte the same
+    router, tokens, _, _ = router_market
+    vault, _, _, _ = vault_on_router
+    assets = [tokens[s] for s in ("WETH", "WBTC", "USDC")]
+    holdings = [t.balanceOf(vault.address) for t in assets]
+    units = [10**16, 50_000, 30 * 10**6]
+    fresh = vault_deployer.deploy("Fresh", "FRESH", [t.address for t in assets], units, assets[0], router, boa.env.eoa)
+
+    expected = router.nav_quote.prepare_calldata([t.address for t in assets], holdings, assets[0].address)
+    assert _router_call_data(vault, router, "total_value") == expected
+    # before the first mint, the starting units
+    expected = router.nav_quote.prepare_calldata([t.address for t in assets], units, assets[0].address)
+    assert _router_call_data(fresh, router, "value_per_share") == expected

@@ -287,6 +287,54 @@ def test_bundle__current__prices_the_list_as_each_config_does_for_less_gas(marke
     assert _gas_of_valuation(router, assets, amounts) < unbundled_gas
 
 
+def _long_basket(market, make_token, aggregator_deployer, pool_deployer, n: int):
+    """`n - 1` assets, each with its own price, decimals and error margin, pooled against USDC, then USDC.
+    Returns the router, the assets, amounts and the feeds of the first `n - 1`."""
+    router, tokens, _, _ = market
+    usdc = tokens["USDC"]
+    assets, amounts, feeds = [], [], []
+    for i in range(n - 1):
+        token = make_token(f"L{i}", 6 + i % 13)
+        pool = pool_deployer.deploy(*sorted([token.address, usdc.address], key=lambda a: int(a, 16)))
+        set_twap(pool, token, usdc, 5 + i, 1)
+        feed = aggregator_deployer.deploy(8, (5 + i) * 10**8, 0, 0)
+        router.set_feed(token.address, params(feed, pool, 5 + i, error_bps=10 * i))
+        assets.append(token.address)
+        amounts.append((i + 2) * 10 ** (6 + i % 13))
+        feeds.append(feed)
+    return router, [*assets, usdc.address], [*amounts, 1_000 * 10**6], feeds
+
+
+@pytest.mark.parametrize("n", [8, 9, 16, 21])
+def test_bundle__chunks_of_configurations__each_asset_priced_from_its_own(
+    market, make_token, aggregator_deployer, pool_deployer, n
+):
+    # a bundle is read eight configurations at a time: full chunks, and a last one padded
+    router, assets, amounts, feeds = _long_basket(market, make_token, aggregator_deployer, pool_deployer, n)
+    before = (
+        router.valuation(assets, amounts),
+        router.checked_prices(assets),
+        router.nav_quote(assets, amounts, assets[-1]),
+        router.nav_quote(assets, amounts, assets[n // 2]),
+    )
+
+    router.bundle(assets)
+
+    assert router.bundle_current(assets)
+    after = (
+        router.valuation(assets, amounts),
+        router.checked_prices(assets),
+        router.nav_quote(assets, amounts, assets[-1]),
+        router.nav_quote(assets, amounts, assets[n // 2]),
+    )
+    assert after == before
+    assert list(after[1][1]) == [6 + i % 13 for i in range(n - 1)] + [6]
+    # an unusable price past the first chunk stops the bundled pass with its reason
+    feeds[n - 2].set_answer_at((5 + n - 2) * 10**8, boa.env.evm.patch.timestamp - 5_000)
+    with boa.reverts("oracle: stale price"):
+        router.valuation(assets, amounts)
+
+
 def test_bundle__configuration_changed__each_config_read_instead(market):
     router, assets, amounts = _basket(market)
     _, tokens, feeds, pools = market

@@ -134,6 +134,49 @@ def test_mint__bound_broken__reverts_with_reason(zapping, dex_deployer, make_tok
         zap.mint(vault.address, shares, token_in, 10**10, legs, carol)
 
 
+def test_mint__adapter_asks_for_more_than_its_leg__reverts_and_nothing_moves(zapping):
+    vault, tokens, _rebalancer, dex, zap, carol = zapping()
+    usdc = tokens[2]
+    shares = 10 * SHARE
+    legs = buy_legs(vault, tokens, dex, shares)
+    dex.set_ask_extra(1)  # one unit more than the leg sells: the rest of carol's USDC stays out of reach
+    before = usdc.balanceOf(carol)
+
+    with boa.reverts("zap: more than the swap sells"), boa.env.prank(carol):
+        zap.mint(vault.address, shares, usdc.address, 10**10, legs, carol)
+
+    assert usdc.balanceOf(carol) == before and vault.balanceOf(carol) == 0
+
+
+def test_mint__adapter_takes_part_of_its_leg__the_rest_back_to_the_caller(zapping):
+    vault, tokens, _rebalancer, dex, zap, carol = zapping()
+    usdc = tokens[2]
+    shares = 10 * SHARE
+    legs = buy_legs(vault, tokens, dex, shares)
+    untaken = min(legs[0][1], legs[1][1]) // 1_000
+    dex.set_refund(untaken)  # each leg's pool leaves that much of what it is offered
+    max_in = sum(leg[1] for leg in legs) + 310 * 10**6
+    before = usdc.balanceOf(carol)
+
+    with boa.env.prank(carol):
+        spent = zap.mint(vault.address, shares, usdc.address, max_in, legs, carol)
+
+    assert vault.balanceOf(carol) == shares
+    assert usdc.balanceOf(carol) == before - spent and usdc.balanceOf(zap.address) == 0
+    assert spent <= max_in - 2 * untaken  # the untaken input of both legs came back
+
+
+@pytest.mark.parametrize("caller", ["anyone", "the adapter outside a swap"])
+def test_pay_for_swap__caller_not_the_adapter_swapping__reverts(zapping, caller):
+    _vault, tokens, _rebalancer, dex, zap, _carol = zapping()
+    usdc = tokens[2]
+    usdc.mint(zap.address, 10**6)  # something to steal (a donation)
+    who = boa.env.generate_address("anyone") if caller == "anyone" else dex.address
+
+    with boa.reverts("zap: caller is not the swapping adapter"), boa.env.prank(who):
+        zap.pay_for_swap(usdc.address, who, 10**6)
+
+
 def test_mint__snapshot_older_than_max_age__valued_at_the_routers_prices_now(zapping):
     vault, tokens, _rebalancer, dex, zap, carol = zapping()
     usdc = tokens[2]

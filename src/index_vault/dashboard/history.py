@@ -15,12 +15,18 @@ by the supply after it accrues): at most the fee rate times the time since the l
 other checks (staleness, TWAP) are not replayed: a point is the feeds' price, marked where the feed was older
 than its heartbeat. Constituents removed from the basket before the head are not valued (they leave at weight
 0, sold to dust).
+
+The index token's price on its Uniswap V3 pool is rebuilt beside it, exactly: a V3 pool's price (`slot0`) is
+set by its `Initialize` and changed only by its swaps, each of which logs the price it leaves (`Swap`'s
+`sqrtPriceX96`), so the price at a sample time is the last of those logs before it; the quote token is valued
+at its feed's answer then (a feed after the constituents' in `feeds`, or a constituent's own).
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index_vault.common.units import WAD
+from index_vault.dashboard.model import v3_price
 
 DAY = 86_400
 
@@ -40,7 +46,7 @@ class Feed:
 @dataclass(frozen=True)
 class Change:
     """One change, ordered by time then chain order: `kind` "supply" (delta shares), "holding" (delta of
-    constituent `index`) or "answer" (a feed round of `aggregator`)."""
+    constituent `index`), "answer" (a feed round of `aggregator`) or "pool" (the index pool's `sqrtPriceX96`)."""
 
     block: int
     log_index: int
@@ -59,6 +65,17 @@ class Point:
     timestamp: int
     nav_per_share: int | None
     note: str = ""
+    dex_price: int | None = None  # the index token's pool price in USD (18 decimals), None before the pool
+
+
+@dataclass(frozen=True)
+class Dex:
+    """The index token's pool: whether the index token is its token0, and the quote token's position in the
+    feeds and its decimals."""
+
+    index_is_0: bool
+    quote: int
+    quote_decimals: int
 
 
 def sample_times(head_timestamp: int, days: int, first_timestamp: int) -> list[int]:
@@ -81,11 +98,26 @@ def _price(i: int, feeds: Sequence[Feed], answers: dict[str, tuple[int, int]]) -
     return price, updated
 
 
-def nav_history(changes: Sequence[Change], feeds: Sequence[Feed], samples: Sequence[int]) -> list[Point]:
-    """NAV per share at each of `samples` (ascending timestamps) from `changes` (see the module doc)."""
+def dex_price(sqrt_price_x96: int | None, dex: Dex, feeds: Sequence[Feed], answers: dict) -> int | None:
+    """The index token's pool price in USD (18 decimals) at `sqrt_price_x96`, its quote at the feeds' answers."""
+    if sqrt_price_x96 is None:
+        return None
+    quoted = _price(dex.quote, feeds, answers)
+    if quoted is None:
+        return None
+    return v3_price(sqrt_price_x96, dex.index_is_0, 18, dex.quote_decimals) * quoted[0] // WAD
+
+
+def nav_history(
+    changes: Sequence[Change], feeds: Sequence[Feed], samples: Sequence[int], dex: Dex | None = None
+) -> list[Point]:
+    """NAV per share at each of `samples` (ascending timestamps) from `changes` (see the module doc), and the
+    index token's pool price where `dex` says which pool. `feeds` may hold more feeds than constituents (the
+    quote's): those hold nothing."""
     ordered = sorted(changes, key=lambda c: (c.timestamp, c.block, c.log_index))
     supply, holdings = 0, [0] * len(feeds)
     answers: dict[str, tuple[int, int]] = {}
+    sqrt_price: int | None = None
     points, at = [], 0
     for sample in samples:
         while at < len(ordered) and ordered[at].timestamp <= sample:
@@ -94,10 +126,15 @@ def nav_history(changes: Sequence[Change], feeds: Sequence[Feed], samples: Seque
                 supply += change.value
             elif change.kind == "holding":
                 holdings[change.index] += change.value
+            elif change.kind == "pool":
+                sqrt_price = change.value
             else:
                 answers[change.aggregator] = (change.value, change.updated_at or change.timestamp)
             at += 1
-        points.append(_point(sample, supply, holdings, feeds, answers))
+        point = _point(sample, supply, holdings, feeds, answers)
+        if dex is not None:
+            point = Point(point.timestamp, point.nav_per_share, point.note, dex_price(sqrt_price, dex, feeds, answers))
+        points.append(point)
     return points
 
 
@@ -112,7 +149,7 @@ def _point(sample: int, supply: int, holdings: list[int], feeds: Sequence[Feed],
                 return Point(sample, None, "a constituent had no price yet")
             continue
         price, updated = priced
-        if sample - updated > feed.heartbeat:
+        if holding and sample - updated > feed.heartbeat:  # a feed that values nothing (the pool's quote) aside
             stale.append(i)
         value += holding * price // 10**feed.token_decimals
     note = f"{len(stale)} feed(s) older than their heartbeat" if stale else ""

@@ -3,8 +3,9 @@
 `build_view` turns a `RawView` (integers as the contracts return them, read at one block by
 `index_vault.dashboard.chain.reads`) into JSON for the page: every figure as exact base units (`raw`, a decimal
 string) beside its text for people. The wording lives here, once: an oracle status in words, a premium or a
-discount by its sign (a DEX price under NAV is a discount, over it a premium, equal "at NAV"), a governance
-action's time left, a weight's place against its band.
+discount by its sign (a DEX price under NAV is a discount, over it a premium, equal "at NAV"; the text's sign
+is the difference's, even where it rounds to 0.00%), a governance action's time left, a weight's place against
+its band.
 """
 
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ def premium(dex_price: int, nav_per_share: int) -> dict:
     bps = abs(diff) * BPS * 100 // nav_per_share  # hundredths of a bp
     signed = bps if diff >= 0 else -bps
     label = "at NAV" if diff == 0 else "premium" if diff > 0 else "discount"
-    pct = f"{signed / 10_000:+.2f}%"
+    pct = f"{'-' if diff < 0 else '+'}{bps / 10_000:.2f}%"  # the sign of the difference, even when it rounds to 0
     return {"bps_x100": signed, "label": label, "text": "at NAV" if label == "at NAV" else f"{pct} {label}"}
 
 
@@ -146,7 +147,7 @@ class RawView:
     pending: list[dict] = field(default_factory=list)  # Governor proposals: id, target, function, eta, expires
     trades: list[dict] = field(default_factory=list)  # keeper trades and auction fills, newest first
     auctions: list[dict] = field(default_factory=list)  # live auctions with their current rate
-    dex: dict | None = None  # {"pool", "price"} when the manifest records an index-token pool
+    dex: dict | None = None  # {"pool", "quote", "price", "pool_price", "quote_price"} or {"pool", "error"}
     zap: str | None = None  # the Zap the manifest records, if any
 
 
@@ -209,9 +210,7 @@ def build_view(raw: RawView) -> dict:
         "trades": raw.trades,
         "auctions": raw.auctions,
         "dex": _dex(raw),
-        "zap": {"address": raw.zap, "text": "zap available"}
-        if raw.zap
-        else {"address": None, "text": "no zap recorded for this network: buy and sell with the constituents"},
+        "zap": _zap(raw),
         "account": _account(raw),
     }
     return view
@@ -267,16 +266,36 @@ def _governance(raw: RawView) -> dict:
 
 
 def _dex(raw: RawView) -> dict:
+    """The index token's pool price in USD against NAV per share: a premium over it, a discount under it."""
     if not raw.dex:
         return {"text": "no DEX pool recorded for the index token", "price": None, "premium": None}
-    price = raw.dex["price"]
-    out = {"pool": raw.dex["pool"], "price": figure(price, usd(price, 4)), "premium": None}
+    out = {"pool": raw.dex["pool"], "quote": raw.dex.get("quote"), "price": None, "premium": None}
+    price = raw.dex.get("price")
+    if price is None:
+        return {**out, "text": raw.dex.get("error") or "the pool has no price"}
+    out["price"] = figure(price, usd(price, 4))
+    if "pool_price" in raw.dex:
+        out["pool_price"] = figure(
+            raw.dex["pool_price"], f"{format_units(raw.dex['pool_price'], 18, 6)} {out['quote']}"
+        )
     if raw.nav_per_share:
         out["premium"] = premium(price, raw.nav_per_share)
         out["text"] = out["premium"]["text"]
     else:
         out["text"] = "NAV unusable: no premium or discount"
     return out
+
+
+def _zap(raw: RawView) -> dict:
+    """The zap, if recorded, and the tokens it takes or pays: the constituents and the pool's quote token."""
+    if not raw.zap:
+        return {"address": None, "text": "no zap recorded for this network: buy and sell with the constituents"}
+    tokens = [c.symbol for c in raw.constituents]
+    quote = (raw.dex or {}).get("quote")
+    if quote and quote != "?" and quote not in tokens:
+        tokens.append(quote)
+    text = "one token in for exact shares, or shares out for one token, through the constituents' pools"
+    return {"address": raw.zap, "text": text, "tokens": tokens, "default": quote if quote in tokens else raw.base_asset}
 
 
 def _account(raw: RawView) -> dict | None:

@@ -1,5 +1,6 @@
 """Wallet actions, prepared on the server and signed in the wallet: the unsigned transactions (to, data, value)
-of a mint or redemption in kind and of an ERC-4626 deposit or redemption.
+of a mint or redemption in kind, of an ERC-4626 deposit or redemption, and of a zap buy or sale
+(`index_vault.dashboard.chain.zap_actions`).
 
 The page never builds calldata: it asks `prepare` for the next steps and sends each through the wallet's
 `eth_sendTransaction` (the wallet asks its user). The amounts are the client's (`VaultClient`): exact previews
@@ -18,7 +19,7 @@ from index_vault.dashboard.chain.rpc import Call, RpcError
 from index_vault.vault.basket import mint_amounts, redeem_amounts, with_slippage
 from index_vault.vault.fees import mint_fee_shares, redeem_fee_shares
 
-ACTIONS = ("mint", "redeem", "deposit", "redeem-nav")
+ACTIONS = ("mint", "redeem", "deposit", "redeem-nav", "zap-buy", "zap-sell")
 GAS_MARGIN_PCT, GAS_EXTRA = 130, 50_000  # the action's gas limit over its estimate
 
 
@@ -30,7 +31,7 @@ def _tx(to: str, data: str, label: str) -> dict:
     return {"to": to, "data": data, "value": "0x0", "label": label}
 
 
-def _amount(text: str, decimals: int, what: str) -> int:
+def amount(text: str, decimals: int, what: str) -> int:
     try:
         amount = parse_units(str(text), decimals)
     except ValueError as exc:
@@ -40,25 +41,38 @@ def _amount(text: str, decimals: int, what: str) -> int:
     return amount
 
 
-def prepare(reader: VaultReader, body: dict) -> dict:
-    """The next transactions of `body["action"]` for `body["account"]` (see the module doc)."""
+def checked(reader: VaultReader, body: dict) -> tuple[str, str, int]:
+    """The request's action, account and slippage (bps), checked; the vault's tokens learnt."""
     action, account = body.get("action"), body.get("account")
     if action not in ACTIONS:
         raise ActionError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
     if not isinstance(account, str) or len(account) != 42:
         raise ActionError("connect a wallet first: no account")
-    slippage = int(body.get("slippage_bps", 50))
-    if not 0 <= slippage <= 10_000:
-        raise ActionError("slippage must be 0 to 10000 bps")
+    try:
+        slippage = int(body.get("slippage_bps", 50))
+    except (TypeError, ValueError) as exc:
+        raise ActionError("slippage must be a whole number of bps") from exc
+    if not 0 <= slippage < 10_000:
+        raise ActionError("slippage must be 0 to 9999 bps")
     head = reader.head()
-    reader._learn(reader.assets or tuple(reader.rpc.calls_at([reader.v("assets")], head["number"])[0]), head["number"])
+    assets = reader.assets or tuple(reader.rpc.calls_at([reader.v("assets")], head["number"])[0])
+    reader._learn(tuple(to_checksum_address(a) for a in assets), head["number"])
+    return action, account, slippage
+
+
+def prepare(reader: VaultReader, body: dict) -> dict:
+    """The next transactions of `body["action"]` for `body["account"]` (see the module doc); the zap's are
+    `index_vault.dashboard.chain.zap_actions.prepare_zap`'s."""
+    action, account, slippage = checked(reader, body)
+    if action.startswith("zap-"):
+        raise ActionError(f"{action} is prepared by the zap's actions")
     if action == "mint":
-        return _mint(reader, account, _amount(body.get("amount"), 18, "shares"), slippage)
+        return _mint(reader, account, amount(body.get("amount"), 18, "shares"), slippage)
     if action == "redeem":
-        return _redeem(reader, account, _amount(body.get("amount"), 18, "shares"), slippage)
+        return _redeem(reader, account, amount(body.get("amount"), 18, "shares"), slippage)
     if action == "deposit":
         return _deposit(reader, account, body.get("amount"), slippage)
-    return _redeem_nav(reader, account, _amount(body.get("amount"), 18, "shares"))
+    return _redeem_nav(reader, account, amount(body.get("amount"), 18, "shares"))
 
 
 def _state(reader: VaultReader, account: str, extra: list[Call] = ()) -> list:
@@ -86,18 +100,29 @@ def _approvals(reader: VaultReader, allowances: list[int], amounts: list[int], e
     return steps
 
 
-def _final(reader: VaultReader, account: str, data: str, label: str, plan: dict) -> dict:
-    """The action's transaction once an eth_call from `account` goes through; else the contract's reason.
+def mint_need(shares: int, mint_bps: int, supply: int, holdings: list[int], initial_units: list[int]) -> list[int]:
+    """What `mint_in_kind(shares)` pulls of each constituent: the mint fee included, `supply` with the
+    management fee due, the initial units while there are no shares."""
+    return mint_amounts(
+        shares + mint_fee_shares(shares, mint_bps), supply, holdings, initial_units if not supply else []
+    )
+
+
+def _final(
+    reader: VaultReader, account: str, data: str, label: str, plan: dict, to: str | None = None, who: str = "the vault"
+) -> dict:
+    """The action's transaction (to the vault, or `to`) once an eth_call from `account` goes through; else the
+    contract's reason.
 
     Its gas limit is set here, the estimate plus a margin: a NAV-priced call reaches the oracle by a call that
     may fail without reverting, so the least gas an estimate finds can take the other path and revert.
     """
-    call = {"from": account, "to": reader.address, "data": data}
+    call = {"from": account, "to": to or reader.address, "data": data}
     result, gas = reader.rpc.batch([("eth_call", [call, "latest"]), ("eth_estimateGas", [call, "latest"])])
     for answer in (result, gas):
         if isinstance(answer, RpcError):
-            return {**plan, "error": f"the vault refuses it: {answer.reason or answer}", "steps": [], "final": True}
-    tx = {**_tx(reader.address, data, label), "gas": hex(int(gas, 16) * GAS_MARGIN_PCT // 100 + GAS_EXTRA)}
+            return {**plan, "error": f"{who} refuses it: {answer.reason or answer}", "steps": [], "final": True}
+    tx = {**_tx(call["to"], data, label), "gas": hex(int(gas, 16) * GAS_MARGIN_PCT // 100 + GAS_EXTRA)}
     return {**plan, "steps": [tx], "final": True}
 
 
@@ -113,12 +138,7 @@ def _mint(reader: VaultReader, account: str, shares: int, slippage: int) -> dict
     out = _state(reader, account, initial)
     holdings, supply, pending, mint_bps = out[0], out[1], out[2], out[3]
     balances, allowances = out[6 : 6 + n], out[6 + n : 6 + 2 * n]
-    preview = mint_amounts(
-        shares + mint_fee_shares(shares, mint_bps),
-        supply + pending,
-        list(holdings),
-        out[6 + 2 * n :] if not supply else [],
-    )
+    preview = mint_need(shares, mint_bps, supply + pending, list(holdings), out[6 + 2 * n :])
     max_in = with_slippage(preview, slippage, up=True)
     plan = {"action": "mint", "preview": _describe(reader, preview), "bound": _describe(reader, max_in)}
     short = [
@@ -150,7 +170,7 @@ def _deposit(reader: VaultReader, account: str, amount_text, slippage: int) -> d
     (base,) = reader.rpc.calls_at([reader.v("asset")], "latest")
     index = [a.lower() for a in reader.assets].index(base.lower())
     symbol, decimals = reader.meta[reader.assets[index]]
-    assets = _amount(amount_text, decimals, symbol)
+    assets = amount(amount_text, decimals, symbol)
     n = len(reader.assets)
     out = _state(reader, account, [reader.v("previewDeposit", assets * (10_000 - slippage) // 10_000)])
     balance, allowance, shares = out[6 + index], out[6 + n + index], out[-1]

@@ -8,6 +8,7 @@ from index_vault.dashboard.chain.actions import ActionError, prepare, replay
 from index_vault.dashboard.chain.history import read_history
 from index_vault.dashboard.chain.reads import Sources, VaultReader
 from index_vault.dashboard.chain.rpc import Abi, Rpc, RpcError
+from index_vault.dashboard.chain.zap_actions import ZAP_ACTIONS, prepare_zap
 from index_vault.dashboard.model import build_view
 from index_vault.dashboard.server import UserError
 
@@ -57,6 +58,8 @@ class ChainBackend:
 
     def prepare(self, vault: str, body: dict) -> dict:
         try:
+            if body.get("action") in ZAP_ACTIONS:
+                return prepare_zap(self.reader(vault), body)
             return prepare(self.reader(vault), body)
         except ActionError as exc:
             raise UserError(str(exc)) from exc

@@ -19,6 +19,7 @@ from pathlib import Path
 from ape import accounts, project
 from eth_utils import to_checksum_address
 
+from index_vault.arbitrage.chain.pools import seed_index_pool
 from index_vault.chain.contracts import ERC20_ABI, abi_of
 from index_vault.common.artifacts import project_root
 from index_vault.common.units import WAD
@@ -138,10 +139,13 @@ def deploy_with_history(rpc: Rpc, spec: BasketSpec, days: int, echo=print) -> De
 
 
 @contextmanager
-def serving(rpc: Rpc, deployed: Deployed, governor: str | None = None) -> Iterator[tuple[Dashboard, ChainBackend]]:
-    """The dashboard of `deployed` served from this process on a free port; stopped on exit."""
+def serving(
+    rpc: Rpc, deployed: Deployed, governor: str | None = None, market: dict | None = None
+) -> Iterator[tuple[Dashboard, ChainBackend]]:
+    """The dashboard of `deployed` served from this process on a free port (with `market`, the index pool's
+    and zap's `Sources` fields); stopped on exit."""
     vault = deployed.vault.address
-    backend = ChainBackend(rpc, {deployed.vault.symbol(): vault}, Sources(governor=governor), None)
+    backend = ChainBackend(rpc, {deployed.vault.symbol(): vault}, Sources(governor=governor, **(market or {})), None)
     dashboard = Dashboard(backend, errors=error_words).start()
     try:
         yield dashboard, backend
@@ -184,21 +188,35 @@ def run_bench(sizes: list[int], days: int, views: int, uri: str, echo: Callable[
 
 
 def take_screenshot(out: Path, days: int, uri: str, echo: Callable[[str], None] = print) -> None:
-    """The demo basket with `days` of history, a management fee and a pending governance action, seen by a
-    holder's wallet: a picture of the whole page at `out`."""
+    """The demo basket with `days` of history, its index token on a V3 pool against USDC from half-way (the
+    pool left alone: its price follows the quote's feed, NAV the basket's), a zap, a management fee and a
+    pending governance action, seen by a holder's wallet: a picture of the whole page at `out`."""
     rpc = Rpc(uri)
     deployer, holder = accounts.test_accounts[0], accounts.test_accounts[1]
     spec = load_spec(project_root() / "specs" / "demo-top5.yaml")
-    echo("building the demo basket with its history...")
-    deployed = deploy_with_history(rpc, spec, days, echo=echo)
+    echo("building the demo basket with its history and its index pool...")
+    deployed = deploy_vault(spec, deployer, local=True, echo=lambda _: None)
     vault = deployed.vault
+    build_history(rpc, spec, vault.address, str(holder.address), days // 2, echo=echo)
+    usdc = deployed.tokens[[c.symbol for c in spec.constituents].index("USDC")]
+    pool = seed_index_pool(
+        deployed.market.uniswap, vault, deployed.oracle, usdc.address, vault.balanceOf(holder) // 2, holder
+    )
+    build_history(rpc, spec, vault.address, str(holder.address), days - days // 2, echo=echo)
+    zap = project.Zap.deploy(100, 100, 3_600, sender=deployer)
+    market = {
+        "index_pools": {vault.address: pool.address},
+        "zaps": {vault.address: zap.address},
+        "adapter": deployed.adapters["uniswap-v3"].address,
+        "quoter": deployed.market.uniswap.quoter_v2.address,
+    }
     governor = deploy_governor(deployer, [deployer.address], [deployer.address])
     vault.grantRole(b"\x00" * 32, governor, sender=deployer)
     data = vault.set_fees.encode_input(rate_from_annual_bps(50), 10, 10, 20, 20)
     governor.propose(vault, data, "fees: management 0.5% a year", sender=deployer)
     vault.set_fees(rate_from_annual_bps(25), 5, 5, 10, 10, sender=deployer)
     wallet = InjectedWallet(uri, str(holder.address))
-    with serving(rpc, deployed, governor.address) as (dashboard, _), open_page(wallet) as (page, log):
+    with serving(rpc, deployed, governor.address, market) as (dashboard, _), open_page(wallet) as (page, log):
         drawn_ms(page, f"{dashboard.url}?vault={vault.address}&days={days}")
         page.click("#connect")
         page.wait_for_selector("#account-shares[data-raw]")

@@ -1,11 +1,13 @@
 """The dashboard's chain reads: one vault's state at one block, its trades and auctions, and its NAV history,
 in a few JSON-RPC batches (`index_vault.dashboard.chain.rpc`).
 
-A page view is four round trips: the head block; every view call pinned to it (the vault, the oracle's price
-data of each constituent, the rebalancer, the Governor's pending proposals, the index token's pool, the
-account's balances and allowances); the fee recipient's balance, the latest auctions and the trade logs; the
-trades' receipts and block times. Token symbols and decimals are read once per vault. The NAV history is read
-by `index_vault.dashboard.chain.history`.
+A page view is five round trips: the head block; the vault's oracle and rebalancer; every view call pinned to
+the head (the vault, the oracle's price data of each constituent, the rebalancer, the Governor's pending
+proposals, the index token's pool price and, when its quote token is not a constituent, the oracle's price of
+the quote, the account's balances and allowances); the fee recipient's balance, the latest auctions and the
+logs of the keeper's trades, the auction fills and the arbitrage cycles; their receipts and block times. Token
+symbols and decimals, and the pool's tokens, are read once per vault. The NAV history is read by
+`index_vault.dashboard.chain.history`.
 """
 
 from dataclasses import dataclass, field
@@ -15,8 +17,9 @@ from ape import project
 from eth_utils import keccak, to_checksum_address
 
 from index_vault.chain.contracts import ERC20_ABI, abi_of
+from index_vault.common.units import WAD
 from index_vault.dashboard.chain.rpc import Abi, Call, Rpc, RpcError
-from index_vault.dashboard.model import RawConstituent, RawView, v3_price
+from index_vault.dashboard.model import RawConstituent, RawView, oracle_status, v3_price
 from index_vault.vault.chain.governance import KNOWN_CALLS
 
 ZERO = "0x" + "00" * 20
@@ -25,6 +28,9 @@ TRADE_EXECUTED = (
     "0x" + keccak(text="TradeExecuted(address,address,address,uint256,uint256,uint256,uint256,address)").hex()
 )
 AUCTION_FILLED = "0x" + keccak(text="AuctionFilled(uint256,address,uint256,uint256,uint256,uint256)").hex()
+ARBITRAGE_CYCLED = (
+    "0x" + keccak(text="ArbitrageCycled(address,address,address,bool,bool,uint256,uint256,uint256,address)").hex()
+)
 LAST_TRADES = 20  # trades and fills shown
 AUCTION_LOOKBACK = 20  # the latest auctions looked at for live ones
 
@@ -57,13 +63,18 @@ def _address(topic: str) -> str:
 @dataclass
 class Sources:
     """Where the dashboard looks, from the network's manifest: the Governor, each vault's index-token pool
-    (a Uniswap V3 pool of the index token against a priced constituent) and Zap, and the first block to read
-    logs from."""
+    (a Uniswap V3 pool of the index token against a quote token the vault's oracle prices) and Zap, the
+    arbitrage contract, the Uniswap V3 adapter and quoter the zap's legs use (and their pools' fee tier), and
+    the first block to read logs from."""
 
     governor: str | None = None
     index_pools: dict[str, str] = field(default_factory=dict)  # vault address -> pool
     zaps: dict[str, str] = field(default_factory=dict)  # vault address -> zap
     start_blocks: dict[str, int] = field(default_factory=dict)  # vault address -> deployment block
+    arbitrage: str | None = None  # the IndexArbitrage contract (one a chain)
+    adapter: str | None = None  # the Uniswap V3 adapter the zap's legs swap through
+    quoter: str | None = None  # Uniswap's QuoterV2, which sizes a zap buy's legs
+    zap_fee: int = 3000  # the V3 fee tier of the constituents' pools the legs use (ppm)
 
 
 class VaultReader:
@@ -75,11 +86,14 @@ class VaultReader:
         self.router = Abi(abi_of(project.OracleRouter.contract_type))
         self.rebalancer_abi = Abi(abi_of(project.Rebalancer.contract_type))
         self.governor = Abi(abi_of(project.Governor.contract_type))
-        self.erc20, self.pool = Abi(ERC20_ABI), Abi(POOL_ABI)
+        self.erc20, self.pool_abi = Abi(ERC20_ABI), Abi(POOL_ABI)
         self.assets: tuple[str, ...] = ()
         self.meta: dict[str, tuple[str, int]] = {}  # token -> (symbol, decimals)
         self.start_block = sources.start_blocks.get(self.address, 0)
         self.rounds: dict[str, dict[int, tuple[int, int]]] = {}  # aggregator -> round -> (answer, updated at)
+        self.pool = sources.index_pools.get(self.address)
+        self.quote: str | None = None  # the pool's other token, once read
+        self.index_is_0 = False
 
     def v(self, name: str, *args: Any) -> Call:
         return self.vault.call(self.address, name, *args)
@@ -89,8 +103,18 @@ class VaultReader:
         return {"number": int(block["number"], 16), "timestamp": int(block["timestamp"], 16), "chain": chain_id}
 
     def _learn(self, assets: tuple[str, ...], block: int) -> None:
-        """Symbols and decimals of tokens not seen yet (one batch)."""
-        new = [a for a in (*assets, self.address) if a not in self.meta]
+        """Symbols and decimals of tokens not seen yet (one batch); the index pool's tokens the first time (one
+        more batch, and the quote's symbol and decimals when it is no constituent)."""
+        if self.pool and self.quote is None:
+            token0, token1 = self.rpc.calls_at([self.pool_abi.call(self.pool, n) for n in ("token0", "token1")], block)
+            if not isinstance(token0, RpcError) and not isinstance(token1, RpcError):
+                self.index_is_0 = to_checksum_address(token0) == self.address
+                self.quote = to_checksum_address(token1 if self.index_is_0 else token0)
+        new = [
+            a
+            for a in dict.fromkeys((*assets, self.address, *([self.quote] if self.quote else [])))
+            if a not in self.meta
+        ]
         if new:
             calls = [self.erc20.call(a, n) for a in new for n in ("symbol", "decimals")]
             out = self.rpc.calls_at(calls, block)
@@ -135,9 +159,7 @@ class VaultReader:
                 calls[f"allow:{a}"] = self.erc20.call(a, "allowance", account, self.address)
         if self.sources.governor:
             calls["pending"] = self.governor.call(self.sources.governor, "pending")
-        if pool := self.sources.index_pools.get(self.address):
-            for n in ("slot0", "token0", "token1"):
-                calls[f"pool:{n}"] = self.pool.call(pool, n)
+        calls.update(self.dex_calls(oracle))
         out = dict(zip(calls, self.rpc.calls_at(list(calls.values()), block), strict=True))
         out["oracle"], out["rebalancer"] = oracle, rebalancer
         return out
@@ -205,7 +227,7 @@ class VaultReader:
             pending=self._pending(values.get("pending")),
             trades=extra["trades"],
             auctions=extra["auctions"],
-            dex=self._dex(values),
+            dex=self.dex(values),
             zap=self.sources.zaps.get(self.address),
         )
 
@@ -224,20 +246,37 @@ class VaultReader:
             for p in proposals
         ]
 
-    def _dex(self, values: dict[str, Any]) -> dict | None:
-        """The index token's price on its pool in USD (the other token at the oracle's price), or None."""
-        slot0, token0, token1 = (values.get(f"pool:{n}") for n in ("slot0", "token0", "token1"))
-        if slot0 is None or any(isinstance(x, RpcError) for x in (slot0, token0, token1)):
+    def dex_calls(self, oracle: str) -> dict[str, Call]:
+        """The calls `dex` needs: the pool's `slot0`, and the oracle's price of its quote token when that is no
+        constituent (a constituent's price data is read with the basket)."""
+        if not self.pool or self.quote is None:
+            return {}
+        calls = {"pool:slot0": self.pool_abi.call(self.pool, "slot0")}
+        if self.quote not in self.assets:
+            calls["quote:price"] = self.router.call(oracle, "price", self.quote)
+        return calls
+
+    def dex(self, values: dict[str, Any]) -> dict | None:
+        """The index token's price on its pool in USD: the pool's price in the quote token times the oracle's
+        price of the quote (a constituent's price data, else `price(quote)`); None without a pool, else the
+        reason it has no price."""
+        if not self.pool:
             return None
-        index_is_0 = to_checksum_address(token0) == self.address
-        quote = to_checksum_address(token1 if index_is_0 else token0)
-        if quote not in self.assets:
-            return None
-        q = values[f"price:{quote}"]
-        if q[0] != 0:
-            return None
-        price = v3_price(slot0[0], index_is_0, 18, self.meta[quote][1]) * q[1] // 10**18
-        return {"pool": self.sources.index_pools[self.address], "price": price}
+        out = {"pool": self.pool, "price": None, "quote": self.meta.get(self.quote, ("?", 0))[0] if self.quote else "?"}
+        slot0 = values.get("pool:slot0")
+        if self.quote is None or slot0 is None or isinstance(slot0, RpcError):
+            return {**out, "error": f"the pool cannot be read: {getattr(slot0, 'reason', None) or slot0}"}
+        if f"price:{self.quote}" in values:
+            status, quote_price = values[f"price:{self.quote}"][:2]
+            if status != 0:
+                return {**out, "error": f"the oracle's price of {out['quote']} is unusable: {oracle_status(status)[0]}"}
+        else:
+            quote_price = values.get("quote:price")
+            if isinstance(quote_price, RpcError) or quote_price is None:
+                reason = getattr(quote_price, "reason", None) or "no answer"
+                return {**out, "error": f"the oracle cannot price {out['quote']}: {reason}"}
+        in_quote = v3_price(slot0[0], self.index_is_0, 18, self.meta[self.quote][1])
+        return {**out, "price": in_quote * quote_price // WAD, "pool_price": in_quote, "quote_price": quote_price}
 
     def _second_batch(self, block: int, now: int, values: dict[str, Any], recipient: str) -> dict:
         """The recipient's balance, the latest auctions and the trade logs; then the trades' receipts."""
@@ -250,11 +289,18 @@ class VaultReader:
         for i in ids:
             calls += [r.call(rebalancer, "auctions", i), r.call(rebalancer, "auction_rate", i)]
         requests = [("eth_call", [{"to": c.to, "data": c.data()}, hex(block)]) for c in calls]
+        span = {"fromBlock": hex(self.start_block), "toBlock": hex(block)}
         if int(rebalancer, 16):
-            span = {"fromBlock": hex(self.start_block), "toBlock": hex(block), "address": rebalancer}
-            requests.append(("eth_getLogs", [{**span, "topics": [[TRADE_EXECUTED, AUCTION_FILLED]]}]))
+            requests.append(
+                ("eth_getLogs", [{**span, "address": rebalancer, "topics": [[TRADE_EXECUTED, AUCTION_FILLED]]}])
+            )
+        if self.sources.arbitrage:
+            topics = [ARBITRAGE_CYCLED, None, None, _topic(self.address)]
+            requests.append(("eth_getLogs", [{**span, "address": self.sources.arbitrage, "topics": topics}]))
         answers = self.rpc.batch(requests)
-        decoded = [a if isinstance(a, RpcError) else c.decode(a) for c, a in zip(calls, answers, strict=False)]
+        decoded = [
+            a if isinstance(a, RpcError) else c.decode(a) for c, a in zip(calls, answers[: len(calls)], strict=True)
+        ]
         auctions = []
         for k, i in enumerate(ids):
             auction, rate = decoded[1 + 2 * k], decoded[2 + 2 * k]
@@ -262,7 +308,8 @@ class VaultReader:
                 continue
             if now < auction[7]:
                 auctions.append(self._auction(i, auction, rate))
-        logs = answers[len(calls)] if len(answers) > len(calls) and isinstance(answers[-1], list) else []
+        logs = [log for found in answers[len(calls) :] if isinstance(found, list) for log in found]
+        logs.sort(key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)))
         return {
             "recipient_balance": decoded[0] if isinstance(decoded[0], int) else 0,
             "auctions": auctions,
@@ -301,7 +348,8 @@ class VaultReader:
         for log in reversed(logs):
             receipt = receipts[log["transactionHash"]]
             gas = int(receipt["gasUsed"], 16) if isinstance(receipt, dict) else 0
-            rows.append({**self._trade_fields(log), "gas": gas, "tx": log["transactionHash"]})
+            fields = self._cycle_fields(log) if log["topics"][0] == ARBITRAGE_CYCLED else self._trade_fields(log)
+            rows.append({**fields, "gas": gas, "tx": log["transactionHash"]})
             rows[-1]["timestamp"] = times[log["blockNumber"]]
         return rows
 
@@ -318,6 +366,7 @@ class VaultReader:
                 "sold": f"{amount_in / 10**sd:,.6g} {sell}",
                 "bought": f"{amount_out / 10**bd:,.6g} {buy}",
                 "shortfall_bps": round(shortfall * 10_000 / oracle_out, 2) if oracle_out else 0.0,
+                "profit": None,
             }
         sold, bought, rate, oracle_rate = (_word(data, i) for i in range(4))
         return {
@@ -327,4 +376,27 @@ class VaultReader:
             "sold": f"{sold:,} units",
             "bought": f"{bought:,} units",
             "shortfall_bps": round((oracle_rate - rate) * 10_000 / oracle_rate, 2) if oracle_rate else 0.0,
+            "profit": None,
+        }
+
+    def _cycle_fields(self, log: dict) -> dict:
+        """An `ArbitrageCycled` of this vault: which way, the shares, the quote token paid or received, the
+        profit (in the recorded pool's quote token; another pool's amounts in base units)."""
+        data, topics = log["data"], log["topics"]
+        minted, shares, quote, profit = bool(_word(data, 1)), _word(data, 2), _word(data, 3), _word(data, 4)
+        pool = _address(topics[2])
+        symbol, decimals = self.meta[self.quote] if self.quote and pool == self.pool else ("units", 0)
+        index = f"{shares / 10**18:,.6g} {self.meta.get(self.address, ('shares', 18))[0]}"
+        paid = f"{quote / 10**decimals:,.6g} {symbol}"
+        return {
+            "kind": "arbitrage",
+            "who": _address(topics[1]),
+            "pair": "mint and sell (pool over NAV)" if minted else "buy and redeem (pool under NAV)",
+            "direction": "mint-and-sell" if minted else "buy-and-redeem",
+            "sold": index if minted else paid,
+            "bought": paid if minted else index,
+            "shares": str(shares),
+            "quote": str(quote),
+            "shortfall_bps": None,
+            "profit": {"raw": str(profit), "text": f"{profit / 10**decimals:,.6g} {symbol}"},
         }

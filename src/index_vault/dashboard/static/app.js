@@ -58,9 +58,11 @@ function drawView(v) {
   setFigure("supply", v.supply);
   $("pause").textContent = v.pause_text;
   $("pause").dataset.paused = String(v.paused);
-  setFigure("dex-price", v.dex.price, "no DEX pool");
+  setFigure("dex-price", v.dex.price, v.dex.pool ? "no price" : "no DEX pool");
   $("premium").textContent = v.dex.text;
   $("premium").className = v.dex.premium ? `sub ${v.dex.premium.label}` : "sub";
+  if (v.dex.premium) $("premium").dataset.bps = String(v.dex.premium.bps_x100); else delete $("premium").dataset.bps;
+  $("dex-pool").textContent = v.dex.pool_price ? `pool: 1 ${v.symbol} = ${v.dex.pool_price.text}` : "";
   $("rebalance").textContent = `${v.rebalance}; band ±${v.band.text}`;
   rows("composition", v.constituents, (c) => {
     const tr = el("tr", null, { "data-symbol": c.symbol });
@@ -93,12 +95,26 @@ function drawView(v) {
   rows("trades", v.trades, (t) => {
     const tr = el("tr", null, { "data-tx": t.tx });
     tr.append(el("td", when(t.timestamp)), el("td", t.kind), el("td", t.pair), el("td", t.sold, { class: "num" }),
-      el("td", t.bought, { class: "num" }), el("td", `${t.shortfall_bps.toFixed(2)} bps`, { class: "num" }),
-      el("td", t.gas.toLocaleString("en-US"), { class: "num gas" }), el("td", t.who.slice(0, 10)));
+      el("td", t.bought, { class: "num" }),
+      el("td", t.shortfall_bps === null ? "-" : `${t.shortfall_bps.toFixed(2)} bps`, { class: "num" }),
+      cell(t.profit, "num profit"),
+      el("td", t.gas.toLocaleString("en-US"), { class: "num gas" }), el("td", t.who.slice(0, 10), { title: t.who }));
+    tr.dataset.kind = t.kind;
+    if (t.direction) { tr.dataset.direction = t.direction; tr.dataset.shares = t.shares; tr.dataset.quote = t.quote; }
     return tr;
   }, "no trades yet");
   $("base-asset").textContent = v.base_asset;
   for (const node of document.querySelectorAll(".zap-reason")) node.textContent = v.zap.text;
+  for (const form of document.querySelectorAll("form[data-action^='zap-']")) {
+    form.querySelector("button").disabled = !v.zap.address;
+    const select = form.querySelector("select[name='token']");
+    const tokens = v.zap.tokens || [];
+    if (select.dataset.tokens !== tokens.join(",")) {
+      select.replaceChildren(...tokens.map((t) => el("option", t, { value: t })));
+      select.dataset.tokens = tokens.join(",");
+      if (v.zap.default) select.value = v.zap.default;
+    }
+  }
   if (v.account) {
     setFigure("account-shares", v.account.shares);
     $("account-shares").textContent = `${v.account.shares.text} ${v.symbol} held`;
@@ -108,17 +124,22 @@ function drawView(v) {
 function drawChart(history) {
   const box = $("chart");
   const points = history.points.filter((p) => p.nav_per_share !== null);
+  const dex = history.points.filter((p) => p.dex_price !== null && p.dex_price !== undefined);
   box.replaceChildren();
   box.dataset.points = String(points.length);
+  box.dataset.dexPoints = String(dex.length);
+  $("chart-legend").hidden = !history.dex;
   const gaps = history.points.length - points.length;
-  const last = history.points[history.points.length - 1];
   $("history-note").textContent = (points.length ? `${points.length} daily points rebuilt from the chain's history; the last is the vault's value_per_share now` : "no history yet")
     + (gaps ? `; ${gaps} day(s) without a NAV (${history.points.find((p) => p.nav_per_share === null).note})` : "")
-    + (last && last.note && last.nav_per_share === null ? "" : "");
+    + (history.dex ? (dex.length ? `; the DEX price (dashed) from the pool's swaps at the quote's feed, ${dex.length} points since the pool opened` : "; the pool has no price in this range") : "");
   if (points.length < 2) return;
   const W = 1000, H = 240, L = 70, R = 12, T = 12, B = 28;
-  const xs = points.map((p) => p.timestamp), ys = points.map((p) => Number(BigInt(p.nav_per_share) / 10n ** 12n) / 1e6);
-  const x0 = Math.min(...xs), x1 = Math.max(...xs), lo = Math.min(...ys), hi = Math.max(...ys);
+  const usd = (raw) => Number(BigInt(raw) / 10n ** 12n) / 1e6;
+  const xs = points.map((p) => p.timestamp), ys = points.map((p) => usd(p.nav_per_share));
+  const dxs = dex.map((p) => p.timestamp), dys = dex.map((p) => usd(p.dex_price));
+  const x0 = Math.min(...xs, ...dxs), x1 = Math.max(...xs, ...dxs);
+  const lo = Math.min(...ys, ...dys), hi = Math.max(...ys, ...dys);
   const pad = (hi - lo) * 0.1 || hi * 0.01 || 1;
   const y0 = lo - pad, y1 = hi + pad;
   const sx = (x) => L + ((x - x0) / (x1 - x0 || 1)) * (W - L - R);
@@ -140,6 +161,7 @@ function drawChart(history) {
   add("text", { x: L, y: H - 8 }, when(x0).slice(0, 10));
   add("text", { x: W - R, y: H - 8, "text-anchor": "end" }, when(x1).slice(0, 10));
   add("polyline", { class: "line", points: points.map((p, i) => `${sx(xs[i]).toFixed(1)},${sy(ys[i]).toFixed(1)}`).join(" ") });
+  if (dex.length) add("polyline", { class: "dex-line", points: dex.map((p, i) => `${sx(dxs[i]).toFixed(1)},${sy(dys[i]).toFixed(1)}`).join(" ") });
   box.append(svg);
 }
 
@@ -173,12 +195,13 @@ async function act(form) {
   $("action-error").textContent = ""; $("action-result").textContent = ""; $("action-plan").textContent = "";
   if (!state.account) { $("action-error").textContent = "connect a wallet first"; return; }
   const body = { action, account: state.account };
-  for (const input of form.querySelectorAll("input")) body[input.name] = input.value.trim();
+  for (const input of form.querySelectorAll("input, select")) body[input.name] = input.value.trim();
   document.body.dataset.busy = "1";
   try {
     for (let round = 0; round < 4; round++) {
       const plan = await api(`/api/vault/${state.vault}/prepare`, body);
       $("action-plan").textContent = `preview: ${plan.preview.join(", ")}` + (plan.bound.length ? `; bound: ${plan.bound.join(", ")}` : "");
+      if (plan.cost && plan.cost.premium) $("action-plan").dataset.bps = String(plan.cost.premium.bps_x100); else delete $("action-plan").dataset.bps;
       if (plan.error) { $("action-error").textContent = plan.error; return; }
       for (const step of plan.steps) {
         $("action-result").textContent = `confirm in your wallet: ${step.label}`;

@@ -14,39 +14,27 @@ the shares at the vault's NAV per share).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 
 from ape import project
 from ape.api import AccountAPI
 from ape.contracts import ContractInstance
 
 from index_vault.chain.contracts import erc20_at, npm_container
-from index_vault.common.units import WAD
-from index_vault.keeper.routes import v3_route
 from index_vault.vault.chain.client import VaultClient, VaultError
-from index_vault.vault.zap import plan_mint, plan_redeem_min_out
-
-BPS = 10_000
-POOL_FEE_BPS = 30  # the constituents' pools' fee (0.3%) when no quoter sizes the buys
+from index_vault.vault.zap import (
+    POOL_FEE_BPS,
+    ZapTrade,
+    plan_mint,
+    quoted_mint,
+    sell_min_out,
+    zap_legs,
+    zap_trade,
+)
 
 
 def _nothing() -> None:
     pass
-
-
-@dataclass(frozen=True)
-class ZapTrade:
-    """What a buy spent (or a sale received) of the token, for how many shares, and their value at NAV (USD)."""
-
-    amount: int
-    shares: int
-    nav_value: int  # USD, 18 decimals
-    token_value: int  # the net USD value paid (a buy: the token less the constituents handed back) or received
-
-    @property
-    def premium(self) -> float:
-        """What was paid over NAV (a buy), or received under it (negative, a sale)."""
-        return self.token_value / self.nav_value - 1 if self.nav_value else 0.0
 
 
 class ZapClient:
@@ -69,45 +57,38 @@ class ZapClient:
         """The zap's legs buying `shares` with `token`, and the most the buy spends (module doc)."""
         need = self.client.preview_mint(shares)
         at = self._index(token)
-        decimals = erc20_at(token).decimals()
         if self.quoter is None:
             prices = [self._price(a) for a in self.assets]
+            decimals = erc20_at(token).decimals()
             plan = plan_mint(need, [t.decimals() for t in self.client.tokens], prices, at, decimals,
                              self._price(token), POOL_FEE_BPS, slippage_bps)  # fmt: skip
-            amounts = list(plan.amounts_in)
         else:
-            amounts = [
+            quotes = [
                 0 if i == at or not amount else
-                -(-self.quoter.quoteExactOutputSingle.call((token, a, amount, self.fee, 0)).amountIn
-                  * (BPS + slippage_bps) // BPS)
+                self.quoter.quoteExactOutputSingle.call((token, a, amount, self.fee, 0)).amountIn
                 for i, (a, amount) in enumerate(zip(self.assets, need, strict=True))
             ]  # fmt: skip
-        legs = [
-            (self.adapter, amount, b"" if i == at else v3_route([token, a], [self.fee]))
-            for i, (a, amount) in enumerate(zip(self.assets, amounts, strict=True))
-        ]
-        return legs, sum(amounts) + (need[at] if at is not None else 0)
+            plan = quoted_mint(need, quotes, at, slippage_bps)
+        return zap_legs(self.adapter, self.assets, token, self.fee, plan.amounts_in), plan.max_in
 
     def sell_legs(self, token: str, shares: int, slippage_bps: int) -> tuple[list[tuple], int]:
         """The zap's legs selling `shares` for `token`, and the least the sale accepts (module doc)."""
-        at = self._index(token)
-        legs = [
-            (self.adapter, 0, b"" if i == at else v3_route([a, token], [self.fee])) for i, a in enumerate(self.assets)
-        ]
         paid = self.client.preview_redeem(shares)
         prices = [self._price(a) for a in self.assets]
         decimals = [t.decimals() for t in self.client.tokens]
         token_decimals, token_price = erc20_at(token).decimals(), self._price(token)
-        fee = self.fee // 100  # ppm to bps
-        return legs, plan_redeem_min_out(paid, decimals, prices, at, token_decimals, token_price, fee, slippage_bps)
+        at = self._index(token)
+        min_out = sell_min_out(paid, decimals, prices, at, token_decimals, token_price, self.fee, slippage_bps)
+        return zap_legs(self.adapter, self.assets, token, self.fee), min_out
 
     def _value(self, token: str, amount: int) -> int:
         """USD (18 decimals) of `amount` of `token` at the oracle."""
         return amount * self._price(token) // 10 ** erc20_at(token).decimals()
 
     def _trade(self, amount: int, shares: int, token: str, handed_back: int = 0) -> ZapTrade:
-        nav = shares * self.vault.value_per_share() // WAD
-        return ZapTrade(amount, shares, nav, self._value(token, amount) - handed_back)
+        """`zap_trade` at the vault's NAV per share now, less `handed_back` (USD) of constituents returned."""
+        trade = zap_trade(amount, shares, self.vault.value_per_share(), self._price(token), erc20_at(token).decimals())
+        return replace(trade, token_value=trade.token_value - handed_back)
 
     def _holdings(self, account: AccountAPI, skip: str) -> list[int]:
         return [
@@ -134,11 +115,14 @@ class ZapClient:
         echo(f"buy {self.client.describe_shares(shares)} through the zap, spending at most {max_in} base units")
         confirm()
         erc20_at(token).approve(self.zap, max_in, sender=account)
+        before = self._holdings(account, token)
         receipt = self.client.last_receipt = self.zap.mint(
             self.vault, shares, token, max_in, legs, account, sender=account
         )
         (event,) = self.zap.ZapMinted.from_receipt(receipt)
-        return self._trade(event.spent, shares, token)
+        back = [b - a for a, b in zip(before, self._holdings(account, token), strict=True)]
+        handed_back = sum(self._value(a, x) for a, x in zip(self.assets, back, strict=True) if x)
+        return self._trade(event.spent, shares, token, handed_back)
 
     def sell(
         self,
