@@ -80,7 +80,7 @@ class ReplayConfig:
     cap: Fraction | None = None
     nav_usd: int = 100_000
     band_bps: int = 125  # the keeper's drift band, and the backtest's drift threshold
-    trade_band_bps: int = 70  # once a weight is past the band, the keeper trades every one past this to target
+    trade_band_bps: int = 60  # once a weight is past the band, the keeper trades every one past this to target
     min_trade_usd: int = 50
     management_fee_bps: int = 0
     gwei: float = GWEI  # for the USD figure of the keeper's gas (the backtest's assumption)
