@@ -11,6 +11,7 @@ Settings (environment):
     KEEPER_VAULT          the vault's address or its symbol in the manifest (default: the manifest's only vault)
     KEEPER_ADAPTER        an allowlisted UniswapV3Adapter (default: the manifest's "uniswap-v3")
     KEEPER_V2_ADAPTER     an allowlisted UniswapV2Adapter (default: the manifest's "uniswap-v2", if any)
+    KEEPER_SPLIT_ADAPTER  an allowlisted SplitAdapter over the two (default: the manifest's "split", if any)
     KEEPER_QUOTER         a Uniswap V3 QuoterV2 (default: the manifest's; none: expected out = oracle less fees)
     KEEPER_SWAP_ROUTER    a Uniswap V3 SwapRouter (an auction filler resells its lots through it)
     KEEPER_EVERY_BLOCKS   blocks between rounds (default 1)
@@ -55,6 +56,7 @@ def _keeper() -> Keeper:
         vault=os.environ.get("KEEPER_VAULT") or None,
         adapter=os.environ.get("KEEPER_ADAPTER") or None,
         v2_adapter=os.environ.get("KEEPER_V2_ADAPTER") or None,
+        split_adapter=os.environ.get("KEEPER_SPLIT_ADAPTER") or None,
         quoter=os.environ.get("KEEPER_QUOTER") or None,
         swap_router=os.environ.get("KEEPER_SWAP_ROUTER") or None,
         band_bps=int(_number("KEEPER_BAND_BPS", 100)),

@@ -42,6 +42,11 @@ def _keeper_options(f):
             "goes to the venue quoting more.",
         ),
         click.option(
+            "--split-adapter",
+            help="An allowlisted SplitAdapter over the two (default: the manifest's split, if any): a trade then "
+            "goes to both venues at once when that pays more than its extra gas.",
+        ),
+        click.option(
             "--quoter",
             help="A Uniswap V3 QuoterV2 for expected outs (default: the manifest's; without one, the oracle less "
             "the pools' fees).",
@@ -65,6 +70,7 @@ def _build(
     account,
     adapter,
     v2_adapter,
+    split_adapter,
     quoter,
     swap_router,
     hubs,
@@ -79,8 +85,9 @@ def _build(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--min-trade-usd") from exc
     options = KeeperOptions(
-        vault_ref, adapter, v2_adapter, quoter, hubs, band_bps, min_usd, slippage_bps, log_format, swap_router
-    )
+        vault_ref, adapter, v2_adapter, quoter, hubs, band_bps, min_usd, slippage_bps, log_format, swap_router,
+        split_adapter,
+    )  # fmt: skip
     try:
         keeper = build_keeper(options, unattended(pick_account(account)), **config)
     except KeeperError as exc:

@@ -3,11 +3,16 @@ Rebalancer's snapshot and the vault: the V3 adapter swaps on the pool and pays i
 that pool may call), the V2 adapter on a direct pair and along a path, auctions filled against the vault; the zap's
 legs through both adapters, each pool paid by the zap on the adapter's callback."""
 
+from fractions import Fraction
+
 import pytest
 from ape import chain, networks
 from web3.exceptions import ContractLogicError as Web3Revert
 
-from index_vault.keeper.routes import v2_route, v3_route
+from index_vault.chain.contracts import npm_container
+from index_vault.keeper.chain.keeper import Keeper
+from index_vault.keeper.chain.venues import SPLIT_EXTRA_GAS
+from index_vault.keeper.routes import split_route, v2_route, v3_route
 from index_vault.market.chain.uniswap_v2 import add_liquidity_v2, deploy_uniswap_v2, get_pair
 from index_vault.vault.chain.adapters import allow_adapters, deploy_adapters, keeper_trade, oracle_out
 from index_vault.vault.chain.deploy import deploy_vault, fund_test_accounts
@@ -128,7 +133,7 @@ def test_v2_adapter__direct_pair_and_two_hop_path__fill_on_the_pairs(setup):
     print(f"\nV2 adapter USDC->WETH {direct.receipt.gas_used:,} gas; LINK->USDC->WETH {hops.receipt.gas_used:,} gas")
 
 
-def test_zap_mint__legs_on_v2_pairs_and_v3_pools__each_pool_paid_by_the_zap_nothing_left_in_the_adapters(
+def test_zap_mint__legs_on_a_v2_pair_v3_pools_and_both__each_pool_paid_by_the_zap_nothing_left_in_the_adapters(
     setup, accounts, project
 ):
     vault, _, t, adapters, _, market, v2 = setup
@@ -140,23 +145,81 @@ def test_zap_mint__legs_on_v2_pairs_and_v3_pools__each_pool_paid_by_the_zap_noth
     need = [held * SHARE // vault.totalSupply() + 1 for held in vault.holdings()]
     prices = [market.router.price(t[s]) for s in symbols]
     plan = plan_mint(need, [t[s].decimals() for s in symbols], prices, symbols.index("USDC"), 6, 10**18, 30, 70)
-    v2_adapter, v3_adapter = adapters["uniswap-v2"], adapters["uniswap-v3"]
-    on_v2 = {"WETH", "LINK"}  # the module's two V2 pairs; the others on their V3 pools
-    legs = [
-        (v2_adapter.address if s in on_v2 else v3_adapter.address, amount,
-         b"" if s == "USDC" or s in on_v2 else v3_route([usdc.address, t[s].address], [FEE]))
-        for s, amount in zip(symbols, plan.amounts_in, strict=True)
-    ]  # fmt: skip
-    pairs = {s: get_pair(v2, usdc, t[s]) for s in on_v2}
+    amounts = dict(zip(symbols, plan.amounts_in, strict=True))
+    weth_on_v2 = amounts["WETH"] // 2  # WETH through the splitter: half on its V2 pair, half on its V3 pool
+
+    def leg(s: str) -> tuple:
+        if s == "USDC":
+            return adapters["uniswap-v3"].address, 0, b""
+        if s == "WETH":
+            return adapters["split"].address, amounts[s], split_route(weth_on_v2, [usdc.address, t[s].address], [FEE])
+        if s == "LINK":
+            return adapters["uniswap-v2"].address, amounts[s], b""
+        return adapters["uniswap-v3"].address, amounts[s], v3_route([usdc.address, t[s].address], [FEE])
+
+    pairs = {s: get_pair(v2, usdc, t[s]) for s in ("WETH", "LINK")}
     paid_before = {s: usdc.balanceOf(pair) for s, pair in pairs.items()}
 
-    zap.mint(vault, SHARE, usdc, plan.max_in, legs, holder, sender=holder)
+    zap.mint(vault, SHARE, usdc, plan.max_in, [leg(s) for s in symbols], holder, sender=holder)
 
     assert vault.balanceOf(holder) == SHARE
-    for s, pair in pairs.items():  # each pair was paid its leg, by the zap, in one transfer
-        assert usdc.balanceOf(pair) - paid_before[s] == plan.amounts_in[symbols.index(s)]
+    # each pair was paid its part, by the zap, in one transfer (through the splitter's request for WETH's)
+    assert usdc.balanceOf(pairs["LINK"]) - paid_before["LINK"] == amounts["LINK"]
+    assert usdc.balanceOf(pairs["WETH"]) - paid_before["WETH"] == weth_on_v2
     for token in t.values():
-        assert token.balanceOf(zap) == token.balanceOf(v2_adapter) == token.balanceOf(v3_adapter) == 0
+        assert token.balanceOf(zap) == 0
+        assert all(token.balanceOf(a) == 0 for a in adapters.values())
+
+
+def marginal_price(pair_or_pool, usdc, weth, v2: bool) -> Fraction:
+    """USDC base units per WETH base unit at the margin, before fees: a pair's reserves, a pool's sqrt price."""
+    if v2:
+        r0, r1 = pair_or_pool.getReserves()[:2]
+        return Fraction(r0, r1) if pair_or_pool.token0() == usdc.address else Fraction(r1, r0)
+    price = Fraction(pair_or_pool.slot0().sqrtPriceX96 ** 2, 2**192)  # token1 per token0
+    return 1 / price if pair_or_pool.token0() == usdc.address else price
+
+
+def test_split_adapter__keeper_sends_a_large_trade_to_both__pair_and_pool_end_at_equal_marginal_prices(setup, accounts):
+    vault, rebalancer, t, adapters, keeper, market, v2 = setup
+    usdc, weth, split = t["USDC"], t["WETH"], adapters["split"]
+    holder = accounts[1]
+    fund_test_accounts(load_spec(DEMO_SPEC), list(t.values()), [holder], 10_000 * SHARE, sender=accounts[0])
+    vault.mint_in_kind(10_000 * SHARE, holder, [2**256 - 1] * len(t), sender=holder)  # NAV about $1M
+    past_cooldown()
+    rebalancer.start_rebalance(sender=keeper)
+    v3_only = v3_route([usdc.address, weth.address], [FEE])
+    single = keeper_trade(rebalancer, keeper, usdc, weth, 1_000 * 10**6, adapters["uniswap-v3"], v3_only)  # for gas
+    past_cooldown()
+    reader = Keeper(
+        rebalancer.address,
+        keeper,
+        adapter=adapters["uniswap-v3"].address,
+        v2_adapter=adapters["uniswap-v2"].address,
+        split_adapter=split.address,
+        quoter=market.uniswap.quoter_v2.address,
+    )
+    snap = reader.read_snapshot()
+    amount = 10_000 * 10**6  # $10,000 into a $200k pair and a $2M pool: about 0.9% of price move
+    _, best_single = reader.venues.venue(snap, usdc.address, weth.address, amount, "latest")
+    worth = reader.split_worth(snap, weth.address)  # the split's extra gas, in WETH, at the chain's gas price
+    venue, expected = reader.venues.venue(snap, usdc.address, weth.address, amount, "latest", split_worth=worth)
+    assert venue.name == "split" and expected > best_single + worth
+    v2_part = int.from_bytes(venue.route[:16], "big")
+    assert 0 < v2_part < amount
+    pair = get_pair(v2, usdc, weth)
+    pool = npm_container("UniswapV3Pool").at(market.uniswap.factory.getPool(usdc, weth, FEE))
+
+    result = keeper_trade(rebalancer, keeper, usdc, weth, amount, split, venue.route, slippage_bps=100)
+
+    assert result.amount_out * 1_000 >= expected * 999  # the two parts paid what they quoted
+    prices = [marginal_price(pair, usdc, weth, v2=True), marginal_price(pool, usdc, weth, v2=False)]
+    assert abs(prices[0] / prices[1] - 1) < Fraction(2, 10_000)  # equal to 0.02% where the trade moved them ~0.9%
+    assert usdc.balanceOf(split) == weth.balanceOf(split) == 0
+    extra = result.receipt.gas_used - single.receipt.gas_used
+    print(f"\nsplit trade of $10,000 (V2 part {v2_part / 1e6:,.0f} USDC): {result.receipt.gas_used:,} gas, "
+          f"{extra:,} more than a trade on the V3 pool alone (SPLIT_EXTRA_GAS {SPLIT_EXTRA_GAS:,})")  # fmt: skip
+    assert extra <= SPLIT_EXTRA_GAS
 
 
 def test_trade__snapshot_rules__floor_stale_and_refresh(setup):

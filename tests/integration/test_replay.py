@@ -90,7 +90,7 @@ def test_replay__real_closes_on_the_market_chain__keeper_holds_bands_arbitrage_h
     assert [t.tx_hash for t in history] == [t.tx_hash for t in result.trades]  # every trade once, in order
     # the keeper takes the better pool: on the liquidity model's pools the V3 position (over [P/2, 2P]) quotes more
     # for every trade of these days; the keeper's V2 route has its own tests
-    assert {t.venue for t in result.trades} <= {"uniswap-v3", "uniswap-v2"}
+    assert {t.venue for t in result.trades} <= {"uniswap-v3", "uniswap-v2", "split"}
     agree = agreement(result.days)
     assert agree["max_level_gap"] <= LEVEL_TOLERANCE and agree["tracking_error_gap"] <= TE_TOLERANCE, agree
     written = write_results(result, tmp_path, eth_prices(replay.history, result.dates), chart=False)

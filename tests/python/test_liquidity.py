@@ -12,6 +12,7 @@ from index_vault.market.liquidity import (
     WINDOW,
     LiquidityError,
     LiquidityModel,
+    equal_price_split,
     read_pools,
     split_by_depth,
 )
@@ -173,6 +174,43 @@ def test_split_by_depth__two_constant_product_pools__marginal_prices_end_equal_a
 def test_split_by_depth__no_depth__raises():
     with pytest.raises(LiquidityError, match="no depth"):
         split_by_depth(1.0, [0.0, 0.0])
+
+
+def _cp_out(d: int, x: int, y: int) -> Fraction:
+    return Fraction(y * d, x + d)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "amount"),
+    [
+        ((10**24, 2 * 10**24), (3 * 10**24, 6 * 10**24), 10**23),  # same price, depth 1 : 3
+        ((10**24, 2 * 10**24), (3 * 10**24, 6.06e24), 5 * 10**23),  # the second 1% dearer at the start
+        ((5 * 10**9, 10**21), (10**10, 2 * 10**21), 10**9),  # 6-decimal in, 18-decimal out
+    ],
+)
+def test_equal_price_split__two_curves__marginal_prices_end_equal_and_no_other_split_pays_more(first, second, amount):
+    first, second = tuple(map(int, first)), tuple(map(int, second))
+    d = equal_price_split(amount, first, second)
+    (x1, y1), (x2, y2) = first, second
+    end = [Fraction(x1 * y1, (x1 + d) ** 2), Fraction(x2 * y2, (x2 + amount - d) ** 2)]
+    best = _cp_out(d, *first) + _cp_out(amount - d, *second)
+
+    assert 0 < d < amount
+    assert abs(end[0] / end[1] - 1) < Fraction(1, 10**9)  # equal to rounding
+    for share in (0, 1, 3, 5, 7, 9, 10):  # tenths of the amount to the first curve: none pays more
+        other = amount * share // 10
+        assert _cp_out(other, *first) + _cp_out(amount - other, *second) <= best
+
+
+def test_equal_price_split__first_curve_dearer_than_where_the_other_ends__all_to_the_other():
+    # the first pays 10% less out per unit in at the start than the second will after the whole amount
+    assert equal_price_split(10**18, (11 * 10**20, 10**21), (10**22, 10**22)) == 0
+    assert equal_price_split(10**18, (10**22, 10**22), (11 * 10**20, 10**21)) == 10**18
+
+
+def test_equal_price_split__no_reserves__raises():
+    with pytest.raises(LiquidityError, match="two curves with reserves"):
+        equal_price_split(1, (0, 1), (1, 1))
 
 
 def test_model__shipped_data__mid_caps_far_deeper_than_the_legacy_floor(history):

@@ -56,6 +56,7 @@ class FleetSettings:
     keepers: tuple[str, ...] = ()  # account aliases (TEST::n on local chains); a vault's is the one with its role
     adapter: str | None = None  # an allowlisted UniswapV3Adapter (one per chain serves every vault)
     v2_adapter: str | None = None
+    split_adapter: str | None = None  # a SplitAdapter over the two: a trade on both venues when that pays its gas
     quoter: str | None = None
     swap_router: str | None = None
     band_bps: int = 100
@@ -98,6 +99,7 @@ class FleetSettings:
             keepers=keepers,
             adapter=env.get("FLEET_ADAPTER") or None,
             v2_adapter=env.get("FLEET_V2_ADAPTER") or None,
+            split_adapter=env.get("FLEET_SPLIT_ADAPTER") or None,
             quoter=env.get("FLEET_QUOTER") or None,
             swap_router=env.get("FLEET_SWAP_ROUTER") or None,
             band_bps=int(_number(env, "FLEET_BAND_BPS", 100)),

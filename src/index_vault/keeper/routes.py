@@ -4,6 +4,8 @@
   (`address[]`, from the token sold to the token bought, at most four tokens).
 - Uniswap V3 (`UniswapV3Adapter`): the packed path the SwapRouter takes, token (20 bytes), fee (3 bytes),
   token, ..., one or more hops.
+- Both at once (`SplitAdapter`): the V2 part's amount (16 bytes, big-endian), then the V3 packed path; the V2
+  part takes the same tokens, so at most three hops.
 """
 
 from collections.abc import Sequence
@@ -13,6 +15,7 @@ from eth_utils import to_bytes, to_checksum_address
 
 MAX_ROUTE = 256  # bytes: the Rebalancer's and the adapters' bound
 MAX_V2_PATH = 4
+SPLIT_AMOUNT_BYTES = 16
 
 
 class RouteError(ValueError):
@@ -40,3 +43,16 @@ def v3_route(tokens: Sequence[str], fees: Sequence[int]) -> bytes:
     if len(packed) > MAX_ROUTE:
         raise RouteError(f"the route is {len(packed)} bytes, more than {MAX_ROUTE}")
     return packed
+
+
+def split_route(v2_amount: int, tokens: Sequence[str], fees: Sequence[int]) -> bytes:
+    """The split adapter's route: `v2_amount` of the input through the V2 pairs of `tokens`, the rest through the
+    V3 pools of `tokens` and `fees`."""
+    if not 0 <= v2_amount < 2 ** (8 * SPLIT_AMOUNT_BYTES):
+        raise RouteError(f"the V2 part {v2_amount} does not fit in {SPLIT_AMOUNT_BYTES} bytes")
+    if len(tokens) > MAX_V2_PATH:
+        raise RouteError(f"a split's path has 2 to {MAX_V2_PATH} tokens, not {len(tokens)}")
+    route = v2_amount.to_bytes(SPLIT_AMOUNT_BYTES, "big") + v3_route(tokens, fees)
+    if len(route) > MAX_ROUTE:
+        raise RouteError(f"the route is {len(route)} bytes, more than {MAX_ROUTE}")
+    return route

@@ -30,6 +30,7 @@ the window's quartiles and the concentration assumption. Floats throughout: this
 
 import bisect
 import csv
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -166,6 +167,21 @@ def split_by_depth(amount: float, depths: Iterable[float]) -> list[float]:
     if total <= 0:
         raise LiquidityError("no depth to split a trade across")
     return [amount * d / total for d in depths]
+
+
+def equal_price_split(amount: int, first: tuple[int, int], second: tuple[int, int]) -> int:
+    """How much of `amount` (base units of the token sold) to sell into the first of two constant-product curves,
+    given as (reserve in, reserve out) of each (a V3 pool's in-range virtual reserves count as one), so that both
+    marginal prices end equal (same fee on both). Selling d into (x, y) leaves the marginal price x*y/(x + d)**2,
+    so equal end prices need (x1 + d1) / sqrt(x1 y1) = (x2 + d2) / sqrt(x2 y2) = t, and d1 + d2 = amount gives
+    t = (x1 + x2 + amount) / (sqrt(x1 y1) + sqrt(x2 y2)). Clamped to 0..amount: a curve already dearer than the
+    other's end price gets nothing. Rounded down."""
+    (x1, y1), (x2, y2) = first, second
+    if amount < 0 or min(x1, y1, x2, y2) <= 0:
+        raise LiquidityError("a split needs a non-negative amount and two curves with reserves")
+    s1, s2 = math.isqrt(x1 * y1), math.isqrt(x2 * y2)
+    d1 = (x1 + x2 + amount) * s1 // (s1 + s2) - x1
+    return min(max(d1, 0), amount)
 
 
 def read_pools(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:

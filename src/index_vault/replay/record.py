@@ -65,7 +65,7 @@ class ReplayTrade:
     cost_usd: float  # the oracle's value of what was sold less what was bought (DEX fee and price impact)
     gas: int
     tx_hash: str
-    venue: str = ""  # the DEX the keeper chose: "uniswap-v3" or "uniswap-v2"
+    venue: str = ""  # the DEX the keeper chose: "uniswap-v3", "uniswap-v2" or "split" (both)
 
 
 @dataclass

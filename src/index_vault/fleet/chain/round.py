@@ -127,6 +127,7 @@ class FleetWorker:
                 account,
                 adapter=s.adapter,
                 v2_adapter=s.v2_adapter,
+                split_adapter=s.split_adapter,
                 quoter=s.quoter,
                 swap_router=s.swap_router,
                 config=self.config(),

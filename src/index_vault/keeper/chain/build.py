@@ -34,6 +34,7 @@ class KeeperOptions:
     slippage_bps: int | None = None
     log_format: str = "text"
     swap_router: str | None = None  # a Uniswap V3 SwapRouter: an auction filler resells its lots through it
+    split_adapter: str | None = None  # an allowlisted SplitAdapter; default: the manifest's "split", if any
 
     def config(self, **more: Any) -> KeeperConfig:
         """The `KeeperConfig` of these options, with `more` of its fields (gas cap, dry run...)."""
@@ -63,6 +64,7 @@ def build_keeper(options: KeeperOptions, account: AccountAPI, **config: Any) -> 
         account,
         adapter=adapter,
         v2_adapter=options.v2_adapter or deployment.adapters.get("uniswap-v2"),
+        split_adapter=options.split_adapter or deployment.adapters.get("split"),
         quoter=options.quoter or deployment.quoters.get("uniswap-v3"),
         swap_router=options.swap_router,
         hubs=options.hubs,

@@ -69,7 +69,7 @@ class TradeOutcome:
     amount_out: int = 0
     shortfall: int = 0
     gas_used: int = 0
-    venue: str = ""  # "uniswap-v3" or "uniswap-v2"
+    venue: str = ""  # "uniswap-v3", "uniswap-v2" or "split" (both)
 
 
 @dataclass

@@ -38,7 +38,7 @@ from web3.logs import DISCARD
 
 from index_vault.chain.contracts import web3_contract
 from index_vault.chain.tx import Reverted, SignerError, TxSender, Wait, hex_str, short_error
-from index_vault.common.units import BPS, format_units
+from index_vault.common.units import BPS, WAD, format_units
 from index_vault.keeper.chain.auctions import AuctionFiller
 from index_vault.keeper.chain.config import (
     DAY,
@@ -53,22 +53,24 @@ from index_vault.keeper.chain.config import (
 from index_vault.keeper.chain.history import TradeRecord, trade_history
 from index_vault.keeper.chain.market_state import depths_usd, tracking_variances
 from index_vault.keeper.chain.snapshot import Snapshot, SnapshotReader
-from index_vault.keeper.chain.venues import Venue, Venues
+from index_vault.keeper.chain.venues import SPLIT_EXTRA_GAS, Venue, Venues
 from index_vault.keeper.execution import keeper_settings
 from index_vault.keeper.planner import KeeperSettings, Market, Plan, inside_bands, limits_text, plan
 from index_vault.keeper.policy import EventLog, Metrics
 from index_vault.keeper.rebalance import IDLE, START, Decision, SnapshotGas, decide, narrowed, stale, with_prices
-from index_vault.keeper.rules import RebalancerState, Trade
+from index_vault.keeper.rules import RebalancerState, Trade, mul_div
 
 
 class Keeper:
     """Rounds of read, plan, simulate, send, read again for one Rebalancer, from one account.
 
     `rebalancer`, `adapter` (an allowlisted `UniswapV3Adapter`), `v2_adapter` (an allowlisted
-    `UniswapV2Adapter`, optional), `quoter` (a Uniswap V3 QuoterV2; without one the expected out is the
-    oracle's less the route's fees and `QUOTE_MARGIN_BPS`) and `swap_router` (a V3 SwapRouter: a filler resells
-    its lots through it) are addresses. With both adapters each trade goes
-    to the venue that quotes more for it (`Venues`), at planning and again at sending. `hubs` are extra tokens
+    `UniswapV2Adapter`, optional), `split_adapter` (an allowlisted `SplitAdapter` over those two, optional),
+    `quoter` (a Uniswap V3 QuoterV2; without one the expected out is the oracle's less the route's fees and
+    `QUOTE_MARGIN_BPS`) and `swap_router` (a V3 SwapRouter: a filler resells its lots through it) are addresses.
+    With both adapters each trade goes to the venue that quotes more for it (`Venues`), at planning and again at
+    sending; with the split adapter too, a trade is sent to both venues at once when that pays more than its extra
+    gas (`split_worth`). `hubs` are extra tokens
     two-hop routes may go through. `sleep` and `clock` are injectable for tests.
     """
 
@@ -79,6 +81,7 @@ class Keeper:
         *,
         adapter: str,
         v2_adapter: str | None = None,
+        split_adapter: str | None = None,
         quoter: str | None = None,
         swap_router: str | None = None,
         hubs: Sequence[str] = (),
@@ -115,6 +118,7 @@ class Keeper:
             self.reader.token,
             adapter=adapter,
             v2_adapter=v2_adapter,
+            split_adapter=split_adapter,
             quoter=quoter,
             swap_router=swap_router,
             hubs=hubs,
@@ -181,6 +185,20 @@ class Keeper:
         oracle = web3_contract(self.w3, snap.oracle, project.OracleRouter.contract_type)
         data = self.tx.call(oracle.functions.price_data(self.venues.weth9), snap.block)
         return data[1] if data[0] == 0 else 0
+
+    def split_worth(self, snap: Snapshot, buy: str) -> int | None:
+        """What a split trade's extra gas (`SPLIT_EXTRA_GAS` at the gas price now) costs in units of `buy`, at the
+        snapshot's prices; None (never split) while the price of ether or of `buy` is unknown."""
+        eth, price = self.eth_price(snap), snap.prices[snap.index(buy)]
+        if not eth or not price:
+            return None
+        usd = SPLIT_EXTRA_GAS * (snap.base_fee + self.priority_fee()) * eth // WAD
+        return mul_div(usd, 10 ** snap.decimals[snap.index(buy)], price)
+
+    def _best_venue(self, snap: Snapshot, trade: Trade) -> tuple[Venue, int] | None:
+        """Where `trade` goes now: the venue quoting the most, or both at once when that pays its extra gas."""
+        worth = self.split_worth(snap, trade.buy) if self.venues.split_adapter else None
+        return self.venues.venue(snap, trade.sell, trade.buy, trade.amount_in, "latest", split_worth=worth)
 
     def settings(self, snap: Snapshot) -> KeeperSettings:
         cap = snap.limits.max_slippage_bps
@@ -316,7 +334,7 @@ class Keeper:
     def _trade_args(self, snap: Snapshot, trade: Trade, venue: Venue | None = None) -> tuple | None:
         """`Rebalancer.trade`'s arguments through `venue` (default: the best venue now); None without a route."""
         if venue is None:
-            best = self.venues.venue(snap, trade.sell, trade.buy, trade.amount_in, "latest")
+            best = self._best_venue(snap, trade)
             if best is None:
                 return None
             venue = best[0]
@@ -345,7 +363,7 @@ class Keeper:
     def execute(self, snap: Snapshot, trade: Trade) -> TradeOutcome:
         """Simulates, sends and waits for one trade through the best venue now; raises `Reverted` when the
         simulation fails."""
-        best = self.venues.venue(snap, trade.sell, trade.buy, trade.amount_in, "latest")
+        best = self._best_venue(snap, trade)
         if best is None:
             raise Reverted("no route between the pair's pools")
         venue = best[0]

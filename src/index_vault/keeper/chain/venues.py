@@ -4,7 +4,11 @@ V3 pools are found through the adapter's factory's `getPool` (direct, else two h
 named USDC, USDT, DAI or WETH, WETH9 (the quoter's or the SwapRouter's), or an extra hub given); with a
 `UniswapV2Adapter` too, V2 paths through its factory's `getPair` the same way. A trade goes to the venue quoting
 more for it: QuoterV2 for V3 (without a quoter, the oracle less the route's fees and `QUOTE_MARGIN_BPS`), the
-pairs' reserves for V2 (`getAmountsOut`'s maths, `uniswap_v2_math.get_amount_out`). The adapters swap on the
+pairs' reserves for V2 (`getAmountsOut`'s maths, `uniswap_v2_math.get_amount_out`). With a `SplitAdapter` too, a
+trade on a direct pair that both venues hold may go to both at once: the V2 part that leaves the pair's and the
+pool's marginal prices equal (`market.liquidity.equal_price_split` on the pair's reserves and the pool's in-range
+virtual reserves), taken when both parts together pay more than the best single venue by more than what the
+split's extra gas is worth (`split_worth`, in the token bought; `SPLIT_EXTRA_GAS`). The adapters swap on the
 pools directly; a SwapRouter is needed only by an auction filler, to resell its lots.
 """
 
@@ -21,20 +25,23 @@ from index_vault.chain.tx import TxSender
 from index_vault.common.units import BPS
 from index_vault.keeper.chain.snapshot import Snapshot
 from index_vault.keeper.policy import Route, find_route, pair_key
-from index_vault.keeper.routes import v2_route
+from index_vault.keeper.routes import split_route, v2_route
 from index_vault.keeper.rules import mul_div
+from index_vault.market.liquidity import equal_price_split
 from index_vault.market.uniswap_v2_math import get_amount_out
 
 FEE_TIERS = (3000, 500, 10000)  # the V3 fee tiers probed for pools
 HUB_SYMBOLS = ("USDC", "USDT", "DAI", "WETH")  # constituents routes may go through
 QUOTE_MARGIN_BPS = 10  # without a quoter: expected out = oracle less the route's fees and this much impact
+SPLIT_EXTRA_GAS = 75_000  # a split trade's gas over one venue's (67,055 in tests/integration/test_keeper_trades.py)
+Q96 = 2**96
 
 
 @dataclass(frozen=True)
 class Venue:
     """Where a trade goes: an allowlisted adapter and the route bytes it takes."""
 
-    name: str  # "uniswap-v3", "uniswap-v2"
+    name: str  # "uniswap-v3", "uniswap-v2", "split" (both)
     adapter: str
     route: bytes
     path: tuple[str, ...]  # tokens from the one sold to the one bought
@@ -42,9 +49,9 @@ class Venue:
 
 class Venues:
     """The DEX side of a keeper: `adapter` (an allowlisted `UniswapV3Adapter`), `v2_adapter` (a
-    `UniswapV2Adapter`, optional), `quoter` (a QuoterV2, optional) and `swap_router` (a V3 SwapRouter, for a
-    filler's resales only) are addresses; `token(address)` gives (symbol, decimals). Pools, pairs and routes
-    found are cached."""
+    `UniswapV2Adapter`, optional), `split_adapter` (a `SplitAdapter` over those two, optional), `quoter` (a
+    QuoterV2, optional) and `swap_router` (a V3 SwapRouter, for a filler's resales only) are addresses;
+    `token(address)` gives (symbol, decimals). Pools, pairs and routes found are cached."""
 
     def __init__(
         self,
@@ -53,6 +60,7 @@ class Venues:
         *,
         adapter: str,
         v2_adapter=None,
+        split_adapter=None,
         quoter=None,
         swap_router=None,
         hubs: Sequence[str] = (),
@@ -70,6 +78,7 @@ class Venues:
             self.v2_adapter = web3_contract(self.w3, v2_adapter, project.UniswapV2Adapter.contract_type)
             factory = tx.read(self.v2_adapter.functions.factory().call)
             self.v2_factory = web3_contract(self.w3, factory, npm_type("UniswapV2Factory"))
+        self.split_adapter = to_checksum_address(split_adapter) if split_adapter and v2_adapter else None
         self._v2_pair_address: dict[frozenset[str], str] = {}
         self._v2_paths: dict[tuple[str, str], tuple[str, ...] | None] = {}
         self._v2_pairs: dict[frozenset[str], bool] = {}
@@ -185,8 +194,12 @@ class Venues:
             amount = get_amount_out(amount, reserve_in, reserve_out)
         return amount
 
-    def venue(self, snap: Snapshot, sell: str, buy: str, amount_in: int, block: int | str) -> tuple[Venue, int] | None:
-        """The venue that pays the most for `amount_in` of `sell` at `block`, and what it pays; None: no route."""
+    def venue(
+        self, snap: Snapshot, sell: str, buy: str, amount_in: int, block: int | str, split_worth: int | None = None
+    ) -> tuple[Venue, int] | None:
+        """The venue that pays the most for `amount_in` of `sell` at `block`, and what it pays; None: no route.
+        With `split_worth` (what the split's extra gas is worth, in `buy`), both venues at once when that pays
+        more than the best one by more than `split_worth`."""
         offers = []
         route = self.route(sell, buy, snap.assets)
         if route is not None:
@@ -199,6 +212,40 @@ class Venues:
         if not offers:
             return None
         out, venue = max(offers, key=lambda offer: offer[0])  # ties: V3, listed first
+        if split_worth is not None and route is not None and path is not None:
+            split = self.split_offer(snap, route, path, amount_in, block)
+            if split is not None and split[1] > out + split_worth:
+                return split
+        return venue, out
+
+    def split_offer(
+        self, snap: Snapshot, route: Route, path: tuple[str, ...], amount_in: int, block: int | str
+    ) -> tuple[Venue, int] | None:
+        """Both venues at once through the split adapter, and what the two parts pay together: the V2 part that
+        leaves the pair's and the pool's marginal prices equal. None without a split adapter, unless both venues
+        are the same direct pair, or when that split gives one venue everything."""
+        if self.split_adapter is None or len(path) != 2 or tuple(route.tokens) != tuple(path):
+            return None
+        sell, buy = path
+        pair = self.v2_pair(sell, buy)
+        r0, r1 = self.tx.call(pair.functions.getReserves(), block)[:2]
+        sell_is_0 = int(sell, 16) < int(buy, 16)
+        v2_reserves = (r0, r1) if sell_is_0 else (r1, r0)
+        address = self._pool_address[(*sorted((sell, buy)), route.fees[0])]
+        pool = web3_contract(self.w3, address, npm_type("UniswapV3Pool"))
+        sqrt_price = self.tx.call(pool.functions.slot0(), block)[0]
+        liquidity = self.tx.call(pool.functions.liquidity(), block)
+        if not sqrt_price or not liquidity or not all(v2_reserves):
+            return None
+        reserve0, reserve1 = liquidity * Q96 // sqrt_price, liquidity * sqrt_price // Q96  # in-range virtual reserves
+        v3_reserves = (reserve0, reserve1) if sell_is_0 else (reserve1, reserve0)
+        if not all(v3_reserves):
+            return None
+        v2_part = equal_price_split(amount_in, v2_reserves, v3_reserves)
+        if v2_part in (0, amount_in):
+            return None
+        out = self.v2_out(path, v2_part, block) + self.v3_out(snap, route, amount_in - v2_part, block)
+        venue = Venue("split", self.split_adapter, split_route(v2_part, route.tokens, route.fees), tuple(route.tokens))
         return venue, out
 
     def expected_out(self, snap: Snapshot, sell: str, buy: str, amount_in: int, cache: dict) -> int:

@@ -240,6 +240,7 @@ def _replay_keeper(
         account,
         adapter=adapters["uniswap-v3"].address,
         v2_adapter=adapters["uniswap-v2"].address if "uniswap-v2" in adapters else None,
+        split_adapter=adapters["split"].address if "split" in adapters else None,
         quoter=book.uniswap["quoter_v2"],
         swap_router=book.uniswap["swap_router"],
         config=KeeperConfig(

@@ -28,10 +28,11 @@ class TradeResult:
 def deploy_adapters(
     deployer: AccountAPI, *, v3_swap_router: str | None = None, v2_router: str | None = None
 ) -> dict[str, ContractInstance]:
-    """Deploys an adapter per DEX router given: {"uniswap-v3": ..., "uniswap-v2": ...}. An adapter trades on the
-    pools (pairs) of the router's factory, with no router in between; it derives their addresses from the
-    canonical Uniswap init code hashes (`market.init_codes`), so a fork whose factory deploys other code (a
-    Sushi-style router) would get an adapter whose every swap reverts."""
+    """Deploys an adapter per DEX router given: {"uniswap-v3": ..., "uniswap-v2": ...}, and with both a
+    `SplitAdapter` over the two ("split": one trade on both venues at once). An adapter trades on the pools
+    (pairs) of the router's factory, with no router in between; it derives their addresses from the canonical
+    Uniswap init code hashes (`market.init_codes`), so a fork whose factory deploys other code (a Sushi-style
+    router) would get an adapter whose every swap reverts."""
     adapters = {}
     if v3_swap_router:
         factory = _factory_of(v3_swap_router)
@@ -39,6 +40,8 @@ def deploy_adapters(
     if v2_router:
         factory = _factory_of(v2_router)
         adapters["uniswap-v2"] = project.UniswapV2Adapter.deploy(factory, V2_PAIR_INIT_CODE_HASH, sender=deployer)
+    if v3_swap_router and v2_router:
+        adapters["split"] = project.SplitAdapter.deploy(adapters["uniswap-v2"], adapters["uniswap-v3"], sender=deployer)
     return adapters
 
 
