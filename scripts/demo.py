@@ -18,6 +18,7 @@ from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
 from index_vault.chain.scripting import is_local
+from index_vault.cli_options import liquidity_option
 from index_vault.common.artifacts import project_root
 from index_vault.keeper.policy import EventLog
 from index_vault.market.model import MarketDataError
@@ -53,13 +54,8 @@ from index_vault.replay.record import format_table, write_results
 @click.option(
     "--out", default=None, type=click.Path(file_okay=False), help="Results folder (default: results/demo-TIME)."
 )
-@click.option(
-    "--liquidity",
-    type=click.Choice(("thin", "base", "deep", "legacy")),
-    default="base",
-    show_default=True,
-    help="How deep the market's pools are: the liquidity model's variant (the backtest's too), or the legacy rule.",
-)
+@liquidity_option("How deep the market's pools are: the liquidity model's variant (the backtest's too), or the legacy "
+                  "rule.")  # fmt: skip
 @click.option("--chart/--no-chart", default=True, show_default=True)
 def cli(
     start,

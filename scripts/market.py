@@ -34,6 +34,7 @@ from index_vault.chain.scripting import (
     pick_account,
     resolve_vault_address,
 )
+from index_vault.cli_options import liquidity_option
 from index_vault.common.anvil import AnvilError, start_anvil, stop_anvil
 from index_vault.common.artifacts import project_root
 from index_vault.market.chain.build import advance_market, build_market
@@ -58,13 +59,7 @@ def cli():
 @click.option("--assets", required=True, help="Index assets, comma-separated (USDC is always added).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for address_book.json.")
 @click.option("--dump", type=click.Path(dir_okay=False), help="Build on a fresh anvil and dump its state here.")
-@click.option(
-    "--liquidity",
-    type=click.Choice(("thin", "base", "deep", "legacy")),
-    default="base",
-    show_default=True,
-    help="How deep the pools are: the liquidity model's variant, or the legacy rule.",
-)
+@liquidity_option("How deep the pools are: the liquidity model's variant, or the legacy rule.")
 @account_option(prompt=False)
 def build(day, assets, out, dump, liquidity, account):
     """Deploy the market of ASSETS at DATE's prices on a local chain; write OUT/address_book.json."""

@@ -11,6 +11,7 @@ import yaml
 from index_vault.cli_options import (
     execution_from,
     execution_options,
+    liquidity_option,
     load_data,
     methodology_from,
     methodology_options,
@@ -25,7 +26,6 @@ from index_vault.methodology.analytics import write_backtest, write_capacity
 from index_vault.methodology.backtest import (
     GAS_PER_TRADE,
     GWEI,
-    LIQUIDITY_MODELS,
     NAV_USD,
     CostModel,
     Schedule,
@@ -183,13 +183,9 @@ def weights_command(**options) -> None:
 @click.option(
     "--costs/--no-costs", default=True, show_default=True, help="Without costs the tracked index trades free."
 )
-@click.option(
-    "--liquidity",
-    type=click.Choice(LIQUIDITY_MODELS),
-    default="base",
-    show_default=True,
-    help="Pool depth: the liquidity model's thin, base or deep variant (the market chain's too; the costs are "
-    "printed under all three), or the rule before it (legacy).",
+@liquidity_option(
+    "Pool depth: the liquidity model's thin, base or deep variant (the market chain's too; the costs are "
+    "printed under all three), or the rule before it (legacy)."
 )
 @execution_options
 @click.option("--charts/--no-charts", default=True, show_default=True, help="PNG charts (needs matplotlib).")

@@ -9,9 +9,17 @@ from index_vault.keeper.execution import DEFAULT as DEFAULT_POLICY
 from index_vault.keeper.execution import NAIVE as NAIVE_POLICY
 from index_vault.keeper.execution import POLICIES, ExecutionPolicy
 from index_vault.market.model import MarketDataError
-from index_vault.methodology.backtest import NAV_USD
+from index_vault.methodology.backtest import LIQUIDITY_MODELS, NAV_USD
 from index_vault.methodology.history import WINDOW_DAYS, History, MethodologyError, load_history
 from index_vault.methodology.weights import METRIC_PREFIX, MIN_HISTORY_DAYS, Methodology, parse_fraction
+
+
+def liquidity_option(help_text: str):
+    """`--liquidity`: a variant of the liquidity model (thin, base or deep; base by default) or the rule before it
+    (legacy), for the commands that cost trades or build a market's pools."""
+    return click.option(
+        "--liquidity", type=click.Choice(LIQUIDITY_MODELS), default="base", show_default=True, help=help_text
+    )
 
 
 def methodology_options(command):

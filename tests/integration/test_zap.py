@@ -108,26 +108,20 @@ def sandwich_weth(zapping: ZapSetup, up: str) -> None:
                    weth.address)  # fmt: skip
 
 
-def test_zap_mint__constituent_pool_sandwiched_past_the_plans_room__reverts_and_nothing_moves(zapping):
+@pytest.mark.parametrize(
+    ("margin_bps", "reason"),
+    [
+        (70, "vault: amount in exceeds maximum"),  # the wallet's plan, 0.7% room a leg: WETH's buys 4% too little
+        (500, "zap: above the oracle bound"),  # a loose plan, 5% room a leg, all of it a sandwich's: the bound holds
+    ],
+)
+def test_zap_mint__constituent_pool_sandwiched_4_percent__reverts_and_nothing_moves(zapping, margin_bps, reason):
     deployed, zap, usdc, holder = zapping.deployed, zapping.zap, zapping.usdc, zapping.holder
-    legs, max_in = zapping.legs(10 * SHARE)  # the wallet's plan: 0.7% room on each leg
+    legs, max_in = zapping.legs(10 * SHARE, margin_bps=margin_bps)
     sandwich_weth(zapping, "0.04")
     before = usdc.balanceOf(holder)
 
-    # the WETH leg buys 4% less than the mint needs
-    with ape.reverts("vault: amount in exceeds maximum"):
-        zap.mint(deployed.vault, 10 * SHARE, usdc, max_in, legs, holder, sender=holder)
-
-    assert usdc.balanceOf(holder) == before and deployed.vault.balanceOf(holder) == 0
-
-
-def test_zap_mint__plan_with_more_room_than_the_premium_sandwiched__reverts_above_the_oracle_bound(zapping):
-    deployed, zap, usdc, holder = zapping.deployed, zapping.zap, zapping.usdc, zapping.holder
-    legs, max_in = zapping.legs(10 * SHARE, margin_bps=500)  # a loose plan: 5% room a leg, all of it a sandwich's
-    sandwich_weth(zapping, "0.04")
-    before = usdc.balanceOf(holder)
-
-    with ape.reverts("zap: above the oracle bound"):
+    with ape.reverts(reason):
         zap.mint(deployed.vault, 10 * SHARE, usdc, max_in, legs, holder, sender=holder)
 
     assert usdc.balanceOf(holder) == before and deployed.vault.balanceOf(holder) == 0
