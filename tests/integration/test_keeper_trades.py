@@ -202,7 +202,7 @@ def test_split_adapter__keeper_sends_a_large_trade_to_both__pair_and_pool_end_at
     snap = reader.read_snapshot()
     amount = 10_000 * 10**6  # $10,000 into a $200k pair and a $2M pool: about 0.9% of price move
     _, best_single = reader.venues.venue(snap, usdc.address, weth.address, amount, "latest")
-    worth = reader.split_worth(snap, weth.address)  # the split's extra gas, in WETH, at the chain's gas price
+    worth = reader.venues.split_worth(snap, weth.address, snap.base_fee + reader.priority_fee())  # extra gas, WETH
     venue, expected = reader.venues.venue(snap, usdc.address, weth.address, amount, "latest", split_worth=worth)
     assert venue.name == "split" and expected > best_single + worth
     v2_part = int.from_bytes(venue.route[:16], "big")

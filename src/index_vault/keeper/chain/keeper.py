@@ -22,8 +22,8 @@ A round:
 Every transaction sent is counted by kind (`Metrics.gas_by_kind`, `RoundResult.gas`): starts, refreshes,
 trades, and a filler's fills, approvals and resales.
 
-Length: over 500 lines: the round, its decision, the snapshot transactions (start, refresh) and the trades
-share the keeper's sender, reader and metrics; apart they would pass all three around.
+Length: 600 lines, kept whole: the round, its decision, the snapshot transactions and the trades share the
+sender, reader and metrics (apart they would pass all three around); the DEX side is in `venues`.
 """
 
 import threading
@@ -38,7 +38,7 @@ from web3.logs import DISCARD
 
 from index_vault.chain.contracts import web3_contract
 from index_vault.chain.tx import Reverted, SignerError, TxSender, Wait, hex_str, short_error
-from index_vault.common.units import BPS, WAD, format_units
+from index_vault.common.units import BPS, format_units
 from index_vault.keeper.chain.auctions import AuctionFiller
 from index_vault.keeper.chain.config import (
     DAY,
@@ -53,12 +53,12 @@ from index_vault.keeper.chain.config import (
 from index_vault.keeper.chain.history import TradeRecord, trade_history
 from index_vault.keeper.chain.market_state import depths_usd, tracking_variances
 from index_vault.keeper.chain.snapshot import Snapshot, SnapshotReader
-from index_vault.keeper.chain.venues import SPLIT_EXTRA_GAS, Venue, Venues
+from index_vault.keeper.chain.venues import Venue, Venues
 from index_vault.keeper.execution import keeper_settings
 from index_vault.keeper.planner import KeeperSettings, Market, Plan, inside_bands, limits_text, plan
 from index_vault.keeper.policy import EventLog, Metrics
 from index_vault.keeper.rebalance import IDLE, START, Decision, SnapshotGas, decide, narrowed, stale, with_prices
-from index_vault.keeper.rules import RebalancerState, Trade, mul_div
+from index_vault.keeper.rules import RebalancerState, Trade
 
 
 class Keeper:
@@ -70,7 +70,7 @@ class Keeper:
     `QUOTE_MARGIN_BPS`) and `swap_router` (a V3 SwapRouter: a filler resells its lots through it) are addresses.
     With both adapters each trade goes to the venue that quotes more for it (`Venues`), at planning and again at
     sending; with the split adapter too, a trade is sent to both venues at once when that pays more than its extra
-    gas (`split_worth`). `hubs` are extra tokens
+    gas (`Venues.split_worth`). `hubs` are extra tokens
     two-hop routes may go through. `sleep` and `clock` are injectable for tests.
     """
 
@@ -175,29 +175,11 @@ class Keeper:
     def priority_fee(self) -> int:
         return self.tx.priority_fee()
 
-    def eth_price(self, snap: Snapshot) -> int:
-        """USD per ether (18 decimals) for the gas test: WETH9 or a constituent named WETH/ETH; 0 if unknown."""
-        for asset, symbol, price in zip(snap.assets, snap.symbols, snap.prices, strict=True):
-            if asset == self.venues.weth9 or symbol in ("WETH", "ETH"):
-                return price
-        if self.venues.weth9 is None:
-            return 0
-        oracle = web3_contract(self.w3, snap.oracle, project.OracleRouter.contract_type)
-        data = self.tx.call(oracle.functions.price_data(self.venues.weth9), snap.block)
-        return data[1] if data[0] == 0 else 0
-
-    def split_worth(self, snap: Snapshot, buy: str) -> int | None:
-        """What a split trade's extra gas (`SPLIT_EXTRA_GAS` at the gas price now) costs in units of `buy`, at the
-        snapshot's prices; None (never split) while the price of ether or of `buy` is unknown."""
-        eth, price = self.eth_price(snap), snap.prices[snap.index(buy)]
-        if not eth or not price:
-            return None
-        usd = SPLIT_EXTRA_GAS * (snap.base_fee + self.priority_fee()) * eth // WAD
-        return mul_div(usd, 10 ** snap.decimals[snap.index(buy)], price)
-
     def _best_venue(self, snap: Snapshot, trade: Trade) -> tuple[Venue, int] | None:
         """Where `trade` goes now: the venue quoting the most, or both at once when that pays its extra gas."""
-        worth = self.split_worth(snap, trade.buy) if self.venues.split_adapter else None
+        worth = None
+        if self.venues.split_adapter:
+            worth = self.venues.split_worth(snap, trade.buy, snap.base_fee + self.priority_fee())
         return self.venues.venue(snap, trade.sell, trade.buy, trade.amount_in, "latest", split_worth=worth)
 
     def settings(self, snap: Snapshot) -> KeeperSettings:
@@ -216,7 +198,7 @@ class Keeper:
             quote=lambda sell, buy, amount: self.venues.expected_out(snap, sell, buy, amount, cache),
             gas_price=snap.base_fee + self.priority_fee(),
             gas_per_trade=self.config.gas_per_trade or GAS_PER_TRADE,
-            eth_price=self.eth_price(snap),
+            eth_price=self.venues.eth_price(snap),
         )
 
     def snapshot_gas(self, snap: Snapshot) -> SnapshotGas:
@@ -601,7 +583,7 @@ class Keeper:
         if not self.config.dry_run:
             self.filler.resell_unsold(snap)
         gas_price = snap.base_fee + self.priority_fee()
-        self.filler.fill_auctions(snap, result, gas_price, self.eth_price(snap))
+        self.filler.fill_auctions(snap, result, gas_price, self.venues.eth_price(snap))
 
     def live_auctions(self, snap: Snapshot) -> list[tuple[int, tuple, int]]:
         return self.filler.live_auctions(snap)

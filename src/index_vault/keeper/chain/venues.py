@@ -22,7 +22,7 @@ from web3.exceptions import ContractLogicError
 
 from index_vault.chain.contracts import npm_type, web3_contract
 from index_vault.chain.tx import TxSender
-from index_vault.common.units import BPS
+from index_vault.common.units import BPS, WAD
 from index_vault.keeper.chain.snapshot import Snapshot
 from index_vault.keeper.policy import Route, find_route, pair_key
 from index_vault.keeper.routes import split_route, v2_route
@@ -33,7 +33,7 @@ from index_vault.market.uniswap_v2_math import get_amount_out
 FEE_TIERS = (3000, 500, 10000)  # the V3 fee tiers probed for pools
 HUB_SYMBOLS = ("USDC", "USDT", "DAI", "WETH")  # constituents routes may go through
 QUOTE_MARGIN_BPS = 10  # without a quoter: expected out = oracle less the route's fees and this much impact
-SPLIT_EXTRA_GAS = 75_000  # a split trade's gas over one venue's (67,055 in tests/integration/test_keeper_trades.py)
+SPLIT_EXTRA_GAS = 75_000  # a split trade's gas over one venue's (about 67,000: tests/integration/test_keeper_trades.py)
 Q96 = 2**96
 
 
@@ -170,6 +170,27 @@ class Venues:
                         break
             self._v2_paths[(sell, buy)] = path
         return self._v2_paths[(sell, buy)]
+
+    def eth_price(self, snap: Snapshot) -> int:
+        """USD per ether (18 decimals), to price gas: WETH9 or a constituent named WETH/ETH at the snapshot, else
+        the vault's oracle for WETH9; 0 if unknown."""
+        for asset, symbol, price in zip(snap.assets, snap.symbols, snap.prices, strict=True):
+            if asset == self.weth9 or symbol in ("WETH", "ETH"):
+                return price
+        if self.weth9 is None:
+            return 0
+        oracle = web3_contract(self.w3, snap.oracle, project.OracleRouter.contract_type)
+        data = self.tx.call(oracle.functions.price_data(self.weth9), snap.block)
+        return data[1] if data[0] == 0 else 0
+
+    def split_worth(self, snap: Snapshot, buy: str, gas_price: int) -> int | None:
+        """What a split trade's extra gas (`SPLIT_EXTRA_GAS` at `gas_price`) costs in units of `buy`, at the
+        snapshot's prices, rounded up; None (never split) while the price of ether or of `buy` is unknown."""
+        eth, b = self.eth_price(snap), snap.index(buy)
+        if not eth or not snap.prices[b]:
+            return None
+        usd = mul_div(SPLIT_EXTRA_GAS * gas_price, eth, WAD, round_up=True)
+        return mul_div(usd, 10 ** snap.decimals[b], snap.prices[b], round_up=True)
 
     def v3_out(self, snap: Snapshot, route: Route, amount_in: int, block: int | str) -> int:
         out = self.quote(route, amount_in, block)
